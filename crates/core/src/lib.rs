@@ -1,0 +1,15 @@
+//! The ucplus domain: the records a hosting provider and its tenants manage, their
+//! validation, and the [`Store`] trait that persistence back-ends implement.
+//!
+//! Knows no HTTP, no SQL, no sockets. Every tenant-scoped store method takes a
+//! [`TenantId`]: there is no way to ask for a tenant's records without naming the tenant.
+
+pub mod ids;
+pub mod model;
+pub mod store;
+pub mod validate;
+
+pub use ids::{DeviceRecordId, PbxId, SiteId, TenantId, UserId};
+pub use model::*;
+pub use store::{Store, StoreError, StoreResult};
+pub use validate::{FieldError, ValidationErrors};

@@ -1,0 +1,262 @@
+//! The records of the domain. Times are unix milliseconds inside and RFC 3339 on the wire.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::ids::{DeviceRecordId, PbxId, SiteId, TenantId, UserId};
+
+/// A point in time, unix milliseconds; serialized as an RFC 3339 string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, utoipa::ToSchema)]
+#[schema(value_type = String, format = DateTime)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Timestamp {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or_default();
+        Timestamp(ms)
+    }
+
+    pub fn to_rfc3339(self) -> String {
+        let nanos = i128::from(self.0) * 1_000_000;
+        time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The UTC calendar day of this instant.
+    pub fn date(self) -> time::Date {
+        time::OffsetDateTime::from_unix_timestamp(self.0.div_euclid(1000))
+            .map(|t| t.date())
+            .unwrap_or(time::Date::MIN)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The hosting provider: licenses, tenants, PBX connections. Belongs to no tenant.
+    SystemAdmin,
+    /// A tenant's administrator: that tenant's sites, users, devices, directory.
+    Admin,
+    /// An end user of a tenant.
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SystemAdmin => "system_admin",
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "system_admin" => Ok(Role::SystemAdmin),
+            "admin" => Ok(Role::Admin),
+            "user" => Ok(Role::User),
+            other => Err(format!("unknown role `{other}`")),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One end customer of the hosting provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    /// Short unique name used at login.
+    pub slug: String,
+    pub created_at: Timestamp,
+}
+
+/// The slug of the implicit tenant of single-tenant mode.
+pub const DEFAULT_TENANT_SLUG: &str = "default";
+
+/// A tenant's cap and reservation for one client license type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TenantLimit {
+    /// At most this many at once; absent or null: only the pool limits the tenant.
+    #[serde(default)]
+    pub cap: Option<u32>,
+    /// Guaranteed minimum kept free for this tenant.
+    #[serde(default)]
+    pub reserved: u32,
+}
+
+/// Caps and reservations keyed by license type name (`desktop`, `attendant`, ...).
+pub type TenantLimits = BTreeMap<String, TenantLimit>;
+
+/// A location of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Site {
+    pub id: SiteId,
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub address: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// An account. System admins have no tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: UserId,
+    #[serde(skip)]
+    pub tenant_id: Option<TenantId>,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub site_id: Option<SiteId>,
+    /// Client license types this user may take (`desktop`, `mobile`, ...).
+    pub licenses: Vec<String>,
+    pub email: Option<String>,
+    pub created_at: Timestamp,
+    /// Argon2id PHC string; never serialized.
+    #[serde(skip)]
+    pub password_hash: String,
+}
+
+/// One extension or handset, owned by exactly one tenant. Its identity is
+/// (PBX connection, device id), never the bare number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Device {
+    pub id: DeviceRecordId,
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    pub pbx_id: PbxId,
+    /// The device id on the PBX (usually the extension number).
+    pub device_id: String,
+    pub name: String,
+    pub user_id: Option<UserId>,
+    pub created_at: Timestamp,
+}
+
+/// How ucplus reaches a telephone system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PbxKind {
+    /// CSTA XML (ECMA-323) over TCP or TLS.
+    Csta,
+    /// SIP handsets controlled with CSTA over SIP.
+    Uacsta,
+    /// The built-in simulator.
+    Sim,
+}
+
+impl PbxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PbxKind::Csta => "csta",
+            PbxKind::Uacsta => "uacsta",
+            PbxKind::Sim => "sim",
+        }
+    }
+}
+
+impl FromStr for PbxKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "csta" => Ok(PbxKind::Csta),
+            "uacsta" => Ok(PbxKind::Uacsta),
+            "sim" => Ok(PbxKind::Sim),
+            other => Err(format!("unknown PBX kind `{other}`")),
+        }
+    }
+}
+
+/// A PBX connection, owned by one tenant or shared (`tenant_id` null).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Pbx {
+    pub id: PbxId,
+    pub name: String,
+    pub kind: PbxKind,
+    pub tenant_id: Option<TenantId>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// Kind-specific settings (TLS, session pattern, login, edition, heartbeat, SIP domain).
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// One admin action: who did what, in which tenant, when and from where.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: Timestamp,
+    pub actor_id: Option<UserId>,
+    pub actor_username: String,
+    pub tenant_id: Option<TenantId>,
+    /// Dotted action name, e.g. `tenant.create`, `license.load`.
+    pub action: String,
+    /// The id of the record acted on.
+    pub target: Option<String>,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// The client's address.
+    pub source: Option<String>,
+}
+
+/// A license file as loaded, kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLicense {
+    pub id: String,
+    pub text: String,
+    pub loaded_at: Timestamp,
+}
+
+/// The highest license use of one tenant and type in one hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageSample {
+    pub tenant_id: TenantId,
+    pub license_type: String,
+    /// Start of the hour, unix ms.
+    pub hour: i64,
+    pub peak: u32,
+}
+
+/// The highest license use of one tenant and type in one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyUsage {
+    /// Days since 1970-01-01.
+    pub day: i64,
+    pub tenant_id: TenantId,
+    pub license_type: String,
+    pub peak: u32,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: u32,
+    pub offset: u32,
+}

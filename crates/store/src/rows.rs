@@ -1,0 +1,117 @@
+//! Row → record mapping, shared by the queries of one back-end.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use ucplus_core::*;
+
+pub fn backend(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+/// Maps a driver error, turning uniqueness violations into `Conflict(field)`.
+pub fn map_error(error: sqlx::Error, conflict_field: &str) -> StoreError {
+    match &error {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(conflict_field.to_string())
+        }
+        _ => backend(error),
+    }
+}
+
+fn parse<T: std::str::FromStr>(text: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse::<T>().map_err(backend)
+}
+
+fn opt_id<T: std::str::FromStr>(text: Option<String>) -> Result<Option<T>, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.as_deref().map(parse).transpose()
+}
+
+pub fn tenant(row: &SqliteRow) -> Result<Tenant, StoreError> {
+    Ok(Tenant {
+        id: parse(row.try_get("id").map_err(backend)?)?,
+        name: row.try_get("name").map_err(backend)?,
+        slug: row.try_get("slug").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+pub fn site(row: &SqliteRow) -> Result<Site, StoreError> {
+    Ok(Site {
+        id: parse(row.try_get("id").map_err(backend)?)?,
+        tenant_id: parse(row.try_get("tenant_id").map_err(backend)?)?,
+        name: row.try_get("name").map_err(backend)?,
+        address: row.try_get("address").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+pub fn user(row: &SqliteRow) -> Result<User, StoreError> {
+    let licenses: String = row.try_get("licenses").map_err(backend)?;
+    let role: String = row.try_get("role").map_err(backend)?;
+    Ok(User {
+        id: parse(row.try_get("id").map_err(backend)?)?,
+        tenant_id: opt_id(row.try_get("tenant_id").map_err(backend)?)?,
+        username: row.try_get("username").map_err(backend)?,
+        display_name: row.try_get("display_name").map_err(backend)?,
+        role: role.parse().map_err(backend)?,
+        site_id: opt_id(row.try_get("site_id").map_err(backend)?)?,
+        licenses: licenses
+            .split(',')
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        email: row.try_get("email").map_err(backend)?,
+        password_hash: row.try_get("password_hash").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+pub fn device(row: &SqliteRow) -> Result<Device, StoreError> {
+    Ok(Device {
+        id: parse(row.try_get("id").map_err(backend)?)?,
+        tenant_id: parse(row.try_get("tenant_id").map_err(backend)?)?,
+        pbx_id: parse(row.try_get("pbx_id").map_err(backend)?)?,
+        device_id: row.try_get("device_id").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        user_id: opt_id(row.try_get("user_id").map_err(backend)?)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+pub fn pbx(row: &SqliteRow) -> Result<Pbx, StoreError> {
+    let kind: String = row.try_get("kind").map_err(backend)?;
+    let settings: String = row.try_get("settings").map_err(backend)?;
+    let port: Option<i64> = row.try_get("port").map_err(backend)?;
+    Ok(Pbx {
+        id: parse(row.try_get("id").map_err(backend)?)?,
+        name: row.try_get("name").map_err(backend)?,
+        kind: kind.parse().map_err(backend)?,
+        tenant_id: opt_id(row.try_get("tenant_id").map_err(backend)?)?,
+        host: row.try_get("host").map_err(backend)?,
+        port: port.map(u16::try_from).transpose().map_err(backend)?,
+        settings: serde_json::from_str(&settings).map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+pub fn audit(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
+    let detail: String = row.try_get("detail").map_err(backend)?;
+    Ok(AuditEntry {
+        id: row.try_get("id").map_err(backend)?,
+        at: Timestamp(row.try_get("at").map_err(backend)?),
+        actor_id: opt_id(row.try_get("actor_id").map_err(backend)?)?,
+        actor_username: row.try_get("actor_username").map_err(backend)?,
+        tenant_id: opt_id(row.try_get("tenant_id").map_err(backend)?)?,
+        action: row.try_get("action").map_err(backend)?,
+        target: row.try_get("target").map_err(backend)?,
+        detail: serde_json::from_str(&detail).map_err(backend)?,
+        source: row.try_get("source").map_err(backend)?,
+    })
+}
