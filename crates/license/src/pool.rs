@@ -391,8 +391,15 @@ impl<T: Ord + Clone> LicensePool<T> {
                 });
             }
         }
+        self.restore_limits(tenant, limits);
+        Ok(())
+    }
+
+    /// Restores limits saved before a restart without re-checking them against the pool
+    /// (which may have shrunk through expiry since).
+    pub fn restore_limits(&mut self, tenant: &T, limits: &BTreeMap<ClientType, Limit>) {
         let Some(account) = self.tenants.get_mut(tenant) else {
-            return Err(PoolError::UnknownTenant);
+            return;
         };
         for client in ClientType::ALL {
             let t = client.license_type();
@@ -400,7 +407,6 @@ impl<T: Ord + Clone> LicensePool<T> {
             account.limits[t.index()] = limits.get(&client).copied().unwrap_or_default();
             self.unmet_reservations[t.index()] += account.unmet_reservation(t);
         }
-        Ok(())
     }
 
     fn reserved_sum(&self, t: LicenseType, except: Option<&T>) -> u32 {

@@ -1,0 +1,218 @@
+//! Login and logout.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32};
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use license::ClientType;
+use serde::{Deserialize, Serialize};
+use ucplus_core::{DEFAULT_TENANT_SLUG, Role, StoreError, Tenant, Timestamp, User};
+
+use crate::auth::{Auth, ClientAddress, Session, password, random_token, token_hash};
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    /// The tenant's slug; null for the system admin (and in single-tenant mode).
+    #[serde(default)]
+    tenant: Option<String>,
+    username: String,
+    password: String,
+    /// `admin` for the admin console, or a client license type (`desktop`, `mobile`, ...).
+    client: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    token: String,
+    expires_at: Timestamp,
+    user: User,
+    tenant: Option<Tenant>,
+}
+
+/// Logs in. A client type takes that license for the session (shared with the user's other
+/// sessions of the same type); `admin` takes none and needs an admin account.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 401, description = "invalid_credentials", body = crate::error::ErrorBody),
+        (status = 403, description = "license_not_assigned or forbidden", body = crate::error::ErrorBody),
+        (status = 409, description = "pool_exhausted or tenant_cap_reached", body = crate::error::ErrorBody),
+        (status = 429, description = "rate_limited", body = crate::error::ErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let client: Option<ClientType> = match request.client.as_str() {
+        "admin" => None,
+        other => Some(other.parse().map_err(|_| {
+            ApiError::field(
+                "client",
+                "must be `admin` or one of desktop, attendant, wallboard, mobile, crm, api",
+            )
+        })?),
+    };
+    let tenant_key = request.tenant.clone().unwrap_or_default();
+    if let Some(wait) =
+        state
+            .limiter
+            .check(&tenant_key, &request.username, &address, Instant::now())
+    {
+        metrics::counter!("ucplus_logins_total", "result" => "rate_limited").increment(1);
+        let mut error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many failed logins; try again in {wait} s"),
+        );
+        error.retry_after = Some(wait);
+        return Err(error);
+    }
+
+    let account = find_account(&state, request.tenant.as_deref(), &request.username).await?;
+    let stored_hash = account
+        .as_ref()
+        .map(|(user, _)| user.password_hash.clone())
+        .unwrap_or_else(|| password::decoy_hash().to_string());
+    let given = request.password;
+    let matches = tokio::task::spawn_blocking(move || password::verify(&given, &stored_hash))
+        .await
+        .map_err(ApiError::internal)?;
+    let (user, tenant) = match account {
+        Some(account) if matches => account,
+        _ => {
+            state
+                .limiter
+                .record_failure(&tenant_key, &request.username, &address, Instant::now());
+            metrics::counter!("ucplus_logins_total", "result" => "invalid_credentials")
+                .increment(1);
+            tracing::info!(username = %request.username, tenant = %tenant_key, %address, "failed login");
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "unknown tenant, username or password",
+            ));
+        }
+    };
+    state.limiter.record_success(&tenant_key, &request.username);
+
+    let idle_timeout_s = match (client, &tenant) {
+        (None, _) => {
+            if user.role == Role::User {
+                return Err(ApiError::forbidden(
+                    "the admin console needs an admin account; log in with a client type",
+                ));
+            }
+            state.config.admin_idle_timeout
+        }
+        (Some(client), Some(tenant)) => {
+            if !user.licenses.iter().any(|l| l == client.as_str()) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "license_not_assigned",
+                    format!("this user may not use {client} clients"),
+                ));
+            }
+            state
+                .licensing
+                .acquire(tenant.id, user.id, client)
+                .inspect_err(|error| {
+                    metrics::counter!("ucplus_logins_total", "result" => error.code()).increment(1);
+                })?;
+            state.config.session_idle_timeout
+        }
+        (Some(_), None) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "license_not_assigned",
+                "the system admin logs in with client `admin`",
+            ));
+        }
+    };
+
+    let now = Timestamp::now();
+    let ttl_ms = i64::try_from(state.config.token_ttl.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let idle_ms = i64::try_from(idle_timeout_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let token = random_token();
+    if token.is_empty() {
+        if let Some(client) = client {
+            state.licensing.release(user.id, client);
+        }
+        return Err(ApiError::internal("the OS random source failed"));
+    }
+    let hash = token_hash(&token);
+    let expires_at = Timestamp(now.0.saturating_add(ttl_ms));
+    state.sessions.insert(
+        hash,
+        Arc::new(Session {
+            user_id: user.id,
+            username: user.username.clone(),
+            tenant_id: tenant.as_ref().map(|t| t.id),
+            role: user.role,
+            client,
+            expires_at,
+            idle_timeout_ms: idle_ms,
+            last_seen_ms: AtomicI64::new(now.0),
+            open_sockets: AtomicU32::new(0),
+            token_hash: hash,
+        }),
+    );
+    metrics::counter!("ucplus_logins_total", "result" => "ok").increment(1);
+    metrics::gauge!("ucplus_sessions").set(state.sessions.len() as f64);
+    tracing::info!(username = %user.username, tenant = %tenant_key, client = client.map_or("admin", |c| c.as_str()), "login");
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+        tenant,
+    }))
+}
+
+/// The account for a login: the system admin when no tenant is given, else the tenant's
+/// user; in single-tenant mode a login without tenant also finds the default tenant's users.
+async fn find_account(
+    state: &AppState,
+    tenant_slug: Option<&str>,
+    username: &str,
+) -> ApiResult<Option<(User, Option<Tenant>)>> {
+    let absent = |result: Result<User, StoreError>| match result {
+        Ok(user) => Ok(Some(user)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(error) => Err(ApiError::from(error)),
+    };
+    let slug = match tenant_slug {
+        Some(slug) => slug,
+        None => {
+            if let Some(admin) = absent(state.store.system_admin_by_name(username).await)? {
+                return Ok(Some((admin, None)));
+            }
+            let single = state.licensing.with_pool(|p| p.mode()) == license::Mode::SingleTenant;
+            if !single {
+                return Ok(None);
+            }
+            DEFAULT_TENANT_SLUG
+        }
+    };
+    let tenant = match state.store.tenant_by_slug(slug).await {
+        Ok(tenant) => tenant,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let user = absent(state.store.user_by_name(tenant.id, username).await)?;
+    Ok(user.map(|user| (user, Some(tenant))))
+}
+
+/// Ends the session and returns its license when it was the user's last of that type.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, Auth(session): Auth) -> StatusCode {
+    state.end_session(&session.token_hash);
+    metrics::gauge!("ucplus_sessions").set(state.sessions.len() as f64);
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,218 @@
+//! Devices (extensions, handsets) of the caller's tenant.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use ucplus_core::{
+    Device, DeviceRecordId, PbxId, StoreError, TenantId, Timestamp, UserId, ValidationErrors,
+};
+
+use super::parse_id;
+use super::patch::nullable;
+use crate::auth::{Auth, ClientAddress};
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::state::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewDevice {
+    pbx_id: String,
+    device_id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct DevicePatch {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    user_id: Option<Option<String>>,
+}
+
+/// A device id on a PBX: 1-64 printable characters without spaces.
+pub fn check_device_id(errors: &mut ValidationErrors, field: &str, device_id: &str) {
+    let ok = (1..=64).contains(&device_id.len()) && device_id.chars().all(|c| c.is_ascii_graphic());
+    if !ok {
+        errors.add(field, "must be 1-64 printable characters without spaces");
+    }
+}
+
+/// The user a device is given to must be a user of the same tenant.
+async fn resolve_user(
+    state: &AppState,
+    tenant: TenantId,
+    errors: &mut ValidationErrors,
+    user: Option<&str>,
+) -> ApiResult<Option<UserId>> {
+    let Some(text) = user else { return Ok(None) };
+    let Ok(id) = text.parse::<UserId>() else {
+        errors.add("user_id", "no such user");
+        return Ok(None);
+    };
+    match state.store.user(tenant, id).await {
+        Ok(user) => Ok(Some(user.id)),
+        Err(StoreError::NotFound) => {
+            errors.add("user_id", "no such user");
+            Ok(None)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The tenant's devices, on every PBX.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
+    responses((status = 200, body = Vec<Device>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Device>>> {
+    Ok(Json(state.store.devices(auth.tenant()?).await?))
+}
+
+/// Adds a device on a PBX the tenant owns (tenant admin). Devices of a shared PBX are
+/// assigned by the system admin (`POST /api/v1/pbxs/{id}/devices`).
+#[utoipa::path(post, path = "/api/v1/devices", tag = "devices", request_body = NewDevice,
+    responses((status = 201, body = Device), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ClientAddress(address): ClientAddress,
+    ApiJson(new): ApiJson<NewDevice>,
+) -> ApiResult<(StatusCode, Json<Device>)> {
+    let tenant = auth.tenant_admin()?;
+    let mut errors = ValidationErrors::new();
+    check_device_id(&mut errors, "device_id", &new.device_id);
+    if let Some(name) = &new.name {
+        errors.text("name", name, 200);
+    }
+    let pbx_id: Option<PbxId> = new.pbx_id.parse().ok();
+    let pbx = match pbx_id {
+        Some(id) => match state.store.pbx(id).await {
+            Ok(pbx) => Some(pbx),
+            Err(StoreError::NotFound) => None,
+            Err(error) => return Err(error.into()),
+        },
+        None => None,
+    };
+    match &pbx {
+        Some(pbx) if pbx.tenant_id == Some(tenant) => {}
+        Some(pbx) if pbx.tenant_id.is_none() => {
+            return Err(ApiError::forbidden(
+                "devices of a shared PBX are assigned to tenants by the system admin",
+            ));
+        }
+        // Another tenant's PBX answers exactly like one that does not exist.
+        _ => errors.add("pbx_id", "no such PBX"),
+    }
+    let user_id = resolve_user(&state, tenant, &mut errors, new.user_id.as_deref()).await?;
+    errors.into_result().map_err(ApiError::validation)?;
+    let Some(pbx) = pbx else {
+        return Err(ApiError::field("pbx_id", "no such PBX"));
+    };
+    let device = Device {
+        id: DeviceRecordId::new(),
+        tenant_id: tenant,
+        pbx_id: pbx.id,
+        name: new
+            .name
+            .map(|n| n.trim().to_string())
+            .unwrap_or_else(|| format!("Extension {}", new.device_id)),
+        device_id: new.device_id,
+        user_id,
+        created_at: Timestamp::now(),
+    };
+    state
+        .store
+        .insert_devices(tenant, std::slice::from_ref(&device))
+        .await?;
+    state
+        .audit(
+            &auth.0,
+            Some(tenant),
+            "device.create",
+            Some(device.id.to_string()),
+            serde_json::json!({"pbx_id": device.pbx_id, "device_id": device.device_id}),
+            &address,
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(device)))
+}
+
+/// One device.
+#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
+    responses((status = 200, body = Device), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Device>> {
+    Ok(Json(
+        state.store.device(auth.tenant()?, parse_id(&id)?).await?,
+    ))
+}
+
+/// Renames a device or gives it to a user (tenant admin).
+#[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)), request_body = DevicePatch,
+    responses((status = 200, body = Device), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    ClientAddress(address): ClientAddress,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<DevicePatch>,
+) -> ApiResult<Json<Device>> {
+    let tenant = auth.tenant_admin()?;
+    let mut device = state.store.device(tenant, parse_id(&id)?).await?;
+    let mut errors = ValidationErrors::new();
+    if let Some(name) = &patch.name {
+        errors.text("name", name, 200);
+    }
+    let user_id = match &patch.user_id {
+        Some(user) => Some(resolve_user(&state, tenant, &mut errors, user.as_deref()).await?),
+        None => None,
+    };
+    errors.into_result().map_err(ApiError::validation)?;
+    if let Some(name) = patch.name {
+        device.name = name.trim().to_string();
+    }
+    if let Some(user_id) = user_id {
+        device.user_id = user_id;
+    }
+    state.store.update_device(tenant, &device).await?;
+    state
+        .audit(
+            &auth.0,
+            Some(tenant),
+            "device.update",
+            Some(device.id.to_string()),
+            serde_json::json!({"name": device.name, "user_id": device.user_id}),
+            &address,
+        )
+        .await;
+    Ok(Json(device))
+}
+
+/// Removes a device from the tenant (tenant admin).
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    ClientAddress(address): ClientAddress,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let tenant = auth.tenant_admin()?;
+    let id: DeviceRecordId = parse_id(&id)?;
+    state.store.delete_device(tenant, id).await?;
+    state
+        .audit(
+            &auth.0,
+            Some(tenant),
+            "device.delete",
+            Some(id.to_string()),
+            serde_json::json!({}),
+            &address,
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,279 @@
+//! Typed configuration: defaults, then a TOML file, then `UCPLUS_*` environment variables,
+//! then command-line flags (each later source wins).
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! data_dir = "./ucplus-data"
+//! session_idle_timeout = 120      # seconds without request or WebSocket before a session ends
+//! token_ttl = 43200               # seconds a token lives at most
+//! [log]
+//! format = "text"                 # or "json"
+//! level = "info"
+//! [license]
+//! trusted_keys = ["ed25519:..."]
+//! [login]
+//! max_failures_per_user = 5
+//! max_failures_per_address = 30
+//! failure_window = 300
+//! [usage]
+//! flush_interval = 60
+//! retention_days = 800
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Seconds a client session lives without a request or an open WebSocket.
+    pub session_idle_timeout: u64,
+    /// Seconds an admin-console session lives without a request.
+    pub admin_idle_timeout: u64,
+    /// Seconds a token lives at most.
+    pub token_ttl: u64,
+    pub log: LogConfig,
+    pub license: LicenseConfig,
+    pub login: LoginConfig,
+    pub usage: UsageConfig,
+    /// The first system admin's password (`UCPLUS_ADMIN_PASSWORD`); generated when unset.
+    /// Environment only: a password does not belong in a config file.
+    #[serde(skip)]
+    pub initial_admin_password: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `ucplus_server=debug,info`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LicenseConfig {
+    /// Vendor public keys (`ed25519:...`) whose license signatures are accepted.
+    pub trusted_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginConfig {
+    pub max_failures_per_user: u32,
+    pub max_failures_per_address: u32,
+    /// Seconds over which failures are counted.
+    pub failure_window: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UsageConfig {
+    /// Seconds between writes of license-use peaks to the database.
+    pub flush_interval: u64,
+    /// Days of usage history kept for billing.
+    pub retention_days: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./ucplus-data"),
+            session_idle_timeout: 120,
+            admin_idle_timeout: 1800,
+            token_ttl: 12 * 3600,
+            log: LogConfig::default(),
+            license: LicenseConfig::default(),
+            login: LoginConfig::default(),
+            usage: UsageConfig::default(),
+            initial_admin_password: None,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        LoginConfig {
+            max_failures_per_user: 5,
+            max_failures_per_address: 30,
+            failure_window: 300,
+        }
+    }
+}
+
+impl Default for UsageConfig {
+    fn default() -> Self {
+        UsageConfig {
+            flush_interval: 60,
+            retention_days: 800,
+        }
+    }
+}
+
+/// A value that must never reach a log: `Debug` prints `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Where an environment variable lands in the configuration.
+const ENV_VARS: &[&str] = &[
+    "UCPLUS_LISTEN",
+    "UCPLUS_DATA_DIR",
+    "UCPLUS_SESSION_IDLE_TIMEOUT",
+    "UCPLUS_ADMIN_IDLE_TIMEOUT",
+    "UCPLUS_TOKEN_TTL",
+    "UCPLUS_LOG_FORMAT",
+    "UCPLUS_LOG_LEVEL",
+    "UCPLUS_LICENSE_PUBLIC_KEYS",
+    "UCPLUS_ADMIN_PASSWORD",
+];
+
+impl Config {
+    /// Defaults, overlaid with the file (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("config file {} is invalid", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Applies `UCPLUS_*` variables read through `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        for name in ENV_VARS {
+            let Some(value) = get(name) else { continue };
+            let value = if *name == "UCPLUS_ADMIN_PASSWORD" {
+                value
+            } else {
+                value.trim().to_string()
+            };
+            let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("{name}={value:?}: {e}");
+            match *name {
+                "UCPLUS_LISTEN" => self.listen = value.parse().map_err(|e| bad(&e))?,
+                "UCPLUS_DATA_DIR" => self.data_dir = PathBuf::from(&value),
+                "UCPLUS_SESSION_IDLE_TIMEOUT" => {
+                    self.session_idle_timeout = value.parse().map_err(|e| bad(&e))?;
+                }
+                "UCPLUS_ADMIN_IDLE_TIMEOUT" => {
+                    self.admin_idle_timeout = value.parse().map_err(|e| bad(&e))?;
+                }
+                "UCPLUS_TOKEN_TTL" => self.token_ttl = value.parse().map_err(|e| bad(&e))?,
+                "UCPLUS_LOG_FORMAT" => {
+                    self.log.format = match value.as_str() {
+                        "text" => LogFormat::Text,
+                        "json" => LogFormat::Json,
+                        _ => return Err(bad(&"expected `text` or `json`")),
+                    };
+                }
+                "UCPLUS_LOG_LEVEL" => self.log.level = value,
+                "UCPLUS_LICENSE_PUBLIC_KEYS" => self.license.trusted_keys.extend(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_string),
+                ),
+                "UCPLUS_ADMIN_PASSWORD" => {
+                    self.initial_admin_password = Some(value).filter(|p| !p.is_empty()).map(Secret);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.session_idle_timeout > 0,
+            "session_idle_timeout must be > 0"
+        );
+        anyhow::ensure!(
+            self.admin_idle_timeout > 0,
+            "admin_idle_timeout must be > 0"
+        );
+        anyhow::ensure!(self.token_ttl > 0, "token_ttl must be > 0");
+        anyhow::ensure!(
+            self.usage.flush_interval > 0,
+            "usage.flush_interval must be > 0"
+        );
+        anyhow::ensure!(
+            self.login.failure_window > 0,
+            "login.failure_window must be > 0"
+        );
+        for key in &self.license.trusted_keys {
+            license::PublicKey::parse(key)
+                .map_err(|e| anyhow::anyhow!("license.trusted_keys: `{key}`: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let mut config: Config = toml::from_str(
+            "listen = \"127.0.0.1:9000\"\nsession_idle_timeout = 30\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.log.format, LogFormat::Json);
+        assert_eq!(config.token_ttl, 43200);
+        config
+            .apply_env(|name| match name {
+                "UCPLUS_SESSION_IDLE_TIMEOUT" => Some("45".into()),
+                "UCPLUS_LICENSE_PUBLIC_KEYS" => Some("ed25519:a, ed25519:b".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.session_idle_timeout, 45);
+        assert_eq!(config.license.trusted_keys, ["ed25519:a", "ed25519:b"]);
+        assert!(config.validate().is_err(), "the keys above are not valid");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        assert!(toml::from_str::<Config>("lissen = \"x\"").is_err());
+        let mut config = Config::default();
+        let err = config
+            .apply_env(|name| (name == "UCPLUS_LISTEN").then(|| "nope".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("UCPLUS_LISTEN"));
+    }
+}

@@ -1,0 +1,15 @@
+//! The ucplus server: configuration, start-up, the HTTP API, sessions and licensing,
+//! and the `ucplus` command line.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod licensing;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

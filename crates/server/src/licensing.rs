@@ -1,0 +1,176 @@
+//! The server's license service: the pool (crate `license`) behind one lock, the session
+//! leases (one license per user and type, shared by that user's sessions), and the
+//! hourly usage peaks written to the store for billing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use license::{ClientType, License, LicensePool, LicenseType, Limit, PoolError};
+use time::Date;
+use ucplus_core::{Store, StoreResult, TenantId, TenantLimits, Timestamp, UsageSample, UserId};
+
+const HOUR_MS: i64 = 3_600_000;
+
+struct Lease {
+    tenant: TenantId,
+    sessions: u32,
+}
+
+struct State {
+    pool: LicensePool<TenantId>,
+    leases: HashMap<(UserId, ClientType), Lease>,
+}
+
+/// See the module documentation.
+pub struct Licensing {
+    state: Mutex<State>,
+}
+
+pub fn today() -> Date {
+    Timestamp::now().date()
+}
+
+impl Default for Licensing {
+    fn default() -> Self {
+        Licensing {
+            state: Mutex::new(State {
+                pool: LicensePool::new(),
+                leases: HashMap::new(),
+            }),
+        }
+    }
+}
+
+impl Licensing {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` with the pool locked. Keep `f` short: logins wait on this lock.
+    pub fn with_pool<R>(&self, f: impl FnOnce(&mut LicensePool<TenantId>) -> R) -> R {
+        let mut state = self.lock();
+        let result = f(&mut state.pool);
+        publish_gauges(&state.pool);
+        result
+    }
+
+    /// Takes `client` for a session of `user`, or joins the license the user already holds.
+    pub fn acquire(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        client: ClientType,
+    ) -> Result<(), PoolError> {
+        let mut state = self.lock();
+        if let Some(lease) = state.leases.get_mut(&(user, client)) {
+            lease.sessions += 1;
+            return Ok(());
+        }
+        state.pool.try_acquire(&tenant, client, today())?;
+        state.leases.insert(
+            (user, client),
+            Lease {
+                tenant,
+                sessions: 1,
+            },
+        );
+        publish_gauges(&state.pool);
+        Ok(())
+    }
+
+    /// A session of `user` holding `client` ended; the last one returns the license.
+    pub fn release(&self, user: UserId, client: ClientType) {
+        let mut state = self.lock();
+        let State { pool, leases } = &mut *state;
+        let Some(lease) = leases.get_mut(&(user, client)) else {
+            return;
+        };
+        lease.sessions = lease.sessions.saturating_sub(1);
+        if lease.sessions == 0 {
+            pool.release(&lease.tenant, client);
+            leases.remove(&(user, client));
+            publish_gauges(pool);
+        }
+    }
+
+    /// Does `user` hold a `client` license right now?
+    pub fn holds(&self, user: UserId, client: ClientType) -> bool {
+        self.lock().leases.contains_key(&(user, client))
+    }
+
+    /// Forgets a deleted tenant: its slot, its holdings and its leases.
+    pub fn remove_tenant(&self, tenant: TenantId) {
+        let mut state = self.lock();
+        state.pool.remove_tenant(&tenant);
+        state.leases.retain(|_, lease| lease.tenant != tenant);
+        publish_gauges(&state.pool);
+    }
+
+    /// Writes the peaks since the last flush into this hour's usage rows.
+    pub async fn flush_usage(&self, store: &dyn Store) -> StoreResult<()> {
+        let peaks = self.lock().pool.take_peaks();
+        if peaks.is_empty() {
+            return Ok(());
+        }
+        let hour = Timestamp::now().0.div_euclid(HOUR_MS) * HOUR_MS;
+        let samples: Vec<UsageSample> = peaks
+            .into_iter()
+            .map(|(tenant, client, peak)| UsageSample {
+                tenant_id: tenant,
+                license_type: client.as_str().to_string(),
+                hour,
+                peak,
+            })
+            .collect();
+        store.record_usage(&samples).await
+    }
+}
+
+/// Store form → pool form of a tenant's limits. Unknown type names are skipped (they were
+/// validated when written).
+pub fn limits_from_store(limits: &TenantLimits) -> BTreeMap<ClientType, Limit> {
+    limits
+        .iter()
+        .filter_map(|(name, limit)| {
+            let client: ClientType = name.parse().ok()?;
+            Some((
+                client,
+                Limit {
+                    cap: limit.cap,
+                    reserved: limit.reserved,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Re-verifies persisted licenses at start-up; a license that no longer verifies (its key
+/// was removed from the trusted keys) is skipped with a warning, not fatal.
+pub fn restore_licenses(
+    texts: &[(String, String)],
+    trusted: &[license::PublicKey],
+    system_id: &str,
+) -> Vec<License> {
+    texts
+        .iter()
+        .filter_map(|(id, text)| {
+            let verified = License::verify(text, trusted)
+                .and_then(|license| license.check_system(system_id).map(|()| license));
+            match verified {
+                Ok(license) => Some(license),
+                Err(error) => {
+                    tracing::warn!(license = %id, %error, "a stored license no longer verifies; it is not counted");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn publish_gauges(pool: &LicensePool<TenantId>) {
+    let day = today();
+    for t in LicenseType::ALL {
+        metrics::gauge!("ucplus_licenses_total", "type" => t.as_str()).set(pool.total(t, day));
+        metrics::gauge!("ucplus_licenses_in_use", "type" => t.as_str()).set(pool.in_use(t));
+    }
+}

@@ -1,0 +1,251 @@
+//! Building and running the server: open the store, restore licenses and tenants, bind
+//! the listener, start the background tasks, serve until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use ucplus_core::{
+    DEFAULT_TENANT_SLUG, Role, Store, StoreError, Tenant, TenantId, Timestamp, User, UserId,
+};
+use ucplus_store::SqliteStore;
+
+use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::{password, random_token};
+use crate::config::Config;
+use crate::licensing::{Licensing, limits_from_store, restore_licenses};
+use crate::state::{AppState, Inner};
+
+pub const SYSTEM_ID_KEY: &str = "system_id";
+pub const DATABASE_FILE: &str = "ucplus.db";
+
+/// A built server, bound to its port and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    router: axum::Router,
+    /// The system admin's password if it was generated on this (first) start.
+    pub generated_admin_password: Option<String>,
+}
+
+/// Opens (creating) the data directory's store and returns it with the system id,
+/// making the id on first use.
+pub async fn open_store(config: &Config) -> anyhow::Result<(SqliteStore, String)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = SqliteStore::open(&config.data_dir.join(DATABASE_FILE))
+        .await
+        .context("opening the database")?;
+    let system_id = match store.setting(SYSTEM_ID_KEY).await? {
+        Some(id) => id,
+        None => {
+            let id = ucplus_core::ids::new_uuid().to_string();
+            store.set_setting(SYSTEM_ID_KEY, &id).await?;
+            id
+        }
+    };
+    Ok((store, system_id))
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        config.validate()?;
+        let (store, system_id) = open_store(&config).await?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let trusted_keys = config
+            .license
+            .trusted_keys
+            .iter()
+            .filter_map(|key| license::PublicKey::parse(key).ok())
+            .collect::<Vec<_>>();
+        if trusted_keys.is_empty() {
+            tracing::warn!(
+                "no trusted license keys configured: no license can be loaded (set license.trusted_keys or UCPLUS_LICENSE_PUBLIC_KEYS)"
+            );
+        }
+
+        let generated_admin_password = bootstrap_admin(store.as_ref(), &config).await?;
+        let licensing = Licensing::default();
+        restore_state(store.as_ref(), &licensing, &trusted_keys, &system_id).await?;
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let window = Duration::from_secs(config.login.failure_window);
+        let limiter = LoginLimiter::new(
+            window,
+            config.login.max_failures_per_user,
+            config.login.max_failures_per_address,
+        );
+        let state = AppState::new(Inner {
+            config,
+            store,
+            system_id,
+            trusted_keys,
+            licensing,
+            sessions: Default::default(),
+            limiter,
+            metrics: crate::telemetry::metrics_handle(),
+        });
+        let router = crate::api::router(state.clone());
+        Ok(Application {
+            listener,
+            state,
+            router,
+            generated_admin_password,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then drains requests and flushes usage.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let background = tokio::spawn(background_tasks(self.state.clone()));
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        background.abort();
+        if let Err(error) = self
+            .state
+            .licensing
+            .flush_usage(self.state.store.as_ref())
+            .await
+        {
+            tracing::error!(%error, "could not write license usage at shutdown");
+        }
+        result.context("serving HTTP")
+    }
+}
+
+/// Creates the system admin `admin` on first start.
+async fn bootstrap_admin(store: &dyn Store, config: &Config) -> anyhow::Result<Option<String>> {
+    if store.system_admin_count().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match &config.initial_admin_password {
+        Some(password) => (password.0.clone(), false),
+        None => (
+            random_token()
+                .trim_start_matches("ucp_")
+                .chars()
+                .take(20)
+                .collect(),
+            true,
+        ),
+    };
+    let hash =
+        tokio::task::spawn_blocking(move || password::hash(&password).map(|h| (h, password)))
+            .await?
+            .map_err(|e| anyhow::anyhow!("hashing the admin password: {e}"))?;
+    let admin = User {
+        id: UserId::new(),
+        tenant_id: None,
+        username: "admin".into(),
+        display_name: "System administrator".into(),
+        role: Role::SystemAdmin,
+        site_id: None,
+        licenses: Vec::new(),
+        email: None,
+        created_at: Timestamp::now(),
+        password_hash: hash.0,
+    };
+    store.insert_system_admin(&admin).await?;
+    tracing::info!("created the system admin `admin`");
+    Ok(generated.then_some(hash.1))
+}
+
+/// Loads licenses, tenants and limits into the pool. Makes the implicit `default`
+/// tenant on a server that has no tenant and no starter pack.
+async fn restore_state(
+    store: &dyn Store,
+    licensing: &Licensing,
+    trusted: &[license::PublicKey],
+    system_id: &str,
+) -> anyhow::Result<()> {
+    let texts: Vec<(String, String)> = store
+        .licenses()
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l.text))
+        .collect();
+    let licenses = restore_licenses(&texts, trusted, system_id);
+    let mut tenants = store.tenants().await?;
+    let single_tenant = !licenses.iter().any(license::License::has_starter_pack);
+    if tenants.is_empty() && single_tenant {
+        let tenant = Tenant {
+            id: TenantId::new(),
+            name: "Default".into(),
+            slug: DEFAULT_TENANT_SLUG.into(),
+            created_at: Timestamp::now(),
+        };
+        match store.insert_tenant(&tenant, None).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+        tenants = store.tenants().await?;
+    }
+    let mut limits = Vec::new();
+    for tenant in &tenants {
+        limits.push((tenant.id, store.tenant_limits(tenant.id).await?));
+    }
+    licensing.with_pool(|pool| {
+        for license in licenses {
+            pool.restore(license);
+        }
+        for (tenant, tenant_limits) in &limits {
+            pool.restore_tenant(*tenant);
+            pool.restore_limits(tenant, &limits_from_store(tenant_limits));
+        }
+    });
+    Ok(())
+}
+
+/// Ends idle sessions, writes usage peaks, prunes old usage and login-failure records.
+async fn background_tasks(state: AppState) {
+    let idle_ms = state.config.session_idle_timeout.saturating_mul(1000);
+    let tick = Duration::from_millis((idle_ms / 4).clamp(100, 5_000));
+    let flush_every = Duration::from_secs(state.config.usage.flush_interval);
+    let mut last_flush = Instant::now();
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let now = Timestamp::now();
+        let ended = state.end_sessions_where(|session| session.is_over(now));
+        if ended > 0 {
+            tracing::debug!(ended, "ended idle or expired sessions");
+        }
+        state.limiter.prune(Instant::now());
+        if last_flush.elapsed() >= flush_every {
+            last_flush = Instant::now();
+            if let Err(error) = state.licensing.flush_usage(state.store.as_ref()).await {
+                tracing::error!(%error, "could not write license usage");
+            }
+            let retention_ms = i64::try_from(state.config.usage.retention_days)
+                .unwrap_or(i64::MAX / 86_400_000)
+                .saturating_mul(86_400_000);
+            if let Err(error) = state
+                .store
+                .prune_usage(now.0.saturating_sub(retention_ms))
+                .await
+            {
+                tracing::error!(%error, "could not prune license usage");
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The state every request handler shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::Value;
+use ucplus_core::{AuditEntry, Store, TenantId, Timestamp};
+
+use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::{Session, Sessions, TokenHash};
+use crate::config::Config;
+use crate::licensing::Licensing;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub system_id: String,
+    pub trusted_keys: Vec<license::PublicKey>,
+    pub licensing: Licensing,
+    pub sessions: Sessions,
+    pub limiter: LoginLimiter,
+    pub metrics: PrometheusHandle,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+
+    /// Ends one session and returns its license if it was the user's last of that type.
+    pub fn end_session(&self, hash: &TokenHash) {
+        if let Some(session) = self.sessions.remove(hash) {
+            self.release(&session);
+        }
+    }
+
+    /// Ends every session matching `predicate` (a deleted user or tenant, idle sessions).
+    pub fn end_sessions_where(&self, predicate: impl Fn(&Session) -> bool) -> usize {
+        let ended = self.sessions.remove_where(predicate);
+        for session in &ended {
+            self.release(session);
+        }
+        metrics::gauge!("ucplus_sessions").set(self.sessions.len() as f64);
+        ended.len()
+    }
+
+    fn release(&self, session: &Session) {
+        if let Some(client) = session.client {
+            self.licensing.release(session.user_id, client);
+        }
+    }
+
+    /// Records an admin action. A failure to write the audit log is logged, never hidden.
+    pub async fn audit(
+        &self,
+        actor: &Session,
+        tenant: Option<TenantId>,
+        action: &str,
+        target: Option<String>,
+        detail: Value,
+        source: &str,
+    ) {
+        let entry = AuditEntry {
+            id: ucplus_core::ids::new_uuid().to_string(),
+            at: Timestamp::now(),
+            actor_id: Some(actor.user_id),
+            actor_username: actor.username.clone(),
+            tenant_id: tenant,
+            action: action.to_string(),
+            target,
+            detail,
+            source: Some(source.to_string()),
+        };
+        if let Err(error) = self.store.insert_audit(&entry).await {
+            tracing::error!(%error, action, "could not write the audit log");
+        }
+    }
+}
