@@ -91,16 +91,18 @@ impl License {
     /// [`License::check_not_expired`]) so that `license verify` can report them all.
     pub fn verify(text: &str, trusted: &[PublicKey]) -> Result<License, LicenseError> {
         let (grant_bytes, signature) = dearmour(text)?;
-        let grant: Grant = serde_json::from_slice(&grant_bytes)
-            .map_err(|e| LicenseError::Malformed(format!("the grant is not valid: {e}")))?;
         let signature = Signature::from_slice(&signature)
             .map_err(|_| LicenseError::Malformed("the signature has the wrong length".into()))?;
+        // The signature is checked before the grant is even parsed: nothing unsigned is
+        // interpreted.
         if !trusted
             .iter()
             .any(|key| key.0.verify(&grant_bytes, &signature).is_ok())
         {
             return Err(LicenseError::InvalidSignature);
         }
+        let grant: Grant = serde_json::from_slice(&grant_bytes)
+            .map_err(|e| LicenseError::Malformed(format!("the grant is not valid: {e}")))?;
         License::from_grant(grant, text.trim().to_string())
     }
 

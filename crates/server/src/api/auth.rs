@@ -211,7 +211,7 @@ async fn find_account(
 /// Ends the session and returns its license when it was the user's last of that type.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn logout(State(state): State<AppState>, Auth(session): Auth) -> StatusCode {
+pub async fn logout(State(state): State<AppState>, Auth(session, _): Auth) -> StatusCode {
     state.end_session(&session.token_hash);
     metrics::gauge!("ucplus_sessions").set(state.sessions.len() as f64);
     StatusCode::NO_CONTENT

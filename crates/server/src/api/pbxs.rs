@@ -169,12 +169,13 @@ pub async fn create(
 }
 
 async fn visible_pbx(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Pbx> {
+    // Decide who may look before looking, so a refusal never reveals that an id exists.
+    let only = match auth.system_admin() {
+        Ok(()) => None,
+        Err(_) => Some(auth.tenant_admin()?),
+    };
     let pbx = state.store.pbx(parse_id(id)?).await?;
-    if auth.system_admin().is_ok() {
-        return Ok(pbx);
-    }
-    let tenant = auth.tenant_admin()?;
-    if pbx.tenant_id == Some(tenant) {
+    if only.is_none() || pbx.tenant_id == only {
         Ok(pbx)
     } else {
         Err(ApiError::not_found())

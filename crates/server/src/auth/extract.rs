@@ -6,14 +6,20 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use ucplus_core::{Role, TenantId, Timestamp};
+use ucplus_core::{DEFAULT_TENANT_SLUG, Role, StoreError, TenantId, Timestamp};
 
 use super::{Session, token_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The caller's session. Rejects with 401 when there is none or it has ended.
-pub struct Auth(pub Arc<Session>);
+///
+/// The second field is the tenant a system admin acts in: named by the
+/// `X-Ucplus-Tenant` header (tenant id or slug), or in single-tenant mode the one tenant.
+pub struct Auth(pub Arc<Session>, pub Option<TenantId>);
+
+/// Lets the system admin manage one tenant's records with the tenant endpoints.
+pub const ACTING_TENANT_HEADER: &str = "x-ucplus-tenant";
 
 fn bearer(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
@@ -49,24 +55,59 @@ impl FromRequestParts<AppState> for Auth {
             return Err(ApiError::token_expired());
         }
         session.touch(now);
-        Ok(Auth(session))
+        let acting = if session.role == Role::SystemAdmin {
+            acting_tenant(parts, state).await?
+        } else {
+            None
+        };
+        Ok(Auth(session, acting))
+    }
+}
+
+/// The tenant a system admin acts in, if any. An unknown tenant is a 404.
+async fn acting_tenant(parts: &Parts, state: &AppState) -> ApiResult<Option<TenantId>> {
+    let named = parts
+        .headers
+        .get(ACTING_TENANT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let lookup = |result: Result<ucplus_core::Tenant, StoreError>| match result {
+        Ok(tenant) => Ok(Some(tenant.id)),
+        Err(StoreError::NotFound) => Err(ApiError::not_found()),
+        Err(error) => Err(ApiError::from(error)),
+    };
+    match named {
+        Some(text) => match text.parse::<TenantId>() {
+            Ok(id) if state.licensing.with_pool(|p| p.has_tenant(&id)) => Ok(Some(id)),
+            Ok(_) => Err(ApiError::not_found()),
+            Err(_) => lookup(state.store.tenant_by_slug(text).await),
+        },
+        None if state.licensing.with_pool(|p| p.mode()) == license::Mode::SingleTenant => {
+            match state.store.tenant_by_slug(DEFAULT_TENANT_SLUG).await {
+                Ok(tenant) => Ok(Some(tenant.id)),
+                Err(StoreError::NotFound) => Ok(None),
+                Err(error) => Err(error.into()),
+            }
+        }
+        None => Ok(None),
     }
 }
 
 impl Auth {
-    /// The caller's tenant; system admins have none and are refused.
+    /// The caller's tenant (for a system admin: the tenant it acts in).
     pub fn tenant(&self) -> ApiResult<TenantId> {
-        self.0.tenant_id.ok_or_else(|| {
+        self.0.tenant_id.or(self.1).ok_or_else(|| {
             ApiError::forbidden(
-                "this is a tenant's resource; system admins manage tenants at /api/v1/tenants",
+                "this is a tenant's resource; name the tenant in the X-Ucplus-Tenant header",
             )
         })
     }
 
-    /// The caller's tenant, if the caller is that tenant's admin.
+    /// The caller's tenant, if the caller may administer it.
     pub fn tenant_admin(&self) -> ApiResult<TenantId> {
         let tenant = self.tenant()?;
-        if self.0.role == Role::Admin {
+        if matches!(self.0.role, Role::Admin | Role::SystemAdmin) {
             Ok(tenant)
         } else {
             Err(ApiError::forbidden("only a tenant admin may do this"))

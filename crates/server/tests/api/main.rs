@@ -1,0 +1,10 @@
+//! Black-box API tests: each test starts a real server on a random loopback port with a
+//! fresh data directory and talks HTTP to it.
+
+mod helpers;
+
+mod concurrency;
+mod isolation;
+mod restart;
+mod sessions;
+mod story;
