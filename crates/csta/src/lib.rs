@@ -27,6 +27,15 @@ pub mod session;
 pub mod system;
 pub mod values;
 
+// Message structs and values are used everywhere: reachable from the crate root too.
+pub use call_control::*;
+pub use events::*;
+pub use features::*;
+pub use monitoring::*;
+pub use session::*;
+pub use system::*;
+pub use values::*;
+
 pub use decode_stream::{DecodedItem, StreamError, StreamFormat, decode_stream, message_json};
 pub use device::{ConnectionId, DeviceId, EventDevice, normalize_number};
 pub use error::DecodeError;
