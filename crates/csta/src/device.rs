@@ -74,16 +74,15 @@ pub fn normalize_number(raw: &str) -> &str {
         number = bracketed.split('>').next().unwrap_or(bracketed);
     }
     for scheme in ["tel:", "sips:", "sip:"] {
-        if number.len() >= scheme.len()
-            && number.is_char_boundary(scheme.len())
-            && number[..scheme.len()].eq_ignore_ascii_case(scheme)
-        {
-            number = &number[scheme.len()..];
+        let has_scheme = number
+            .get(..scheme.len())
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(scheme));
+        if has_scheme {
+            number = number.get(scheme.len()..).unwrap_or_default();
             break;
         }
     }
-    let end = number.find([';', '@']).unwrap_or(number.len());
-    number[..end].trim()
+    number.split([';', '@']).next().unwrap_or_default().trim()
 }
 
 impl Serialize for DeviceId {

@@ -148,7 +148,7 @@ macro_rules! messages {
             }
         }
 
-        fn write_root(message: &Message, writer: &mut XmlWriter<'_>, namespace: &str) {
+        fn write_root(message: &Message, writer: &mut XmlWriter<'_>, namespace: &'static str) {
             match message {
                 $(
                     Message::$variant(inner) => {

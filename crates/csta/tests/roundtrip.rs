@@ -474,6 +474,81 @@ fn assert_round_trips(message: &Message) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Random well-formed documents built from CSTA element names, so that decoding gets far
+/// (unexpected nesting, duplicates, missing children, text where elements belong).
+fn csta_shaped_xml() -> Boxed<String> {
+    const NAMES: &[&str] = &[
+        "DeliveredEvent",
+        "MakeCall",
+        "CSTAErrorCode",
+        "SnapshotDeviceResponse",
+        "HeldEvent",
+        "TransferedEvent",
+        "StartApplicationSession",
+        "monitorCrossRefID",
+        "connection",
+        "callID",
+        "deviceID",
+        "callingDevice",
+        "calledDirectoryNumber",
+        "deviceIdentifier",
+        "notKnown",
+        "restricted",
+        "extensions",
+        "privateData",
+        "operation",
+        "cause",
+        "localConnectionInfo",
+        "heldConnection",
+        "crossRefIDorSnapshotData",
+        "snapshotData",
+        "snapshotDeviceResponseInfo",
+        "connectionIdentifier",
+        "applicationInfo",
+        "applicationID",
+        "applicationSpecificInfo",
+        "ns1:callID",
+        "zz",
+    ];
+    let leaf = prop_oneof![
+        "[a-z0-9 ]{0,6}".prop_map(|t| t.to_string()),
+        Just("&lt;1&gt;".to_string()),
+        Just("&#x41;&amp;".to_string()),
+        Just("<![CDATA[<x>]]>".to_string()),
+    ];
+    let element = leaf.prop_recursive(4, 48, 6, |inner| {
+        (
+            proptest::sample::select(NAMES),
+            proptest::option::of("[a-z]{1,4}"),
+            proptest::collection::vec(inner, 0..6),
+        )
+            .prop_map(|(name, attribute, children)| {
+                let attribute = attribute
+                    .map(|value| format!(" typeOfNumber=\"{value}\""))
+                    .unwrap_or_default();
+                format!("<{name}{attribute}>{}</{name}>", children.concat())
+            })
+    });
+    (
+        proptest::sample::select(&NAMES[..7]),
+        proptest::collection::vec(element, 0..8),
+    )
+        .prop_map(|(root, children)| {
+            format!("<{root} xmlns:ns1=\"urn:x\">{}</{root}>", children.concat())
+        })
+        .boxed()
+}
+
+/// Whatever decodes encodes to a fixed point: encode(decode(encode(m))) == encode(m).
+fn assert_encoding_is_stable(bytes: &[u8]) -> Result<(), TestCaseError> {
+    if let Ok(message) = decode(bytes) {
+        let once = encode(&message, Edition::Ed3);
+        let twice = decode(once.as_bytes()).map(|m| encode(&m, Edition::Ed3));
+        prop_assert_eq!(twice.as_deref(), Ok(once.as_str()));
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -503,10 +578,15 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_the_decoders(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
-        let _ = decode(&bytes);
+        assert_encoding_is_stable(&bytes)?;
         let _ = detect_edition(&bytes);
         let items: Vec<_> = decode_stream(&bytes).take(2048).collect();
         prop_assert!(items.len() <= bytes.len() + 1);
+    }
+
+    #[test]
+    fn csta_shaped_documents_decode_or_fail_cleanly(xml in csta_shaped_xml()) {
+        assert_encoding_is_stable(xml.as_bytes())?;
     }
 
     #[test]
@@ -519,9 +599,9 @@ proptest! {
         let mut xml = encode(&message, Edition::Ed4).into_bytes();
         let at = flip.index(xml.len());
         xml[at] = byte;
-        let _ = decode(&xml);
+        assert_encoding_is_stable(&xml)?;
         xml.truncate(cut.index(xml.len()));
-        let _ = decode(&xml);
+        assert_encoding_is_stable(&xml)?;
         let _ = decode_stream(&xml).count();
     }
 }

@@ -199,7 +199,7 @@ impl<'a> Cursor<'a> {
                 Event::GeneralRef(reference) => {
                     let c = resolve_reference(&reference)?;
                     if let Some(text) = text.as_deref_mut() {
-                        text.to_mut().push(c);
+                        owned(text).push(c);
                     }
                 }
                 _ => {}
@@ -219,7 +219,9 @@ impl<'a> Cursor<'a> {
             match self.read()? {
                 Event::Text(chunk) => append(&mut text, chunk.xml10_content()),
                 Event::CData(chunk) => append(&mut text, chunk.xml10_content()),
-                Event::GeneralRef(reference) => text.to_mut().push(resolve_reference(&reference)?),
+                Event::GeneralRef(reference) => {
+                    owned(&mut text).push(resolve_reference(&reference)?)
+                }
                 Event::Start(_) => depth += 1,
                 Event::End(_) if depth == 0 => break,
                 Event::End(_) => depth -= 1,
@@ -287,8 +289,19 @@ fn append<'a>(text: &mut Cow<'a, str>, chunk: Cow<'a, str>) {
     if text.is_empty() {
         *text = chunk;
     } else {
-        text.to_mut().push_str(&chunk);
+        owned(text).push_str(&chunk);
     }
+}
+
+/// The text as an owned string with room to grow: text split by entity references
+/// (`N&lt;302118840100&gt;;noa=nk`) arrives in several pieces.
+fn owned<'t>(text: &'t mut Cow<'_, str>) -> &'t mut String {
+    if let Cow::Borrowed(borrowed) = text {
+        let mut string = String::with_capacity(borrowed.len().max(24) * 2);
+        string.push_str(borrowed);
+        *text = Cow::Owned(string);
+    }
+    text.to_mut()
 }
 
 fn trim(text: Cow<'_, str>) -> Cow<'_, str> {

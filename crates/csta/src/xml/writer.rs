@@ -20,12 +20,12 @@ impl<'o> XmlWriter<'o> {
             .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     }
 
-    /// `<Name xmlns="namespace">`
-    pub(crate) fn start_root(&mut self, name: &str, namespace: &str) {
+    /// `<Name xmlns="namespace">`; the namespace is one of this crate's constants.
+    pub(crate) fn start_root(&mut self, name: &str, namespace: &'static str) {
         self.out.push('<');
         self.out.push_str(name);
         self.out.push_str(" xmlns=\"");
-        escape_into(self.out, namespace);
+        self.out.push_str(namespace);
         self.out.push_str("\">");
     }
 
