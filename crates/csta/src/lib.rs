@@ -36,12 +36,15 @@ pub use session::*;
 pub use system::*;
 pub use values::*;
 
-pub use decode_stream::{DecodedItem, StreamError, StreamFormat, decode_stream, message_json};
+pub use decode_stream::{
+    DecodedItem, StreamDecoder, StreamError, StreamFormat, decode_stream, detect_format,
+    message_json,
+};
 pub use device::{ConnectionId, DeviceId, EventDevice, normalize_number};
 pub use error::DecodeError;
 pub use error_code::{CstaErrorCode, ErrorCategory};
 pub use frame::{Frame, FrameCodec, FrameError, Framing};
-pub use invoke::{InvokeId, InvokeIdAllocator, Pending};
+pub use invoke::{InvokeId, InvokeIdAllocator, Pending, PendingFull};
 pub use message::{
     Edition, Message, MessageKind, SESSION_NAMESPACE, decode, decode_str, detect_edition, encode,
     encode_into,
