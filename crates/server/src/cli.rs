@@ -48,6 +48,23 @@ enum Command {
         #[command(subcommand)]
         command: LicenseCommand,
     },
+    /// CSTA tools for engineers.
+    Csta {
+        #[command(subcommand)]
+        command: CstaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CstaCommand {
+    /// Decode CSTA frames (8-byte header or NUL-delimited) or bare XML documents, one JSON
+    /// object per message on stdout; a bad message is reported on stderr with its byte
+    /// offset and the run exits non-zero.
+    Decode {
+        /// A capture file, or `-` (default) for standard input.
+        #[arg(default_value = "-")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,6 +144,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::License { command } => license_command(command),
+        Command::Csta {
+            command: CstaCommand::Decode { file },
+        } => csta_decode(&file),
+    }
+}
+
+/// Larger captures are refused rather than read into memory.
+const MAX_CAPTURE: u64 = 512 * 1024 * 1024;
+
+fn csta_decode(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::io::{Read, Write};
+    let mut bytes = Vec::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin()
+            .take(MAX_CAPTURE + 1)
+            .read_to_end(&mut bytes)
+            .context("reading standard input")?;
+    } else {
+        std::fs::File::open(file)
+            .with_context(|| format!("opening {}", file.display()))?
+            .take(MAX_CAPTURE + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("reading {}", file.display()))?;
+    }
+    anyhow::ensure!(
+        bytes.len() as u64 <= MAX_CAPTURE,
+        "the capture is larger than {} MiB; split it first",
+        MAX_CAPTURE / 1024 / 1024
+    );
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut good, mut bad) = (0usize, 0usize);
+    for item in csta::decode_stream(&bytes) {
+        match item {
+            Ok(decoded) => {
+                good += 1;
+                writeln!(out, "{}", decoded.to_json())?;
+            }
+            Err(error) => {
+                bad += 1;
+                out.flush()?;
+                eprintln!(
+                    "error at byte {}: {} ({})",
+                    error.offset, error.reason, error.code
+                );
+            }
+        }
+    }
+    out.flush()?;
+    if bad > 0 {
+        eprintln!("{good} message(s) decoded, {bad} bad");
+        Ok(ExitCode::FAILURE)
+    } else {
+        Ok(ExitCode::SUCCESS)
     }
 }
 

@@ -204,3 +204,70 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
         );
     }
 }
+
+/// A capture with framed messages, one of them broken: every good one is printed as JSON,
+/// the bad one is reported with its offset, and the exit status says something was bad.
+#[test]
+fn csta_decode_reports_bad_frames_and_continues() {
+    fn frame(invoke: &str, xml: &str) -> Vec<u8> {
+        let length = u16::try_from(8 + xml.len()).unwrap();
+        let mut bytes = vec![0, 0];
+        bytes.extend_from_slice(&length.to_be_bytes());
+        bytes.extend_from_slice(invoke.as_bytes());
+        bytes.extend_from_slice(xml.as_bytes());
+        bytes
+    }
+    let delivered = r#"<?xml version="1.0" encoding="UTF-8"?><DeliveredEvent xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed4"><monitorCrossRefID>7</monitorCrossRefID><connection><callID>42</callID><deviceID>N&lt;302118840100&gt;;noa=nk</deviceID></connection><alertingDevice><deviceIdentifier>N&lt;302118840100&gt;;noa=nk</deviceIdentifier></alertingDevice><callingDevice><deviceIdentifier>tel:+3222220220</deviceIdentifier></callingDevice><calledDevice><deviceIdentifier>302118840100</deviceIdentifier></calledDevice><lastRedirectionDevice><notKnown/></lastRedirectionDevice><localConnectionInfo>alerting</localConnectionInfo><cause>newCall</cause></DeliveredEvent>"#;
+    let answer = r#"<AnswerCall xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3"><callToBeAnswered><callID>42</callID><deviceID>201</deviceID></callToBeAnswered></AnswerCall>"#;
+    let mut capture = frame("9999", delivered);
+    capture.extend(frame("0001", "<AnswerCall><callToBeAnswered>"));
+    capture.extend(frame("0002", answer));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.bin");
+    std::fs::write(&path, &capture).unwrap();
+
+    let output = Command::new(BIN)
+        .args(["csta", "decode"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "a bad message makes the run fail");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0]["type"], "DeliveredEvent");
+    assert_eq!(lines[0]["offset"], 0);
+    let text = lines[0].to_string();
+    assert!(
+        text.contains("302118840100") && text.contains("+3222220220"),
+        "{text}"
+    );
+    assert_eq!(lines[1]["type"], "AnswerCall");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let bad_offset = frame("9999", delivered).len();
+    assert!(
+        stderr.contains(&format!("error at byte {bad_offset}")),
+        "{stderr}"
+    );
+
+    // The same capture from standard input, as bare XML documents.
+    let mut child = Command::new(BIN)
+        .args(["csta", "decode", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{delivered}\n{answer}\n").as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
+}
