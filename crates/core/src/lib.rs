@@ -4,6 +4,7 @@
 //! Knows no HTTP, no SQL, no sockets. Every tenant-scoped store method takes a
 //! [`TenantId`]: there is no way to ask for a tenant's records without naming the tenant.
 
+pub mod cti;
 pub mod ids;
 pub mod model;
 pub mod store;
