@@ -154,9 +154,19 @@ pub struct Device {
     pub pbx_id: PbxId,
     /// The device id on the PBX (usually the extension number).
     pub device_id: String,
+    /// The number the tenant's users dial for this device, when it differs from the
+    /// device id (a hosted PBX's devices often carry a tenant prefix).
+    pub extension: Option<String>,
     pub name: String,
     pub user_id: Option<UserId>,
     pub created_at: Timestamp,
+}
+
+impl Device {
+    /// The number users of the tenant know the device by.
+    pub fn number(&self) -> &str {
+        self.extension.as_deref().unwrap_or(&self.device_id)
+    }
 }
 
 /// How ucplus reaches a telephone system.
@@ -259,4 +269,96 @@ pub struct DailyUsage {
 pub struct Page {
     pub limit: u32,
     pub offset: u32,
+}
+
+/// A user's chosen presence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPresence {
+    pub user_id: UserId,
+    pub state: crate::cti::PresenceState,
+    pub note: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+/// One number of a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ContactNumber {
+    /// `work`, `mobile`, `home`, ... (free text).
+    #[serde(default)]
+    pub label: Option<String>,
+    pub number: String,
+}
+
+/// A directory contact: shared by the tenant (`owner_id` null) or a user's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Contact {
+    pub id: String,
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    pub owner_id: Option<UserId>,
+    pub name: String,
+    pub company: Option<String>,
+    pub email: Option<String>,
+    pub numbers: Vec<ContactNumber>,
+    pub created_at: Timestamp,
+}
+
+/// Direction of a logged call, from the user's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LogDirection {
+    In,
+    Out,
+    Internal,
+}
+
+impl LogDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogDirection::In => "in",
+            LogDirection::Out => "out",
+            LogDirection::Internal => "internal",
+        }
+    }
+}
+
+impl FromStr for LogDirection {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "in" => Ok(LogDirection::In),
+            "out" => Ok(LogDirection::Out),
+            "internal" => Ok(LogDirection::Internal),
+            other => Err(format!("unknown direction `{other}`")),
+        }
+    }
+}
+
+/// One finished call of one user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CallLogEntry {
+    pub id: String,
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub device_id: DeviceRecordId,
+    pub pbx_id: PbxId,
+    pub direction: LogDirection,
+    /// For internal calls: whether this user placed it.
+    pub outgoing: bool,
+    pub missed: bool,
+    pub answered: bool,
+    pub other_number: Option<String>,
+    /// Resolved from the directory when the call happened.
+    pub other_name: Option<String>,
+    /// Who answered: this user for incoming calls, the far party for outgoing ones.
+    pub answered_by: Option<String>,
+    pub started_at: Timestamp,
+    pub answered_at: Option<Timestamp>,
+    pub ended_at: Timestamp,
+    pub ring_ms: i64,
+    pub talk_ms: i64,
+    /// Numbers the call was transferred to or from.
+    pub transferred: Vec<String>,
+    pub cause: Option<String>,
 }

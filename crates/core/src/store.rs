@@ -77,6 +77,48 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_device(&self, tenant: TenantId, id: DeviceRecordId) -> StoreResult<()>;
     /// The tenant owning device `device_id` of PBX `pbx`, if any (system admin scope).
     async fn device_owner(&self, pbx: PbxId, device_id: &str) -> StoreResult<Option<TenantId>>;
+    /// Every device of one PBX, whatever its tenant (for that PBX's engine).
+    async fn pbx_devices(&self, pbx: PbxId) -> StoreResult<Vec<Device>>;
+
+    // --- presence
+    async fn presence(&self, tenant: TenantId) -> StoreResult<Vec<UserPresence>>;
+    async fn set_presence(&self, tenant: TenantId, presence: &UserPresence) -> StoreResult<()>;
+
+    // --- directory contacts; `owner` None: the tenant's shared contacts
+    async fn contacts(&self, tenant: TenantId, owner: Option<UserId>) -> StoreResult<Vec<Contact>>;
+    async fn contact(
+        &self,
+        tenant: TenantId,
+        owner: Option<UserId>,
+        id: &str,
+    ) -> StoreResult<Contact>;
+    async fn insert_contacts(&self, tenant: TenantId, contacts: &[Contact]) -> StoreResult<()>;
+    async fn update_contact(&self, tenant: TenantId, contact: &Contact) -> StoreResult<()>;
+    async fn delete_contact(
+        &self,
+        tenant: TenantId,
+        owner: Option<UserId>,
+        id: &str,
+    ) -> StoreResult<()>;
+    /// The name of the tenant contact (or `owner`'s personal contact) with this number.
+    async fn contact_name(
+        &self,
+        tenant: TenantId,
+        owner: Option<UserId>,
+        number: &str,
+    ) -> StoreResult<Option<String>>;
+
+    // --- call log
+    async fn insert_call_log(&self, tenant: TenantId, entries: &[CallLogEntry]) -> StoreResult<()>;
+    /// A user's calls, newest first.
+    async fn call_log(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        page: Page,
+    ) -> StoreResult<Vec<CallLogEntry>>;
+    /// Deletes calls that started before `before` (unix ms).
+    async fn prune_call_log(&self, before: i64) -> StoreResult<u64>;
 
     // --- PBX connections (system admin scope; tenants read their own)
     async fn pbxs(&self) -> StoreResult<Vec<Pbx>>;

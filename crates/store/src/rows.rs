@@ -79,6 +79,7 @@ pub fn device(row: &SqliteRow) -> Result<Device, StoreError> {
         tenant_id: parse(row.try_get("tenant_id").map_err(backend)?)?,
         pbx_id: parse(row.try_get("pbx_id").map_err(backend)?)?,
         device_id: row.try_get("device_id").map_err(backend)?,
+        extension: row.try_get("extension").map_err(backend)?,
         name: row.try_get("name").map_err(backend)?,
         user_id: opt_id(row.try_get("user_id").map_err(backend)?)?,
         created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
@@ -113,5 +114,59 @@ pub fn audit(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
         target: row.try_get("target").map_err(backend)?,
         detail: serde_json::from_str(&detail).map_err(backend)?,
         source: row.try_get("source").map_err(backend)?,
+    })
+}
+
+pub fn presence(row: &SqliteRow) -> Result<UserPresence, StoreError> {
+    let state: String = row.try_get("state").map_err(backend)?;
+    Ok(UserPresence {
+        user_id: parse(row.try_get("user_id").map_err(backend)?)?,
+        state: state.parse().map_err(backend)?,
+        note: row.try_get("note").map_err(backend)?,
+        updated_at: Timestamp(row.try_get("updated_at").map_err(backend)?),
+    })
+}
+
+pub fn contact(row: &SqliteRow) -> Result<Contact, StoreError> {
+    let numbers: String = row.try_get("numbers").map_err(backend)?;
+    Ok(Contact {
+        id: row.try_get("id").map_err(backend)?,
+        tenant_id: parse(row.try_get("tenant_id").map_err(backend)?)?,
+        owner_id: opt_id(row.try_get("owner_id").map_err(backend)?)?,
+        name: row.try_get("name").map_err(backend)?,
+        company: row.try_get("company").map_err(backend)?,
+        email: row.try_get("email").map_err(backend)?,
+        numbers: serde_json::from_str(&numbers).map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+pub fn call_log(row: &SqliteRow) -> Result<CallLogEntry, StoreError> {
+    let direction: String = row.try_get("direction").map_err(backend)?;
+    let transferred: String = row.try_get("transferred").map_err(backend)?;
+    let missed: i64 = row.try_get("missed").map_err(backend)?;
+    let answered: i64 = row.try_get("answered").map_err(backend)?;
+    let answered_at: Option<i64> = row.try_get("answered_at").map_err(backend)?;
+    // `answered` holds two flags: bit 0 answered, bit 1 placed by this user.
+    Ok(CallLogEntry {
+        id: row.try_get("id").map_err(backend)?,
+        tenant_id: parse(row.try_get("tenant_id").map_err(backend)?)?,
+        user_id: parse(row.try_get("user_id").map_err(backend)?)?,
+        device_id: parse(row.try_get("device_id").map_err(backend)?)?,
+        pbx_id: parse(row.try_get("pbx_id").map_err(backend)?)?,
+        direction: direction.parse().map_err(backend)?,
+        outgoing: answered & 2 != 0,
+        missed: missed != 0,
+        answered: answered & 1 != 0,
+        other_number: row.try_get("other_number").map_err(backend)?,
+        other_name: row.try_get("other_name").map_err(backend)?,
+        answered_by: row.try_get("answered_by").map_err(backend)?,
+        started_at: Timestamp(row.try_get("started_at").map_err(backend)?),
+        answered_at: answered_at.map(Timestamp),
+        ended_at: Timestamp(row.try_get("ended_at").map_err(backend)?),
+        ring_ms: row.try_get("ring_ms").map_err(backend)?,
+        talk_ms: row.try_get("talk_ms").map_err(backend)?,
+        transferred: serde_json::from_str(&transferred).map_err(backend)?,
+        cause: row.try_get("cause").map_err(backend)?,
     })
 }

@@ -71,9 +71,38 @@ impl SqliteStore {
         Ok(())
     }
 
+    async fn contacts_by_id(&self, tenant: TenantId, id: &str) -> StoreResult<Option<Contact>> {
+        let row = sqlx::query("SELECT * FROM contacts WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_string())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(rows::contact).transpose()
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+async fn insert_contact_numbers(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tenant: TenantId,
+    contact: &Contact,
+) -> StoreResult<()> {
+    for number in &contact.numbers {
+        sqlx::query(
+            "INSERT INTO contact_numbers (contact_id, tenant_id, number) VALUES ($1, $2, $3)",
+        )
+        .bind(&contact.id)
+        .bind(tenant.to_string())
+        .bind(&number.number)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    }
+    Ok(())
 }
 
 fn expect_one(result: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
@@ -499,8 +528,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         for device in devices {
             sqlx::query(
-                "INSERT INTO devices (id, tenant_id, pbx_id, device_id, name, user_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO devices (id, tenant_id, pbx_id, device_id, name, user_id, created_at, \
+                 extension) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(device.id.to_string())
             .bind(tenant.to_string())
@@ -509,6 +538,7 @@ impl Store for SqliteStore {
             .bind(&device.name)
             .bind(device.user_id.map(|u| u.to_string()))
             .bind(device.created_at.0)
+            .bind(&device.extension)
             .execute(&mut *tx)
             .await
             .map_err(|e| map_error(e, "device_id"))?;
@@ -518,10 +548,12 @@ impl Store for SqliteStore {
 
     async fn update_device(&self, tenant: TenantId, device: &Device) -> StoreResult<()> {
         let result = sqlx::query(
-            "UPDATE devices SET name = $1, user_id = $2 WHERE tenant_id = $3 AND id = $4",
+            "UPDATE devices SET name = $1, user_id = $2, extension = $3 \
+             WHERE tenant_id = $4 AND id = $5",
         )
         .bind(&device.name)
         .bind(device.user_id.map(|u| u.to_string()))
+        .bind(&device.extension)
         .bind(tenant.to_string())
         .bind(device.id.to_string())
         .execute(&self.pool)
@@ -554,6 +586,241 @@ impl Store for SqliteStore {
                 tenant.parse().map(Some).map_err(backend)
             }
         }
+    }
+
+    async fn pbx_devices(&self, pbx: PbxId) -> StoreResult<Vec<Device>> {
+        let rows = sqlx::query("SELECT * FROM devices WHERE pbx_id = $1 ORDER BY device_id")
+            .bind(pbx.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(rows::device).collect()
+    }
+
+    async fn presence(&self, tenant: TenantId) -> StoreResult<Vec<UserPresence>> {
+        let rows = sqlx::query("SELECT * FROM presence WHERE tenant_id = $1")
+            .bind(tenant.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(rows::presence).collect()
+    }
+
+    async fn set_presence(&self, tenant: TenantId, presence: &UserPresence) -> StoreResult<()> {
+        // The user must be the tenant's: the insert selects it from users.
+        let result = sqlx::query(
+            "INSERT INTO presence (user_id, tenant_id, state, note, updated_at) \
+             SELECT id, tenant_id, $1, $2, $3 FROM users WHERE tenant_id = $4 AND id = $5 \
+             ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, note = excluded.note, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(presence.state.as_str())
+        .bind(&presence.note)
+        .bind(presence.updated_at.0)
+        .bind(tenant.to_string())
+        .bind(presence.user_id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        expect_one(result)
+    }
+
+    async fn contacts(&self, tenant: TenantId, owner: Option<UserId>) -> StoreResult<Vec<Contact>> {
+        let rows = match owner {
+            Some(owner) => {
+                sqlx::query(
+                    "SELECT * FROM contacts WHERE tenant_id = $1 AND owner_id = $2 ORDER BY name, id",
+                )
+                .bind(tenant.to_string())
+                .bind(owner.to_string())
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(
+                    "SELECT * FROM contacts WHERE tenant_id = $1 AND owner_id IS NULL ORDER BY name, id",
+                )
+                .bind(tenant.to_string())
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(backend)?;
+        rows.iter().map(rows::contact).collect()
+    }
+
+    async fn contact(
+        &self,
+        tenant: TenantId,
+        owner: Option<UserId>,
+        id: &str,
+    ) -> StoreResult<Contact> {
+        let contact = self
+            .contacts_by_id(tenant, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if contact.owner_id == owner {
+            Ok(contact)
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    async fn insert_contacts(&self, tenant: TenantId, contacts: &[Contact]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for contact in contacts {
+            sqlx::query(
+                "INSERT INTO contacts (id, tenant_id, owner_id, name, company, email, numbers, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&contact.id)
+            .bind(tenant.to_string())
+            .bind(contact.owner_id.map(|o| o.to_string()))
+            .bind(&contact.name)
+            .bind(&contact.company)
+            .bind(&contact.email)
+            .bind(serde_json::to_string(&contact.numbers).map_err(backend)?)
+            .bind(contact.created_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map_error(e, "id"))?;
+            insert_contact_numbers(&mut tx, tenant, contact).await?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn update_contact(&self, tenant: TenantId, contact: &Contact) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let result = sqlx::query(
+            "UPDATE contacts SET name = $1, company = $2, email = $3, numbers = $4 \
+             WHERE tenant_id = $5 AND id = $6",
+        )
+        .bind(&contact.name)
+        .bind(&contact.company)
+        .bind(&contact.email)
+        .bind(serde_json::to_string(&contact.numbers).map_err(backend)?)
+        .bind(tenant.to_string())
+        .bind(&contact.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        expect_one(result)?;
+        sqlx::query("DELETE FROM contact_numbers WHERE contact_id = $1")
+            .bind(&contact.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        insert_contact_numbers(&mut tx, tenant, contact).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_contact(
+        &self,
+        tenant: TenantId,
+        owner: Option<UserId>,
+        id: &str,
+    ) -> StoreResult<()> {
+        self.contact(tenant, owner, id).await?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("DELETE FROM contact_numbers WHERE contact_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let result = sqlx::query("DELETE FROM contacts WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_string())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        expect_one(result)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn contact_name(
+        &self,
+        tenant: TenantId,
+        owner: Option<UserId>,
+        number: &str,
+    ) -> StoreResult<Option<String>> {
+        // Personal contacts first, then the tenant's shared ones.
+        let row = sqlx::query(
+            "SELECT c.name AS name, c.owner_id AS owner_id FROM contact_numbers n \
+             JOIN contacts c ON c.id = n.contact_id \
+             WHERE n.tenant_id = $1 AND n.number = $2 \
+             AND (c.owner_id IS NULL OR c.owner_id = $3) \
+             ORDER BY CASE WHEN c.owner_id IS NULL THEN 1 ELSE 0 END, c.name LIMIT 1",
+        )
+        .bind(tenant.to_string())
+        .bind(number)
+        .bind(owner.map(|o| o.to_string()).unwrap_or_default())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(|r| r.try_get("name").map_err(backend)).transpose()
+    }
+
+    async fn insert_call_log(&self, tenant: TenantId, entries: &[CallLogEntry]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for entry in entries {
+            sqlx::query(
+                "INSERT INTO call_log (id, tenant_id, user_id, device_id, pbx_id, direction, \
+                 missed, answered, other_number, other_name, answered_by, started_at, \
+                 answered_at, ended_at, ring_ms, talk_ms, transferred, cause) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            )
+            .bind(&entry.id)
+            .bind(tenant.to_string())
+            .bind(entry.user_id.to_string())
+            .bind(entry.device_id.to_string())
+            .bind(entry.pbx_id.to_string())
+            .bind(entry.direction.as_str())
+            .bind(i64::from(entry.missed))
+            .bind(i64::from(entry.answered) | (i64::from(entry.outgoing) << 1))
+            .bind(&entry.other_number)
+            .bind(&entry.other_name)
+            .bind(&entry.answered_by)
+            .bind(entry.started_at.0)
+            .bind(entry.answered_at.map(|t| t.0))
+            .bind(entry.ended_at.0)
+            .bind(entry.ring_ms)
+            .bind(entry.talk_ms)
+            .bind(serde_json::to_string(&entry.transferred).map_err(backend)?)
+            .bind(&entry.cause)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map_error(e, "id"))?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn call_log(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        page: Page,
+    ) -> StoreResult<Vec<CallLogEntry>> {
+        let rows = sqlx::query(
+            "SELECT * FROM call_log WHERE tenant_id = $1 AND user_id = $2 \
+             ORDER BY started_at DESC, id DESC LIMIT $3 OFFSET $4",
+        )
+        .bind(tenant.to_string())
+        .bind(user.to_string())
+        .bind(i64::from(page.limit))
+        .bind(i64::from(page.offset))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(rows::call_log).collect()
+    }
+
+    async fn prune_call_log(&self, before: i64) -> StoreResult<u64> {
+        let result = sqlx::query("DELETE FROM call_log WHERE started_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(result.rows_affected())
     }
 
     async fn pbxs(&self) -> StoreResult<Vec<Pbx>> {

@@ -46,6 +46,7 @@ fn device(pbx: PbxId, number: &str) -> Device {
         tenant_id: TenantId::new(),
         pbx_id: pbx,
         device_id: number.into(),
+        extension: None,
         name: format!("Phone {number}"),
         user_id: None,
         created_at: Timestamp(4_000),
@@ -326,6 +327,174 @@ async fn contract(store: &dyn Store) {
         store.delete_license("L1").await,
         Err(StoreError::NotFound)
     ));
+
+    // presence: only for the tenant's own users
+    let presence = UserPresence {
+        user_id: anna.id,
+        state: ucplus_core::cti::PresenceState::Away,
+        note: Some("lunch".into()),
+        updated_at: Timestamp(50),
+    };
+    assert!(matches!(
+        store.set_presence(b.id, &presence).await,
+        Err(StoreError::NotFound)
+    ));
+    store.set_presence(a.id, &presence).await.unwrap();
+    store
+        .set_presence(
+            a.id,
+            &UserPresence {
+                note: None,
+                ..presence.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.presence(a.id).await.unwrap()[0].note, None);
+    assert!(store.presence(b.id).await.unwrap().is_empty());
+    assert_eq!(store.pbx_devices(shared.id).await.unwrap().len(), 2);
+
+    // contacts: shared and personal, looked up by number, personal first
+    let contact = |owner: Option<UserId>, name: &str, number: &str| Contact {
+        id: ucplus_core::ids::new_uuid().to_string(),
+        tenant_id: a.id,
+        owner_id: owner,
+        name: name.into(),
+        company: None,
+        email: None,
+        numbers: vec![ContactNumber {
+            label: Some("work".into()),
+            number: number.into(),
+        }],
+        created_at: Timestamp(60),
+    };
+    let shared_contact = contact(None, "Supplier", "+4930111");
+    let personal = contact(Some(anna.id), "Mum", "+4930111");
+    store
+        .insert_contacts(a.id, &[shared_contact.clone(), personal.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.contacts(a.id, None).await.unwrap(),
+        vec![shared_contact.clone()]
+    );
+    assert_eq!(
+        store.contacts(a.id, Some(anna.id)).await.unwrap(),
+        vec![personal.clone()]
+    );
+    assert_eq!(
+        store
+            .contact_name(a.id, Some(anna.id), "+4930111")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Mum")
+    );
+    assert_eq!(
+        store
+            .contact_name(a.id, None, "+4930111")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Supplier")
+    );
+    assert_eq!(
+        store.contact_name(b.id, None, "+4930111").await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.contact(b.id, None, &shared_contact.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.contact(a.id, None, &personal.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let mut renumbered = shared_contact.clone();
+    renumbered.numbers[0].number = "+4930222".into();
+    store.update_contact(a.id, &renumbered).await.unwrap();
+    assert_eq!(
+        store.contact_name(a.id, None, "+4930111").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .contact_name(a.id, None, "+4930222")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Supplier")
+    );
+    assert!(matches!(
+        store.delete_contact(b.id, None, &renumbered.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .delete_contact(a.id, None, &renumbered.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.contact_name(a.id, None, "+4930222").await.unwrap(),
+        None
+    );
+
+    // call log: per user, newest first, pruned by age
+    let entry = |i: i64| CallLogEntry {
+        id: format!("call{i}"),
+        tenant_id: a.id,
+        user_id: anna.id,
+        device_id: d200.id,
+        pbx_id: shared.id,
+        direction: LogDirection::In,
+        outgoing: false,
+        missed: i == 2,
+        answered: i != 2,
+        other_number: Some("+4930111".into()),
+        other_name: Some("Mum".into()),
+        answered_by: None,
+        started_at: Timestamp(1_000 * i),
+        answered_at: (i != 2).then_some(Timestamp(1_000 * i + 5)),
+        ended_at: Timestamp(1_000 * i + 50),
+        ring_ms: 5,
+        talk_ms: 45,
+        transferred: vec!["300".into()],
+        cause: None,
+    };
+    store
+        .insert_call_log(a.id, &[entry(1), entry(2), entry(3)])
+        .await
+        .unwrap();
+    let log = store
+        .call_log(
+            a.id,
+            anna.id,
+            Page {
+                limit: 10,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["call3", "call2", "call1"]
+    );
+    assert_eq!(log[1], entry(2));
+    assert!(
+        store
+            .call_log(
+                b.id,
+                anna.id,
+                Page {
+                    limit: 10,
+                    offset: 0
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.prune_call_log(2_000).await.unwrap(), 1);
 
     // deleting a tenant takes everything of it, and nothing of others
     store.delete_tenant(a.id).await.unwrap();

@@ -120,7 +120,11 @@ impl DeviceCalls {
 
         // Transfer or conference: the merged calls become one.
         let mut merged: Option<DeviceCall> = None;
-        for old in event.merged_from.iter().chain(std::iter::once(&event.call_id)) {
+        for old in event
+            .merged_from
+            .iter()
+            .chain(std::iter::once(&event.call_id))
+        {
             if let Some(index) = self.position(old) {
                 let call = self.calls.remove(index);
                 match &mut merged {
@@ -218,9 +222,13 @@ impl DeviceCalls {
     /// that we did not know appear, states are corrected.
     pub fn resync(&mut self, snapshot: &[SnapshotCall], now: Timestamp) -> Outcome {
         let mut outcome = Outcome::default();
-        let (kept, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.calls)
-            .into_iter()
-            .partition(|c| snapshot.iter().any(|s| s.call_id == c.call_id && !matches!(s.local, LocalState::Null | LocalState::Failed)));
+        let (kept, gone): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.calls).into_iter().partition(|c| {
+                snapshot.iter().any(|s| {
+                    s.call_id == c.call_id
+                        && !matches!(s.local, LocalState::Null | LocalState::Failed)
+                })
+            });
         self.calls = kept;
         for call in gone {
             outcome.ended.push(CallEnded {

@@ -3,23 +3,69 @@
 /// A call-control or feature request for one device. Call ids are the PBX's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PbxRequest {
-    MakeCall { device: String, to: String },
-    Answer { device: String, call_id: String },
-    Clear { device: String, call_id: String },
-    Hold { device: String, call_id: String },
-    Retrieve { device: String, call_id: String },
+    MakeCall {
+        device: String,
+        to: String,
+    },
+    Answer {
+        device: String,
+        call_id: String,
+    },
+    Clear {
+        device: String,
+        call_id: String,
+    },
+    Hold {
+        device: String,
+        call_id: String,
+    },
+    Retrieve {
+        device: String,
+        call_id: String,
+    },
     /// Holds `call_id` and calls `to`; answers the new call's id.
-    Consult { device: String, call_id: String, to: String },
+    Consult {
+        device: String,
+        call_id: String,
+        to: String,
+    },
     /// Connects the held and the active call's far parties and drops the device.
-    Transfer { device: String, held_call_id: String, active_call_id: String },
+    Transfer {
+        device: String,
+        held_call_id: String,
+        active_call_id: String,
+    },
     /// Blind transfer of an active call to `to`.
-    SingleStepTransfer { device: String, call_id: String, to: String },
-    Conference { device: String, held_call_id: String, active_call_id: String },
+    SingleStepTransfer {
+        device: String,
+        call_id: String,
+        to: String,
+    },
+    Conference {
+        device: String,
+        held_call_id: String,
+        active_call_id: String,
+    },
     /// Sends a ringing call elsewhere.
-    Deflect { device: String, call_id: String, to: String },
-    Digits { device: String, call_id: String, digits: String },
-    SetDoNotDisturb { device: String, on: bool },
-    SetForwarding { device: String, on: bool, to: Option<String> },
+    Deflect {
+        device: String,
+        call_id: String,
+        to: String,
+    },
+    Digits {
+        device: String,
+        call_id: String,
+        digits: String,
+    },
+    SetDoNotDisturb {
+        device: String,
+        on: bool,
+    },
+    SetForwarding {
+        device: String,
+        on: bool,
+        to: Option<String>,
+    },
 }
 
 impl PbxRequest {

@@ -18,6 +18,9 @@ use crate::state::AppState;
 pub struct NewDevice {
     pbx_id: String,
     device_id: String,
+    /// The number the tenant dials, if not the device id.
+    #[serde(default)]
+    extension: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -27,6 +30,9 @@ pub struct NewDevice {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct DevicePatch {
     name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    extension: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     user_id: Option<Option<String>>,
@@ -60,6 +66,29 @@ async fn resolve_user(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Within a tenant, a number dials one device only.
+async fn check_number_free(
+    state: &AppState,
+    tenant: TenantId,
+    except: Option<DeviceRecordId>,
+    number: &str,
+    errors: &mut ValidationErrors,
+) -> ApiResult<()> {
+    let taken = state
+        .store
+        .devices(tenant)
+        .await?
+        .iter()
+        .any(|d| Some(d.id) != except && d.number() == number);
+    if taken {
+        errors.add(
+            "extension",
+            format!("another device of the tenant already has number {number}"),
+        );
+    }
+    Ok(())
 }
 
 /// The tenant's devices, on every PBX.
@@ -105,6 +134,11 @@ pub async fn create(
         _ => errors.add("pbx_id", "no such PBX"),
     }
     let user_id = resolve_user(&state, tenant, &mut errors, new.user_id.as_deref()).await?;
+    if let Some(extension) = &new.extension {
+        check_device_id(&mut errors, "extension", extension);
+    }
+    let number = new.extension.as_deref().unwrap_or(&new.device_id);
+    check_number_free(&state, tenant, None, number, &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
     let Some(pbx) = pbx else {
         return Err(ApiError::field("pbx_id", "no such PBX"));
@@ -113,6 +147,7 @@ pub async fn create(
         id: DeviceRecordId::new(),
         tenant_id: tenant,
         pbx_id: pbx.id,
+        extension: new.extension,
         name: new
             .name
             .map(|n| n.trim().to_string())
@@ -171,9 +206,19 @@ pub async fn update(
         Some(user) => Some(resolve_user(&state, tenant, &mut errors, user.as_deref()).await?),
         None => None,
     };
+    if let Some(Some(extension)) = &patch.extension {
+        check_device_id(&mut errors, "extension", extension);
+    }
+    if let Some(extension) = &patch.extension {
+        let number = extension.as_deref().unwrap_or(&device.device_id);
+        check_number_free(&state, tenant, Some(device.id), number, &mut errors).await?;
+    }
     errors.into_result().map_err(ApiError::validation)?;
     if let Some(name) = patch.name {
         device.name = name.trim().to_string();
+    }
+    if let Some(extension) = patch.extension {
+        device.extension = extension;
     }
     if let Some(user_id) = user_id {
         device.user_id = user_id;

@@ -270,12 +270,24 @@ pub struct DeviceAssignment {
     tenant_id: String,
     /// Device ids and inclusive numeric ranges: `["200", "210-219"]`.
     device_ids: Vec<String>,
+    /// A prefix the PBX puts before the tenant's extensions (`"1"`: device `1200` is
+    /// extension `200` for the tenant).
+    #[serde(default)]
+    strip_prefix: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AssignedDevices {
     assigned: usize,
     devices: Vec<Device>,
+}
+
+/// The tenant's extension for a device id with the PBX's tenant prefix removed.
+fn stripped(device_id: &str, prefix: Option<&str>) -> Option<String> {
+    prefix
+        .and_then(|prefix| device_id.strip_prefix(prefix))
+        .filter(|rest| !rest.is_empty())
+        .map(str::to_string)
 }
 
 /// At most this many devices per assignment request.
@@ -373,6 +385,22 @@ pub async fn assign_devices(
             taken.push(device_id.clone());
         }
     }
+    let tenant_numbers: std::collections::HashSet<String> = state
+        .store
+        .devices(tenant)
+        .await?
+        .iter()
+        .map(|d| d.number().to_string())
+        .collect();
+    for device_id in &ids {
+        let number = stripped(device_id, assignment.strip_prefix.as_deref())
+            .unwrap_or_else(|| device_id.clone());
+        if tenant_numbers.contains(&number) {
+            taken.push(format!(
+                "{device_id} (the tenant already has number {number})"
+            ));
+        }
+    }
     if !taken.is_empty() {
         let shown: Vec<_> = taken.iter().take(10).cloned().collect();
         return Err(ApiError::conflict(format!(
@@ -389,12 +417,18 @@ pub async fn assign_devices(
     let now = Timestamp::now();
     let devices: Vec<Device> = ids
         .iter()
-        .map(|device_id| Device {
+        .map(|device_id| {
+            let extension = stripped(device_id, assignment.strip_prefix.as_deref());
+            let number = extension.clone().unwrap_or_else(|| device_id.clone());
+            (device_id, extension, number)
+        })
+        .map(|(device_id, extension, number)| Device {
             id: DeviceRecordId::new(),
             tenant_id: tenant,
             pbx_id: pbx.id,
             device_id: device_id.clone(),
-            name: format!("Extension {device_id}"),
+            extension,
+            name: format!("Extension {number}"),
             user_id: None,
             created_at: now,
         })

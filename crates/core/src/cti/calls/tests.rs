@@ -33,7 +33,10 @@ fn an_outgoing_call_dials_until_the_far_end_answers() {
     e.other = Some("202".into());
     let outcome = phone.apply(&e, t(20));
     let call = &outcome.changed[0];
-    assert_eq!((call.state, call.direction), (CallState::Dialing, CallDirection::Outgoing));
+    assert_eq!(
+        (call.state, call.direction),
+        (CallState::Dialing, CallDirection::Outgoing)
+    );
     assert_eq!(call.other_number.as_deref(), Some("202"));
     e = event(CallEventKind::Established, "c1", LocalState::Connected);
     e.other = Some("202".into());
@@ -58,15 +61,24 @@ fn an_unanswered_incoming_call_is_missed() {
     phone.apply(&e, t(0));
     assert_eq!(phone.phone_state(), PhoneState::Ringing);
     assert_eq!(phone.calls[0].other_number.as_deref(), Some("+4930123"));
-    let outcome = phone.apply(&event(CallEventKind::Cleared, "c9", LocalState::Null), t(30_000));
+    let outcome = phone.apply(
+        &event(CallEventKind::Cleared, "c9", LocalState::Null),
+        t(30_000),
+    );
     assert!(outcome.ended[0].missed());
 }
 
 #[test]
 fn a_deflected_call_is_not_missed_and_a_busy_call_fails() {
     let mut phone = DeviceCalls::new("201");
-    phone.apply(&event(CallEventKind::Delivered, "c2", LocalState::Alerting), t(0));
-    let outcome = phone.apply(&event(CallEventKind::Diverted, "c2", LocalState::Null), t(1));
+    phone.apply(
+        &event(CallEventKind::Delivered, "c2", LocalState::Alerting),
+        t(0),
+    );
+    let outcome = phone.apply(
+        &event(CallEventKind::Diverted, "c2", LocalState::Null),
+        t(1),
+    );
     assert!(!outcome.ended[0].missed());
     // A call that fails before anything else was seen still ends (for the log).
     let mut failed = event(CallEventKind::Failed, "c3", LocalState::Failed);
@@ -99,7 +111,10 @@ fn a_transfer_merges_calls_and_keeps_the_call_identity() {
     // The transferring party leaves: its merged calls end, naming where they went.
     let mut doer = DeviceCalls::new("300");
     doer.apply(&event(CallEventKind::Held, "c1", LocalState::Held), t(0));
-    doer.apply(&event(CallEventKind::Established, "c6", LocalState::Connected), t(1));
+    doer.apply(
+        &event(CallEventKind::Established, "c6", LocalState::Connected),
+        t(1),
+    );
     let mut left = event(CallEventKind::Transferred, "c7", LocalState::Null);
     left.merged_from = vec!["c1".into(), "c6".into()];
     left.other = Some("400".into());
@@ -112,20 +127,36 @@ fn a_transfer_merges_calls_and_keeps_the_call_identity() {
 #[test]
 fn resync_ends_stale_calls_and_adopts_unknown_ones() {
     let mut phone = DeviceCalls::new("201");
-    phone.apply(&event(CallEventKind::Established, "old", LocalState::Connected), t(0));
+    phone.apply(
+        &event(CallEventKind::Established, "old", LocalState::Connected),
+        t(0),
+    );
     phone.apply(&event(CallEventKind::Held, "kept", LocalState::Held), t(0));
     let outcome = phone.resync(
         &[
-            SnapshotCall { call_id: "kept".into(), local: LocalState::Connected },
-            SnapshotCall { call_id: "new".into(), local: LocalState::Alerting },
+            SnapshotCall {
+                call_id: "kept".into(),
+                local: LocalState::Connected,
+            },
+            SnapshotCall {
+                call_id: "new".into(),
+                local: LocalState::Alerting,
+            },
         ],
         t(100),
     );
     assert_eq!(outcome.ended.len(), 1);
     assert!(outcome.ended[0].stale);
     assert_eq!(outcome.ended[0].call.call_id, "old");
-    let states: Vec<_> = phone.calls.iter().map(|c| (c.call_id.as_str(), c.state)).collect();
-    assert_eq!(states, [("kept", CallState::Connected), ("new", CallState::Ringing)]);
+    let states: Vec<_> = phone
+        .calls
+        .iter()
+        .map(|c| (c.call_id.as_str(), c.state))
+        .collect();
+    assert_eq!(
+        states,
+        [("kept", CallState::Connected), ("new", CallState::Ringing)]
+    );
     // An empty snapshot clears everything: no ghost call survives a reconnect.
     let outcome = phone.resync(&[], t(200));
     assert_eq!(outcome.ended.len(), 2);
@@ -137,6 +168,9 @@ fn dnd_shows_when_idle() {
     let mut phone = DeviceCalls::new("201");
     phone.dnd = true;
     assert_eq!(phone.phone_state(), PhoneState::Dnd);
-    phone.apply(&event(CallEventKind::Delivered, "c1", LocalState::Alerting), t(0));
+    phone.apply(
+        &event(CallEventKind::Delivered, "c1", LocalState::Alerting),
+        t(0),
+    );
     assert_eq!(phone.phone_state(), PhoneState::Ringing);
 }
