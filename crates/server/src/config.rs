@@ -18,6 +18,9 @@
 //! [usage]
 //! flush_interval = 60
 //! retention_days = 800
+//! [cti]
+//! request_timeout = 5000          # ms a PBX request may take
+//! call_log_retention_days = 365
 //! ```
 
 use std::net::SocketAddr;
@@ -41,6 +44,7 @@ pub struct Config {
     pub license: LicenseConfig,
     pub login: LoginConfig,
     pub usage: UsageConfig,
+    pub cti: CtiConfig,
     /// The first system admin's password (`UCPLUS_ADMIN_PASSWORD`); generated when unset.
     /// Environment only: a password does not belong in a config file.
     #[serde(skip)]
@@ -99,7 +103,26 @@ impl Default for Config {
             license: LicenseConfig::default(),
             login: LoginConfig::default(),
             usage: UsageConfig::default(),
+            cti: CtiConfig::default(),
             initial_admin_password: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CtiConfig {
+    /// Milliseconds a PBX request may take before `pbx_unavailable`.
+    pub request_timeout: u64,
+    /// Days of call history kept.
+    pub call_log_retention_days: u64,
+}
+
+impl Default for CtiConfig {
+    fn default() -> Self {
+        CtiConfig {
+            request_timeout: 5_000,
+            call_log_retention_days: 365,
         }
     }
 }

@@ -80,7 +80,15 @@ impl Application {
             config.login.max_failures_per_user,
             config.login.max_failures_per_address,
         );
+        let cti = crate::cti::Cti::start(
+            store.clone(),
+            Box::new(crate::cti::launch::Launcher),
+            Duration::from_millis(config.cti.request_timeout),
+        )
+        .await
+        .context("starting the PBX connections")?;
         let state = AppState::new(Inner {
+            cti,
             config,
             store,
             system_id,
@@ -120,6 +128,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();
+        self.state.cti.stop();
         if let Err(error) = self
             .state
             .licensing

@@ -10,6 +10,7 @@ use ucplus_core::{AuditEntry, Store, TenantId, Timestamp};
 use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::{Session, Sessions, TokenHash};
 use crate::config::Config;
+use crate::cti::Cti;
 use crate::licensing::Licensing;
 
 #[derive(Clone)]
@@ -24,6 +25,7 @@ pub struct Inner {
     pub sessions: Sessions,
     pub limiter: LoginLimiter,
     pub metrics: PrometheusHandle,
+    pub cti: Arc<Cti>,
 }
 
 impl Deref for AppState {

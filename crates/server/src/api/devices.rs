@@ -68,6 +68,13 @@ async fn resolve_user(
     }
 }
 
+/// Tells the PBX's engine that its devices changed (monitors start or stop at once).
+pub async fn reload(state: &AppState, pbx: PbxId) {
+    if let Err(error) = state.cti.reload_pbx(pbx).await {
+        tracing::error!(%error, %pbx, "could not reload the PBX connection");
+    }
+}
+
 /// Within a tenant, a number dials one device only.
 async fn check_number_free(
     state: &AppState,
@@ -224,6 +231,7 @@ pub async fn update(
         device.user_id = user_id;
     }
     state.store.update_device(tenant, &device).await?;
+    reload(&state, device.pbx_id).await;
     state
         .audit(
             &auth.0,
@@ -247,8 +255,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let tenant = auth.tenant_admin()?;
-    let id: DeviceRecordId = parse_id(&id)?;
+    let device = state.store.device(tenant, parse_id(&id)?).await?;
+    let id = device.id;
     state.store.delete_device(tenant, id).await?;
+    reload(&state, device.pbx_id).await;
     state
         .audit(
             &auth.0,

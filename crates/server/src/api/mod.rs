@@ -3,12 +3,17 @@
 
 mod audit;
 mod auth;
+mod calllog;
+mod calls;
 mod devices;
+mod directory;
+mod events;
 mod health;
 mod licenses;
 mod me;
 mod patch;
 mod pbxs;
+mod presence;
 mod sites;
 mod tenants;
 mod users;
@@ -78,6 +83,30 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(pbxs::assign_devices))
         .routes(routes!(me::me))
         .routes(routes!(audit::list))
+        .routes(routes!(presence::list))
+        .routes(routes!(presence::device_states))
+        .routes(routes!(presence::get_own, presence::set_own))
+        .routes(routes!(calls::list, calls::create))
+        .routes(routes!(calls::answer))
+        .routes(routes!(calls::clear))
+        .routes(routes!(calls::hold))
+        .routes(routes!(calls::retrieve))
+        .routes(routes!(calls::consult))
+        .routes(routes!(calls::transfer))
+        .routes(routes!(calls::conference))
+        .routes(routes!(calls::deflect))
+        .routes(routes!(calls::digits))
+        .routes(routes!(calls::set_dnd))
+        .routes(routes!(calls::set_forwarding))
+        .routes(routes!(calllog::list))
+        .routes(routes!(calllog::csv))
+        .routes(routes!(directory::search))
+        .routes(routes!(directory::list_shared, directory::create_shared))
+        .routes(routes!(directory::update_shared, directory::delete_shared))
+        .routes(routes!(directory::list_personal, directory::create_personal))
+        .routes(routes!(directory::update_personal, directory::delete_personal))
+        .routes(routes!(directory::import))
+        .routes(routes!(events::events))
         .with_state(state)
         .split_for_parts();
     let openapi = Arc::new(openapi);

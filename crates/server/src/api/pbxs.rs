@@ -10,9 +10,10 @@ use ucplus_core::{
     Device, DeviceRecordId, Pbx, PbxId, PbxKind, StoreError, TenantId, Timestamp, ValidationErrors,
 };
 
-use super::devices::check_device_id;
+use super::devices::{check_device_id, reload};
 use super::parse_id;
 use crate::auth::{Auth, ClientAddress};
+use crate::cti::views::LinkView;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
 
@@ -53,15 +54,18 @@ pub struct PbxPatch {
 pub struct PbxView {
     #[serde(flatten)]
     pbx: Pbx,
+    /// The live link: `connecting`, `up` or `down`, since when, and the last error.
+    link: Option<LinkView>,
 }
 
-fn view(mut pbx: Pbx) -> PbxView {
+fn view(state: &AppState, mut pbx: Pbx) -> PbxView {
     if let Some(settings) = pbx.settings.as_object_mut() {
         for key in WRITE_ONLY_SETTINGS {
             settings.remove(*key);
         }
     }
-    PbxView { pbx }
+    let link = state.cti.runtime(pbx.id).map(|r| r.link_view());
+    PbxView { pbx, link }
 }
 
 fn check(errors: &mut ValidationErrors, pbx: &Pbx) {
@@ -105,7 +109,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<V
         .await?
         .into_iter()
         .filter(|pbx| only.is_none() || pbx.tenant_id == only)
-        .map(view)
+        .map(|pbx| view(&state, pbx))
         .collect();
     Ok(Json(pbxs))
 }
@@ -155,6 +159,7 @@ pub async fn create(
     check(&mut errors, &pbx);
     errors.into_result().map_err(ApiError::validation)?;
     state.store.insert_pbx(&pbx).await?;
+    reload(&state, pbx.id).await;
     state
         .audit(
             &auth.0,
@@ -165,7 +170,7 @@ pub async fn create(
             &address,
         )
         .await;
-    Ok((StatusCode::CREATED, Json(view(pbx))))
+    Ok((StatusCode::CREATED, Json(view(&state, pbx))))
 }
 
 async fn visible_pbx(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Pbx> {
@@ -190,7 +195,7 @@ pub async fn get(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PbxView>> {
-    Ok(Json(view(visible_pbx(&state, &auth, &id).await?)))
+    Ok(Json(view(&state, visible_pbx(&state, &auth, &id).await?)))
 }
 
 /// Changes a PBX connection (system admin).
@@ -227,6 +232,7 @@ pub async fn update(
     check(&mut errors, &pbx);
     errors.into_result().map_err(ApiError::validation)?;
     state.store.update_pbx(&pbx).await?;
+    reload(&state, pbx.id).await;
     state
         .audit(
             &auth.0,
@@ -237,7 +243,7 @@ pub async fn update(
             &address,
         )
         .await;
-    Ok(Json(view(pbx)))
+    Ok(Json(view(&state, pbx)))
 }
 
 /// Deletes a PBX connection and its devices (system admin).
@@ -252,6 +258,7 @@ pub async fn delete(
     auth.system_admin()?;
     let pbx = state.store.pbx(parse_id(&id)?).await?;
     state.store.delete_pbx(pbx.id).await?;
+    reload(&state, pbx.id).await;
     state
         .audit(
             &auth.0,
@@ -434,6 +441,7 @@ pub async fn assign_devices(
         })
         .collect();
     state.store.insert_devices(tenant, &devices).await?;
+    reload(&state, pbx.id).await;
     state
         .audit(
             &auth.0,

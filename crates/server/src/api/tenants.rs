@@ -223,9 +223,29 @@ pub async fn delete(
             "single-tenant mode needs its one tenant; load a starter pack to manage tenants",
         ));
     }
+    let mut pbxs: std::collections::BTreeSet<_> = state
+        .store
+        .devices(tenant.id)
+        .await?
+        .into_iter()
+        .map(|d| d.pbx_id)
+        .collect();
+    pbxs.extend(
+        state
+            .store
+            .pbxs()
+            .await?
+            .into_iter()
+            .filter(|p| p.tenant_id == Some(tenant.id))
+            .map(|p| p.id),
+    );
     state.store.delete_tenant(tenant.id).await?;
     state.end_sessions_where(|session| session.tenant_id == Some(tenant.id));
     state.licensing.remove_tenant(tenant.id);
+    for pbx in pbxs {
+        super::devices::reload(&state, pbx).await;
+    }
+    state.cti.tenant_removed(tenant.id);
     state
         .audit(
             &auth.0,

@@ -154,6 +154,7 @@ pub async fn create(
         password_hash: hash(new.password).await?,
     };
     state.store.insert_user(tenant, &user).await?;
+    state.cti.user_updated(&user);
     state
         .audit(
             &auth.0,
@@ -238,6 +239,7 @@ pub async fn update(
         user.email = email;
     }
     state.store.update_user(tenant, &user).await?;
+    state.cti.user_updated(&user);
     if password_changed {
         state.end_sessions_where(|s| s.user_id == user.id && s.token_hash != auth.0.token_hash);
     }
@@ -268,8 +270,20 @@ pub async fn delete(
     if user.id == auth.0.user_id {
         return Err(ApiError::conflict("you cannot delete your own account"));
     }
+    let pbxs: std::collections::BTreeSet<_> = state
+        .store
+        .devices(tenant)
+        .await?
+        .into_iter()
+        .filter(|d| d.user_id == Some(user.id))
+        .map(|d| d.pbx_id)
+        .collect();
     state.store.delete_user(tenant, user.id).await?;
     state.end_sessions_where(|s| s.user_id == user.id);
+    state.cti.user_removed(user.id);
+    for pbx in pbxs {
+        super::devices::reload(&state, pbx).await;
+    }
     state
         .audit(
             &auth.0,

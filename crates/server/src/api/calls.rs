@@ -1,0 +1,316 @@
+//! Call control: the caller's calls, making calls, and acting on them. Users control only
+//! their own devices; tenant admins any device of their tenant. A PBX refusal answers
+//! `pbx_rejected` with the PBX's reason, a link that is down `pbx_unavailable`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use ucplus_core::cti::{DeviceCall, PbxError, PbxRequest};
+use ucplus_core::{Device, DeviceRecordId, Role, TenantId};
+use uuid::Uuid;
+
+use super::parse_id;
+use crate::auth::Auth;
+use crate::cti::CallRef;
+use crate::cti::runtime::PbxRuntime;
+use crate::cti::views::CallView;
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::state::AppState;
+
+impl From<PbxError> for ApiError {
+    fn from(error: PbxError) -> Self {
+        let status = match error {
+            PbxError::Rejected(_) => StatusCode::CONFLICT,
+            PbxError::Unavailable(_) | PbxError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError::new(status, error.code(), error.to_string())
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewCall {
+    /// The number to call: an extension of the tenant or an outside number.
+    to: String,
+    /// The device to call from; default: the user's first device.
+    #[serde(default)]
+    device_id: Option<String>,
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct CallAction {
+    /// For transfer (blind), consult and deflect: where to.
+    #[serde(default)]
+    to: Option<String>,
+    /// For transfer (consult-and-complete) and conference: the user's other call.
+    #[serde(default)]
+    call_id: Option<String>,
+    /// For digits: DTMF to send (0-9, *, #, A-D).
+    #[serde(default)]
+    digits: Option<String>,
+}
+
+/// A dialled number: digits, `+`, `*`, `#`; spaces, dashes and brackets are dropped.
+fn dial_string(field: &str, text: &str) -> ApiResult<String> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '/' | '.'))
+        .collect();
+    let valid = (1..=32).contains(&cleaned.len())
+        && cleaned
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || c == '*' || c == '#' || (c == '+' && i == 0));
+    if valid {
+        Ok(cleaned)
+    } else {
+        Err(ApiError::field(field, "must be a phone number (digits, a leading +, * and #)"))
+    }
+}
+
+/// May this session control this device? Another tenant's device is unknown.
+fn check_control(auth: &Auth, tenant: TenantId, device: &Device) -> ApiResult<()> {
+    if device.tenant_id != tenant {
+        return Err(ApiError::not_found());
+    }
+    if auth.0.role == Role::User && device.user_id != Some(auth.0.user_id) {
+        return Err(ApiError::forbidden("you can only control your own phones"));
+    }
+    Ok(())
+}
+
+/// The PBX device id to dial for `number`: a tenant's extension on the same PBX becomes
+/// that device's id; anything else is dialled as given.
+fn pbx_number(runtime: &PbxRuntime, tenant: TenantId, number: &str) -> String {
+    runtime
+        .read()
+        .devices
+        .values()
+        .find(|d| d.record.tenant_id == tenant && d.record.number() == number)
+        .map_or_else(|| number.to_string(), |d| d.record.device_id.clone())
+}
+
+async fn view(state: &AppState, runtime: &PbxRuntime, device: &Device, call: &DeviceCall) -> CallView {
+    let party = state.cti.resolve_party(runtime, device, call).await;
+    CallView::new(call, device.id, device.user_id, runtime.id, party)
+}
+
+/// Waits briefly for the engine to see a call the PBX just created.
+async fn await_call(state: &AppState, runtime: &PbxRuntime, device: &Device, call_id: Option<&str>) -> Option<DeviceCall> {
+    for _ in 0..100 {
+        let found = {
+            let pbx_state = runtime.read();
+            pbx_state.devices.get(&device.device_id).and_then(|entry| match call_id {
+                Some(id) => entry.calls.calls.iter().find(|c| c.call_id == id).cloned(),
+                None => entry.calls.calls.last().cloned(),
+            })
+        };
+        if found.is_some() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = state;
+    None
+}
+
+/// The caller's active calls (a tenant admin's: every call of the tenant with `?all=true`).
+#[utoipa::path(get, path = "/api/v1/calls", tag = "calls",
+    responses((status = 200, body = Vec<CallView>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<CallView>>> {
+    let tenant = auth.tenant()?;
+    let user = auth.0.tenant_id.map(|_| auth.0.user_id);
+    Ok(Json(state.cti.calls(tenant, user)))
+}
+
+/// Makes a call from the user's phone (or a chosen own device) and answers the new call.
+#[utoipa::path(post, path = "/api/v1/calls", tag = "calls", request_body = NewCall,
+    responses((status = 201, body = CallView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(new): ApiJson<NewCall>,
+) -> ApiResult<(StatusCode, Json<CallView>)> {
+    let tenant = auth.tenant()?;
+    let to = dial_string("to", &new.to)?;
+    let device = match &new.device_id {
+        Some(id) => {
+            let id: DeviceRecordId = id.parse().map_err(|_| ApiError::field("device_id", "no such device"))?;
+            let device = state.store.device(tenant, id).await.map_err(|_| ApiError::field("device_id", "no such device"))?;
+            check_control(&auth, tenant, &device)?;
+            device
+        }
+        None => state
+            .store
+            .devices(tenant)
+            .await?
+            .into_iter()
+            .filter(|d| d.user_id == Some(auth.0.user_id))
+            .min_by(|a, b| a.number().cmp(b.number()))
+            .ok_or_else(|| ApiError::conflict("you have no phone to call from; ask your admin to assign one"))?,
+    };
+    let runtime = state
+        .cti
+        .runtime(device.pbx_id)
+        .ok_or_else(|| ApiError::from(PbxError::Unavailable("the PBX connection is not running".into())))?;
+    let dialled = pbx_number(&runtime, tenant, &to);
+    let response = state
+        .cti
+        .request(&runtime, PbxRequest::MakeCall { device: device.device_id.clone(), to: dialled })
+        .await?;
+    let call = await_call(&state, &runtime, &device, response.call_id.as_deref())
+        .await
+        .ok_or_else(|| ApiError::from(PbxError::Timeout))?;
+    Ok((StatusCode::CREATED, Json(view(&state, &runtime, &device, &call).await)))
+}
+
+async fn find(state: &AppState, auth: &Auth, id: &str) -> ApiResult<(TenantId, CallRef)> {
+    let tenant = auth.tenant()?;
+    let id: Uuid = parse_id(id)?;
+    let found = state.cti.find_call(tenant, id).ok_or_else(ApiError::not_found)?;
+    check_control(auth, tenant, &found.device)?;
+    Ok((tenant, found))
+}
+
+/// Runs an action on a call and answers the call as it is afterwards (or the new call).
+async fn act(state: AppState, auth: Auth, id: String, action: &str, body: CallAction) -> ApiResult<Json<CallView>> {
+    let (tenant, found) = find(&state, &auth, &id).await?;
+    let CallRef { runtime, device, call } = found;
+    let device_id = device.device_id.clone();
+    let other_call = |field: &str| -> ApiResult<DeviceCall> {
+        let text = body.call_id.as_deref().ok_or_else(|| ApiError::field(field, "name your other call"))?;
+        let other_id: Uuid = text.parse().map_err(|_| ApiError::field(field, "no such call"))?;
+        let other = state.cti.find_call(tenant, other_id).ok_or_else(|| ApiError::field(field, "no such call"))?;
+        if other.device.id != device.id {
+            return Err(ApiError::field(field, "the other call must be on the same phone"));
+        }
+        Ok(other.call)
+    };
+    let target = |body: &CallAction| -> ApiResult<String> {
+        let to = body.to.as_deref().ok_or_else(|| ApiError::field("to", "where to?"))?;
+        Ok(pbx_number(&runtime, tenant, &dial_string("to", to)?))
+    };
+    let call_id = call.call_id.clone();
+    let request = match action {
+        "answer" => PbxRequest::Answer { device: device_id, call_id },
+        "clear" => PbxRequest::Clear { device: device_id, call_id },
+        "hold" => PbxRequest::Hold { device: device_id, call_id },
+        "retrieve" => PbxRequest::Retrieve { device: device_id, call_id },
+        "consult" => PbxRequest::Consult { device: device_id, call_id, to: target(&body)? },
+        "deflect" => PbxRequest::Deflect { device: device_id, call_id, to: target(&body)? },
+        "digits" => {
+            let digits = body.digits.as_deref().unwrap_or_default();
+            let valid = (1..=64).contains(&digits.len())
+                && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'));
+            if !valid {
+                return Err(ApiError::field("digits", "1-64 of 0-9, *, #, A-D"));
+            }
+            PbxRequest::Digits { device: device_id, call_id, digits: digits.to_string() }
+        }
+        "transfer" if body.call_id.is_some() => {
+            let other = other_call("call_id")?;
+            let (held, active) = if call.state == ucplus_core::cti::CallState::Held { (call_id, other.call_id) } else { (other.call_id, call_id) };
+            PbxRequest::Transfer { device: device_id, held_call_id: held, active_call_id: active }
+        }
+        "transfer" => PbxRequest::SingleStepTransfer { device: device_id, call_id, to: target(&body)? },
+        "conference" => {
+            let other = other_call("call_id")?;
+            let (held, active) = if call.state == ucplus_core::cti::CallState::Held { (call_id, other.call_id) } else { (other.call_id, call_id) };
+            PbxRequest::Conference { device: device_id, held_call_id: held, active_call_id: active }
+        }
+        _ => return Err(ApiError::not_found()),
+    };
+    let consult = matches!(request, PbxRequest::Consult { .. });
+    let response = state.cti.request(&runtime, request).await?;
+    if consult {
+        let new_call = await_call(&state, &runtime, &device, response.call_id.as_deref())
+            .await
+            .ok_or_else(|| ApiError::from(PbxError::Timeout))?;
+        return Ok(Json(view(&state, &runtime, &device, &new_call).await));
+    }
+    // The call as the engine knows it now (it may already have ended).
+    let current = state.cti.find_call(tenant, call.id).map_or(call, |c| c.call);
+    Ok(Json(view(&state, &runtime, &device, &current).await))
+}
+
+/// An action's body is optional: none, or a JSON object.
+fn action_body(bytes: &[u8]) -> ApiResult<CallAction> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(CallAction::default());
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))
+}
+
+macro_rules! call_action {
+    ($name:ident, $action:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = concat!("/api/v1/calls/{id}/", $action), tag = "calls",
+            params(("id" = String, Path)), request_body(content = Option<CallAction>),
+            responses((status = 200, body = CallView), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+                (status = 404, body = crate::error::ErrorBody), (status = 409, description = "pbx_rejected", body = crate::error::ErrorBody),
+                (status = 503, description = "pbx_unavailable", body = crate::error::ErrorBody)))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            auth: Auth,
+            Path(id): Path<String>,
+            body: axum::body::Bytes,
+        ) -> ApiResult<Json<CallView>> {
+            act(state, auth, id, $action, action_body(&body)?).await
+        }
+    };
+}
+
+call_action!(answer, "answer", "Answers a ringing call.");
+call_action!(clear, "clear", "Hangs up (drops the device from the call).");
+call_action!(hold, "hold", "Puts a call on hold.");
+call_action!(retrieve, "retrieve", "Takes a call back from hold.");
+call_action!(consult, "consult", "Holds the call and calls `to`; answers the new call.");
+call_action!(transfer, "transfer", "Transfers: blind to `to`, or to the far party of the other call `call_id` (consult and complete).");
+call_action!(conference, "conference", "Joins this call and the other call `call_id` into a conference.");
+call_action!(deflect, "deflect", "Sends a ringing call to `to`.");
+call_action!(digits, "digits", "Sends DTMF `digits`.");
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct DndSetting {
+    on: bool,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ForwardingSetting {
+    on: bool,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+async fn feature(state: &AppState, auth: &Auth, id: &str, make: impl FnOnce(String) -> ApiResult<PbxRequest>) -> ApiResult<StatusCode> {
+    let tenant = auth.tenant()?;
+    let device = state.store.device(tenant, parse_id(id)?).await?;
+    check_control(auth, tenant, &device)?;
+    let runtime = state
+        .cti
+        .runtime(device.pbx_id)
+        .ok_or_else(|| ApiError::from(PbxError::Unavailable("the PBX connection is not running".into())))?;
+    state.cti.request(&runtime, make(device.device_id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Switches do-not-disturb of a device on or off.
+#[utoipa::path(put, path = "/api/v1/devices/{id}/dnd", tag = "devices", params(("id" = String, Path)), request_body = DndSetting,
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn set_dnd(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(setting): ApiJson<DndSetting>) -> ApiResult<StatusCode> {
+    feature(&state, &auth, &id, |device| Ok(PbxRequest::SetDoNotDisturb { device, on: setting.on })).await
+}
+
+/// Switches immediate call forwarding of a device on (to `to`) or off.
+#[utoipa::path(put, path = "/api/v1/devices/{id}/forwarding", tag = "devices", params(("id" = String, Path)), request_body = ForwardingSetting,
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn set_forwarding(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(setting): ApiJson<ForwardingSetting>) -> ApiResult<StatusCode> {
+    let to = match (&setting.on, &setting.to) {
+        (true, Some(to)) => Some(dial_string("to", to)?),
+        (true, None) => return Err(ApiError::field("to", "forward where?")),
+        (false, _) => None,
+    };
+    feature(&state, &auth, &id, |device| Ok(PbxRequest::SetForwarding { device, on: setting.on, to })).await
+}

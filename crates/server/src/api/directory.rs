@@ -1,0 +1,342 @@
+//! The directory: tenant users, the tenant's shared contacts (tenant admins write) and
+//! each user's personal contacts; search; CSV import with a per-row error report.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use ucplus_core::{Contact, ContactNumber, Role, TenantId, Timestamp, UserId, ValidationErrors};
+
+use crate::auth::{Auth, ClientAddress};
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::state::AppState;
+
+const MAX_IMPORT_ROWS: usize = 10_000;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ContactInput {
+    name: String,
+    #[serde(default)]
+    company: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    numbers: Vec<ContactNumber>,
+}
+
+/// Cleans a phone number for storage and lookup: digits, a leading `+`, `*`, `#`.
+pub fn clean_number(text: &str) -> Option<String> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '/' | '.'))
+        .collect();
+    let valid = (1..=32).contains(&cleaned.len())
+        && cleaned
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || c == '*' || c == '#' || (c == '+' && i == 0));
+    valid.then_some(cleaned)
+}
+
+fn contact_from(
+    input: ContactInput,
+    tenant: TenantId,
+    owner: Option<UserId>,
+    errors: &mut ValidationErrors,
+) -> Contact {
+    errors.text("name", &input.name, 200);
+    if let Some(company) = &input.company {
+        errors.text("company", company, 200);
+    }
+    let mut numbers = Vec::new();
+    for (i, number) in input.numbers.into_iter().enumerate() {
+        match clean_number(&number.number) {
+            Some(cleaned) => numbers.push(ContactNumber { label: number.label, number: cleaned }),
+            None => errors.add(&format!("numbers[{i}]"), "must be a phone number"),
+        }
+    }
+    if numbers.len() > 10 {
+        errors.add("numbers", "at most 10 numbers");
+    }
+    Contact {
+        id: ucplus_core::ids::new_uuid().to_string(),
+        tenant_id: tenant,
+        owner_id: owner,
+        name: input.name.trim().to_string(),
+        company: input.company.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
+        email: input.email.map(|e| e.trim().to_string()).filter(|e| !e.is_empty()),
+        numbers,
+        created_at: Timestamp::now(),
+    }
+}
+
+/// Whose contacts a path means: the tenant's shared ones (`/contacts`, written by tenant
+/// admins) or the caller's own (`/me/contacts`).
+fn scope(auth: &Auth, personal: bool, write: bool) -> ApiResult<(TenantId, Option<UserId>)> {
+    if personal {
+        let tenant = auth.0.tenant_id.ok_or_else(|| ApiError::forbidden("personal contacts belong to a tenant's users"))?;
+        return Ok((tenant, Some(auth.0.user_id)));
+    }
+    let tenant = if write { auth.tenant_admin()? } else { auth.tenant()? };
+    Ok((tenant, None))
+}
+
+async fn list_in(state: &AppState, auth: &Auth, personal: bool) -> ApiResult<Json<Vec<Contact>>> {
+    let (tenant, owner) = scope(auth, personal, false)?;
+    Ok(Json(state.store.contacts(tenant, owner).await?))
+}
+
+async fn create_in(state: &AppState, auth: &Auth, address: &str, personal: bool, input: ContactInput) -> ApiResult<(StatusCode, Json<Contact>)> {
+    let (tenant, owner) = scope(auth, personal, true)?;
+    let mut errors = ValidationErrors::new();
+    let contact = contact_from(input, tenant, owner, &mut errors);
+    errors.into_result().map_err(ApiError::validation)?;
+    state.store.insert_contacts(tenant, std::slice::from_ref(&contact)).await?;
+    if !personal {
+        state.audit(&auth.0, Some(tenant), "contact.create", Some(contact.id.clone()), serde_json::json!({"name": contact.name}), address).await;
+    }
+    Ok((StatusCode::CREATED, Json(contact)))
+}
+
+async fn update_in(state: &AppState, auth: &Auth, address: &str, personal: bool, id: &str, input: ContactInput) -> ApiResult<Json<Contact>> {
+    let (tenant, owner) = scope(auth, personal, true)?;
+    let existing = state.store.contact(tenant, owner, id).await?;
+    let mut errors = ValidationErrors::new();
+    let mut contact = contact_from(input, tenant, owner, &mut errors);
+    errors.into_result().map_err(ApiError::validation)?;
+    contact.id = existing.id;
+    contact.created_at = existing.created_at;
+    state.store.update_contact(tenant, &contact).await?;
+    if !personal {
+        state.audit(&auth.0, Some(tenant), "contact.update", Some(contact.id.clone()), serde_json::json!({"name": contact.name}), address).await;
+    }
+    Ok(Json(contact))
+}
+
+async fn delete_in(state: &AppState, auth: &Auth, address: &str, personal: bool, id: &str) -> ApiResult<StatusCode> {
+    let (tenant, owner) = scope(auth, personal, true)?;
+    state.store.delete_contact(tenant, owner, id).await?;
+    if !personal {
+        state.audit(&auth.0, Some(tenant), "contact.delete", Some(id.to_string()), serde_json::json!({}), address).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+macro_rules! contact_routes {
+    ($list:ident, $create:ident, $update:ident, $delete:ident, $path:literal, $personal:literal, $who:literal) => {
+        #[doc = concat!("Lists ", $who, ".")]
+        #[utoipa::path(get, path = $path, tag = "directory",
+            responses((status = 200, body = Vec<Contact>), (status = 403, body = crate::error::ErrorBody)))]
+        pub async fn $list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Contact>>> {
+            list_in(&state, &auth, $personal).await
+        }
+
+        #[doc = concat!("Adds to ", $who, ".")]
+        #[utoipa::path(post, path = $path, tag = "directory", request_body = ContactInput,
+            responses((status = 201, body = Contact), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+        pub async fn $create(State(state): State<AppState>, auth: Auth, ClientAddress(address): ClientAddress, ApiJson(input): ApiJson<ContactInput>) -> ApiResult<(StatusCode, Json<Contact>)> {
+            create_in(&state, &auth, &address, $personal, input).await
+        }
+
+        #[doc = concat!("Replaces one of ", $who, ".")]
+        #[utoipa::path(put, path = concat!($path, "/{id}"), tag = "directory", params(("id" = String, Path)), request_body = ContactInput,
+            responses((status = 200, body = Contact), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+        pub async fn $update(State(state): State<AppState>, auth: Auth, ClientAddress(address): ClientAddress, Path(id): Path<String>, ApiJson(input): ApiJson<ContactInput>) -> ApiResult<Json<Contact>> {
+            update_in(&state, &auth, &address, $personal, &id, input).await
+        }
+
+        #[doc = concat!("Deletes one of ", $who, ".")]
+        #[utoipa::path(delete, path = concat!($path, "/{id}"), tag = "directory", params(("id" = String, Path)),
+            responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+        pub async fn $delete(State(state): State<AppState>, auth: Auth, ClientAddress(address): ClientAddress, Path(id): Path<String>) -> ApiResult<StatusCode> {
+            delete_in(&state, &auth, &address, $personal, &id).await
+        }
+    };
+}
+
+contact_routes!(list_shared, create_shared, update_shared, delete_shared, "/api/v1/contacts", false, "the tenant's shared contacts");
+contact_routes!(list_personal, create_personal, update_personal, delete_personal, "/api/v1/me/contacts", true, "the caller's personal contacts");
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportError {
+    /// 1-based line number in the file (the header is line 1).
+    row: usize,
+    message: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    imported: usize,
+    errors: Vec<ImportError>,
+}
+
+/// Splits one CSV line (RFC 4180 quoting; no line breaks inside fields).
+fn csv_fields(line: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (false, '"') if field.is_empty() => quoted = true,
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (_, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed".into());
+    }
+    fields.push(field);
+    Ok(fields)
+}
+
+/// Imports the tenant's shared contacts from CSV (tenant admin). The header names the
+/// columns: `name` (required), `company`, `email`, and any of `phone`, `work`, `mobile`,
+/// `home`, `number` as numbers. Good rows are imported; each bad row is reported.
+#[utoipa::path(post, path = "/api/v1/contacts/import", tag = "directory",
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn import(State(state): State<AppState>, auth: Auth, ClientAddress(address): ClientAddress, body: String) -> ApiResult<Json<ImportReport>> {
+    let tenant = auth.tenant_admin()?;
+    let mut lines = body.lines().enumerate();
+    let header = lines
+        .next()
+        .map(|(_, line)| csv_fields(line.trim_start_matches('\u{feff}')))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("validation_failed", format!("header: {e}")))?
+        .ok_or_else(|| ApiError::bad_request("validation_failed", "the file is empty"))?;
+    let header: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    let column = |name: &str| header.iter().position(|h| h == name);
+    let name_column = column("name").ok_or_else(|| ApiError::bad_request("validation_failed", "the header has no `name` column"))?;
+    let number_columns: Vec<(usize, String)> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| matches!(h.as_str(), "phone" | "work" | "mobile" | "home" | "number"))
+        .map(|(i, h)| (i, h.clone()))
+        .collect();
+    let mut contacts = Vec::new();
+    let mut errors = Vec::new();
+    for (index, line) in lines {
+        let row = index + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if contacts.len() + errors.len() >= MAX_IMPORT_ROWS {
+            errors.push(ImportError { row, message: format!("only {MAX_IMPORT_ROWS} rows are imported at a time") });
+            break;
+        }
+        let fields = match csv_fields(line) {
+            Ok(fields) => fields,
+            Err(message) => {
+                errors.push(ImportError { row, message });
+                continue;
+            }
+        };
+        let get = |i: Option<usize>| i.and_then(|i| fields.get(i)).map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+        let input = ContactInput {
+            name: get(Some(name_column)).unwrap_or_default(),
+            company: get(column("company")),
+            email: get(column("email")),
+            numbers: number_columns
+                .iter()
+                .filter_map(|(i, label)| get(Some(*i)).map(|number| ContactNumber { label: Some(label.clone()), number }))
+                .collect(),
+        };
+        let mut problems = ValidationErrors::new();
+        let contact = contact_from(input, tenant, None, &mut problems);
+        if problems.0.is_empty() {
+            contacts.push(contact);
+        } else {
+            let message = problems.0.iter().map(|p| format!("{} {}", p.field, p.message)).collect::<Vec<_>>().join("; ");
+            errors.push(ImportError { row, message });
+        }
+    }
+    state.store.insert_contacts(tenant, &contacts).await?;
+    state
+        .audit(&auth.0, Some(tenant), "contact.import", None, serde_json::json!({"imported": contacts.len(), "errors": errors.len()}), &address)
+        .await;
+    Ok(Json(ImportReport { imported: contacts.len(), errors }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DirectoryQuery {
+    /// Matches names, companies and numbers (case-insensitive); empty lists everything.
+    q: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DirectoryEntry {
+    /// `user`, `contact` (the tenant's) or `personal`.
+    kind: &'static str,
+    id: String,
+    name: String,
+    company: Option<String>,
+    numbers: Vec<ContactNumber>,
+    /// For users: their presence state and phone state.
+    presence: Option<crate::cti::views::PresenceView>,
+}
+
+/// Searches tenant users (by their devices' numbers too), tenant contacts and the caller's
+/// personal contacts.
+#[utoipa::path(get, path = "/api/v1/directory", tag = "directory", params(DirectoryQuery),
+    responses((status = 200, body = Vec<DirectoryEntry>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn search(State(state): State<AppState>, auth: Auth, Query(query): Query<DirectoryQuery>) -> ApiResult<Json<Vec<DirectoryEntry>>> {
+    let tenant = auth.tenant()?;
+    let q = query.q.unwrap_or_default().trim().to_lowercase();
+    let matches = |texts: &[&str]| q.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&q));
+    let devices = state.store.devices(tenant).await?;
+    let mut entries = Vec::new();
+    for user in state.store.users(tenant).await? {
+        let numbers: Vec<ContactNumber> = devices
+            .iter()
+            .filter(|d| d.user_id == Some(user.id))
+            .map(|d| ContactNumber { label: Some("extension".into()), number: d.number().to_string() })
+            .collect();
+        let mut texts = vec![user.display_name.as_str(), user.username.as_str()];
+        texts.extend(numbers.iter().map(|n| n.number.as_str()));
+        if matches(&texts) {
+            let presence = state.cti.presence_of(tenant, user.id, user.display_name.clone());
+            entries.push(DirectoryEntry { kind: "user", id: user.id.to_string(), name: user.display_name, company: None, numbers, presence: Some(presence) });
+        }
+    }
+    let personal = match (auth.0.tenant_id, auth.0.role) {
+        (Some(_), _) => state.store.contacts(tenant, Some(auth.0.user_id)).await?,
+        (None, Role::SystemAdmin) | (None, _) => Vec::new(),
+    };
+    let shared = state.store.contacts(tenant, None).await?;
+    for (kind, contact) in shared.into_iter().map(|c| ("contact", c)).chain(personal.into_iter().map(|c| ("personal", c))) {
+        let mut texts = vec![contact.name.as_str()];
+        texts.extend(contact.company.as_deref());
+        texts.extend(contact.numbers.iter().map(|n| n.number.as_str()));
+        if matches(&texts) {
+            entries.push(DirectoryEntry { kind, id: contact.id, name: contact.name, company: contact.company, numbers: contact.numbers, presence: None });
+        }
+    }
+    entries.sort_by_key(|e| e.name.to_lowercase());
+    entries.truncate(500);
+    Ok(Json(entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_lines_split_with_quotes() {
+        assert_eq!(csv_fields("a,b,,c").unwrap(), ["a", "b", "", "c"]);
+        assert_eq!(csv_fields(r#""Smith, John","say ""hi""",x"#).unwrap(), ["Smith, John", "say \"hi\"", "x"]);
+        assert!(csv_fields(r#""open"#).is_err());
+    }
+
+    #[test]
+    fn numbers_are_cleaned() {
+        assert_eq!(clean_number("+49 (30) 123-45").as_deref(), Some("+493012345"));
+        assert_eq!(clean_number("12+3"), None);
+        assert_eq!(clean_number("call me"), None);
+    }
+}

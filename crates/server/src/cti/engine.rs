@@ -1,0 +1,218 @@
+//! The engine of one PBX: applies the link's reports to the call model, then tells the
+//! right sessions (and only them) what changed and writes finished calls to the call log.
+//!
+//! The model is updated under the PBX's own lock, which is released before anything slow
+//! (directory lookups, the database, fan-out) happens.
+
+use std::sync::{Arc, Weak};
+
+use tokio::sync::mpsc;
+use ucplus_core::cti::{
+    CallEnded, DeviceCall, LinkEvent, LinkState, PhoneState,
+};
+use ucplus_core::{CallLogEntry, Device, LogDirection, Timestamp};
+
+use super::Cti;
+use super::bus::{Audience, Envelope, message_json};
+use super::runtime::{LinkStatus, PbxRuntime};
+use super::views::{CallEndedView, CallView, Party};
+
+/// What one report changed, captured under the lock and acted on after it.
+enum Effect {
+    Call { device: Device, call: DeviceCall, sent_at_ns: Option<i64> },
+    Ended { device: Device, ended: CallEnded },
+    PhoneState { device: Device },
+    Link,
+}
+
+/// Runs until the link closes its event channel.
+pub async fn run(cti: Weak<Cti>, runtime: Arc<PbxRuntime>, mut events: mpsc::Receiver<LinkEvent>) {
+    while let Some(event) = events.recv().await {
+        let Some(cti) = cti.upgrade() else { break };
+        metrics::counter!("ucplus_pbx_events_total").increment(1);
+        let effects = apply(&runtime, event, Timestamp::now());
+        for effect in effects {
+            act(&cti, &runtime, effect).await;
+        }
+    }
+}
+
+/// Applies one report under the PBX's lock.
+fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let mut state = runtime.write();
+    let state = &mut *state;
+    match event {
+        LinkEvent::State { state: link, error } => {
+            if state.link.state != link || state.link.error != error {
+                state.link = LinkStatus { state: link, since: now, error };
+                metrics::gauge!("ucplus_pbx_link_up", "pbx" => runtime.id.to_string())
+                    .set(if link == LinkState::Up { 1.0 } else { 0.0 });
+                effects.push(Effect::Link);
+            }
+        }
+        LinkEvent::Call(call_event) => {
+            let Some(entry) = state.devices.get_mut(&call_event.device) else {
+                return effects;
+            };
+            let before = entry.calls.phone_state();
+            let outcome = entry.calls.apply(&call_event, now);
+            for call in &outcome.changed {
+                state.calls.insert(call.id, call_event.device.clone());
+                effects.push(Effect::Call {
+                    device: entry.record.clone(),
+                    call: call.clone(),
+                    sent_at_ns: call_event.sent_at_ns,
+                });
+            }
+            for ended in outcome.ended {
+                state.calls.remove(&ended.call.id);
+                entry.parties.remove(&ended.call.id);
+                effects.push(Effect::Ended { device: entry.record.clone(), ended });
+            }
+            if entry.calls.phone_state() != before {
+                effects.push(Effect::PhoneState { device: entry.record.clone() });
+            }
+        }
+        LinkEvent::Snapshot { device, calls } => {
+            let Some(entry) = state.devices.get_mut(&device) else {
+                return effects;
+            };
+            let before = entry.calls.phone_state();
+            let outcome = entry.calls.resync(&calls, now);
+            for call in outcome.changed {
+                state.calls.insert(call.id, device.clone());
+                effects.push(Effect::Call { device: entry.record.clone(), call, sent_at_ns: None });
+            }
+            for ended in outcome.ended {
+                state.calls.remove(&ended.call.id);
+                entry.parties.remove(&ended.call.id);
+                effects.push(Effect::Ended { device: entry.record.clone(), ended });
+            }
+            if entry.calls.phone_state() != before {
+                effects.push(Effect::PhoneState { device: entry.record.clone() });
+            }
+        }
+        LinkEvent::DoNotDisturb { device, on } => {
+            if let Some(entry) = state.devices.get_mut(&device) {
+                let before = entry.calls.phone_state();
+                entry.calls.dnd = on;
+                if entry.calls.phone_state() != before || before == PhoneState::Dnd || on {
+                    effects.push(Effect::PhoneState { device: entry.record.clone() });
+                }
+            }
+        }
+        LinkEvent::Forwarding { device, on, to } => {
+            if let Some(entry) = state.devices.get_mut(&device) {
+                entry.calls.forwarding_to = if on { to } else { None };
+                effects.push(Effect::PhoneState { device: entry.record.clone() });
+            }
+        }
+    }
+    effects
+}
+
+async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
+    match effect {
+        Effect::Call { device, call, sent_at_ns } => {
+            let party = cti.resolve_party(runtime, &device, &call).await;
+            let view = CallView::new(&call, device.id, device.user_id, runtime.id, party);
+            let audience = device.user_id.map_or(Audience::Admins, Audience::User);
+            cti.bus.publish(
+                device.tenant_id,
+                Envelope { audience, json: message_json("call", &view), pbx_sent_at_ns: sent_at_ns },
+            );
+        }
+        Effect::Ended { device, ended } => {
+            let view = CallEndedView {
+                id: ended.call.id,
+                device_id: device.id,
+                user_id: device.user_id,
+                ended_at: ended.ended_at,
+                cause: ended.cause.clone(),
+                missed: ended.missed(),
+            };
+            let audience = device.user_id.map_or(Audience::Admins, Audience::User);
+            cti.bus.publish(
+                device.tenant_id,
+                Envelope { audience, json: message_json("call_ended", &view), pbx_sent_at_ns: None },
+            );
+            if let Some(user) = device.user_id {
+                let party = cti.resolve_party(runtime, &device, &ended.call).await;
+                let entry = log_entry(cti, runtime, &device, user, &ended, party);
+                if let Err(error) = cti.store.insert_call_log(device.tenant_id, &[entry]).await {
+                    tracing::error!(%error, "could not write the call log");
+                }
+            }
+        }
+        Effect::PhoneState { device } => {
+            if let Some(view) = cti.device_state(runtime, &device.device_id) {
+                cti.bus.publish(
+                    device.tenant_id,
+                    Envelope { audience: Audience::Tenant, json: message_json("device_state", &view), pbx_sent_at_ns: None },
+                );
+            }
+            if let Some(user) = device.user_id {
+                cti.phone_changed(device.tenant_id, user).await;
+            }
+        }
+        Effect::Link => {
+            let view = runtime.link_view();
+            let json = message_json("link", &view);
+            for tenant in cti.tenants_of(runtime) {
+                cti.bus.publish(
+                    tenant,
+                    Envelope { audience: Audience::Tenant, json: json.clone(), pbx_sent_at_ns: None },
+                );
+            }
+            cti.bus.publish_system(json);
+        }
+    }
+}
+
+fn log_entry(
+    cti: &Cti,
+    runtime: &PbxRuntime,
+    device: &Device,
+    user: ucplus_core::UserId,
+    ended: &CallEnded,
+    party: Party,
+) -> CallLogEntry {
+    let call = &ended.call;
+    let outgoing = call.direction == ucplus_core::cti::CallDirection::Outgoing;
+    let direction = if party.internal {
+        LogDirection::Internal
+    } else if outgoing {
+        LogDirection::Out
+    } else {
+        LogDirection::In
+    };
+    let answered = call.answered_at.is_some();
+    let answered_by = match (answered, outgoing) {
+        (false, _) => None,
+        (true, false) => cti.user_name(user).or_else(|| Some(device.name.clone())),
+        (true, true) => party.name.clone().or_else(|| party.number.clone()),
+    };
+    let ring_until = call.answered_at.unwrap_or(ended.ended_at);
+    CallLogEntry {
+        id: ucplus_core::ids::new_uuid().to_string(),
+        tenant_id: device.tenant_id,
+        user_id: user,
+        device_id: device.id,
+        pbx_id: runtime.id,
+        direction,
+        outgoing,
+        missed: ended.missed(),
+        answered,
+        other_number: party.number,
+        other_name: party.name,
+        answered_by,
+        started_at: call.started_at,
+        answered_at: call.answered_at,
+        ended_at: ended.ended_at,
+        ring_ms: (ring_until.0 - call.started_at.0).max(0),
+        talk_ms: call.answered_at.map_or(0, |a| (ended.ended_at.0 - a.0).max(0)),
+        transferred: call.transferred.clone(),
+        cause: ended.cause.clone(),
+    }
+}

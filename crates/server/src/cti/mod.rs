@@ -1,0 +1,432 @@
+//! The CTI hub: one engine per PBX connection, the event bus, presence, and the queries
+//! the API answers from live state.
+
+pub mod bus;
+mod engine;
+pub mod launch;
+pub mod link;
+pub mod runtime;
+pub mod views;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ucplus_core::cti::{DeviceCall, PbxError, PbxRequest, PbxResponse, PhoneState, PresenceState};
+use ucplus_core::{Device, Pbx, PbxId, Store, StoreError, StoreResult, TenantId, User, UserId};
+use uuid::Uuid;
+
+use self::bus::{Audience, Bus, Envelope, message_json};
+use self::link::{LinkChannels, channels};
+use self::runtime::PbxRuntime;
+use self::views::{CallView, DeviceStateView, LinkView, Party, PresenceView};
+
+/// Starts the link task of a PBX connection's kind.
+pub trait LinkLauncher: Send + Sync + 'static {
+    fn launch(&self, pbx: &Pbx, channels: LinkChannels);
+}
+
+/// A user's chosen presence.
+#[derive(Debug, Clone)]
+struct Chosen {
+    state: PresenceState,
+    note: Option<String>,
+}
+
+pub struct Cti {
+    pub bus: Bus,
+    store: Arc<dyn Store>,
+    launcher: Box<dyn LinkLauncher>,
+    pub request_timeout: Duration,
+    pbxs: RwLock<HashMap<PbxId, Arc<PbxRuntime>>>,
+    user_names: RwLock<HashMap<UserId, String>>,
+    chosen: RwLock<HashMap<UserId, Chosen>>,
+    last_phone: RwLock<HashMap<UserId, PhoneState>>,
+    self_ref: std::sync::Weak<Cti>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A call found by its API id, with the device it is on.
+pub struct CallRef {
+    pub runtime: Arc<PbxRuntime>,
+    pub device: Device,
+    pub call: DeviceCall,
+}
+
+impl Cti {
+    /// Loads every PBX connection with its devices, users' names and presence, and starts
+    /// the engines and links.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        launcher: Box<dyn LinkLauncher>,
+        request_timeout: Duration,
+    ) -> StoreResult<Arc<Cti>> {
+        let cti = Arc::new_cyclic(|self_ref| Cti {
+            bus: Bus::default(),
+            store: store.clone(),
+            launcher,
+            request_timeout,
+            pbxs: RwLock::new(HashMap::new()),
+            user_names: RwLock::new(HashMap::new()),
+            chosen: RwLock::new(HashMap::new()),
+            last_phone: RwLock::new(HashMap::new()),
+            self_ref: self_ref.clone(),
+        });
+        for tenant in store.tenants().await? {
+            cti.load_tenant(tenant.id).await?;
+        }
+        for pbx in store.pbxs().await? {
+            cti.reload_pbx(pbx.id).await?;
+        }
+        Ok(cti)
+    }
+
+    async fn load_tenant(&self, tenant: TenantId) -> StoreResult<()> {
+        let users = self.store.users(tenant).await?;
+        let presence = self.store.presence(tenant).await?;
+        let mut names = write(&self.user_names);
+        for user in users {
+            names.insert(user.id, user.display_name);
+        }
+        drop(names);
+        let mut chosen = write(&self.chosen);
+        for p in presence {
+            chosen.insert(p.user_id, Chosen { state: p.state, note: p.note });
+        }
+        Ok(())
+    }
+
+    /// Starts, updates or stops the engine of one PBX connection after a change.
+    pub async fn reload_pbx(&self, id: PbxId) -> StoreResult<()> {
+        let pbx = match self.store.pbx(id).await {
+            Ok(pbx) => pbx,
+            Err(StoreError::NotFound) => {
+                self.stop_pbx(id);
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        let devices = self.store.pbx_devices(id).await?;
+        let existing = read(&self.pbxs).get(&id).cloned();
+        if let Some(runtime) = existing {
+            let link_changed = {
+                let current = read(&runtime.config);
+                current.host != pbx.host || current.port != pbx.port || current.settings != pbx.settings
+            };
+            if link_changed {
+                self.stop_pbx(id);
+            } else {
+                *write(&runtime.config) = pbx;
+                let removed = runtime.set_devices(devices);
+                for entry in removed {
+                    if let Some(user) = entry.record.user_id {
+                        self.phone_changed(entry.record.tenant_id, user).await;
+                    }
+                }
+                return Ok(());
+            }
+        }
+        let monitored: BTreeSet<String> = devices.iter().map(|d| d.device_id.clone()).collect();
+        let (engine, link) = channels(monitored);
+        let runtime = Arc::new(PbxRuntime::new(
+            pbx.clone(),
+            devices,
+            engine.requests,
+            engine.devices,
+            engine.shutdown,
+        ));
+        write(&self.pbxs).insert(id, runtime.clone());
+        tokio::spawn(engine::run(self.self_ref.clone(), runtime, engine.events));
+        self.launcher.launch(&pbx, link);
+        Ok(())
+    }
+
+    fn stop_pbx(&self, id: PbxId) {
+        if let Some(runtime) = write(&self.pbxs).remove(&id) {
+            runtime.shutdown.send_replace(true);
+        }
+    }
+
+    /// Stops every link (server shutdown).
+    pub fn stop(&self) {
+        let all: Vec<_> = write(&self.pbxs).drain().collect();
+        for (_, runtime) in all {
+            runtime.shutdown.send_replace(true);
+        }
+    }
+
+    pub fn runtime(&self, id: PbxId) -> Option<Arc<PbxRuntime>> {
+        read(&self.pbxs).get(&id).cloned()
+    }
+
+    fn runtimes(&self) -> Vec<Arc<PbxRuntime>> {
+        read(&self.pbxs).values().cloned().collect()
+    }
+
+    /// Tenants that see a PBX's link state: its owner, or every tenant with a device on it.
+    pub fn tenants_of(&self, runtime: &PbxRuntime) -> Vec<TenantId> {
+        let mut tenants: BTreeSet<TenantId> = runtime
+            .read()
+            .devices
+            .values()
+            .map(|d| d.record.tenant_id)
+            .collect();
+        tenants.extend(runtime.owner());
+        tenants.into_iter().collect()
+    }
+
+    // --- users and presence
+
+    pub fn user_updated(&self, user: &User) {
+        write(&self.user_names).insert(user.id, user.display_name.clone());
+    }
+
+    pub fn user_removed(&self, user: UserId) {
+        write(&self.user_names).remove(&user);
+        write(&self.chosen).remove(&user);
+        write(&self.last_phone).remove(&user);
+    }
+
+    pub fn tenant_removed(&self, tenant: TenantId) {
+        self.bus.remove_tenant(tenant);
+    }
+
+    pub fn user_name(&self, user: UserId) -> Option<String> {
+        read(&self.user_names).get(&user).cloned()
+    }
+
+    /// The combined phone state of all of a user's devices, on every PBX.
+    pub fn user_phone(&self, tenant: TenantId, user: UserId) -> PhoneState {
+        let mut states = Vec::new();
+        for runtime in self.runtimes() {
+            let state = runtime.read();
+            states.extend(
+                state
+                    .devices
+                    .values()
+                    .filter(|d| d.record.tenant_id == tenant && d.record.user_id == Some(user))
+                    .map(|d| d.calls.phone_state()),
+            );
+        }
+        PhoneState::combine(states)
+    }
+
+    pub fn presence_of(&self, tenant: TenantId, user: UserId, display_name: String) -> PresenceView {
+        let chosen = read(&self.chosen).get(&user).cloned().unwrap_or(Chosen {
+            state: PresenceState::Available,
+            note: None,
+        });
+        let phone = self.user_phone(tenant, user);
+        PresenceView {
+            user_id: user,
+            display_name,
+            state: chosen.state,
+            note: chosen.note,
+            phone,
+            on_the_phone: phone.on_the_phone(),
+        }
+    }
+
+    /// A user's phone may have changed: tell the tenant if their presence did.
+    pub async fn phone_changed(&self, tenant: TenantId, user: UserId) {
+        let phone = self.user_phone(tenant, user);
+        let previous = write(&self.last_phone).insert(user, phone);
+        if previous == Some(phone) || (previous.is_none() && phone == PhoneState::Idle) {
+            return;
+        }
+        self.publish_presence(tenant, user);
+    }
+
+    fn publish_presence(&self, tenant: TenantId, user: UserId) {
+        let name = self.user_name(user).unwrap_or_default();
+        let view = self.presence_of(tenant, user, name);
+        self.bus.publish(
+            tenant,
+            Envelope { audience: Audience::Tenant, json: message_json("presence", &view), pbx_sent_at_ns: None },
+        );
+    }
+
+    /// Stores and announces a user's chosen presence.
+    pub async fn set_presence(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        state: PresenceState,
+        note: Option<String>,
+    ) -> StoreResult<PresenceView> {
+        self.store
+            .set_presence(
+                tenant,
+                &ucplus_core::UserPresence {
+                    user_id: user,
+                    state,
+                    note: note.clone(),
+                    updated_at: ucplus_core::Timestamp::now(),
+                },
+            )
+            .await?;
+        write(&self.chosen).insert(user, Chosen { state, note });
+        self.publish_presence(tenant, user);
+        Ok(self.presence_of(tenant, user, self.user_name(user).unwrap_or_default()))
+    }
+
+    /// Presence of every user of the tenant.
+    pub async fn presence(&self, tenant: TenantId) -> StoreResult<Vec<PresenceView>> {
+        let users = self.store.users(tenant).await?;
+        Ok(users
+            .into_iter()
+            .map(|u| self.presence_of(tenant, u.id, u.display_name))
+            .collect())
+    }
+
+    // --- devices, calls and links, as the API shows them
+
+    pub fn device_state(&self, runtime: &PbxRuntime, device_id: &str) -> Option<DeviceStateView> {
+        let state = runtime.read();
+        let entry = state.devices.get(device_id)?;
+        Some(DeviceStateView {
+            device_id: entry.record.id,
+            number: entry.record.number().to_string(),
+            name: entry.record.name.clone(),
+            user_id: entry.record.user_id,
+            state: entry.calls.phone_state(),
+            dnd: entry.calls.dnd,
+            forwarding_to: entry.calls.forwarding_to.clone(),
+        })
+    }
+
+    /// Every device of the tenant with its phone state (the busy-lamp field).
+    pub fn device_states(&self, tenant: TenantId) -> Vec<DeviceStateView> {
+        let mut views = Vec::new();
+        for runtime in self.runtimes() {
+            let ids: Vec<String> = runtime
+                .read()
+                .devices
+                .values()
+                .filter(|d| d.record.tenant_id == tenant)
+                .map(|d| d.record.device_id.clone())
+                .collect();
+            views.extend(ids.iter().filter_map(|id| self.device_state(&runtime, id)));
+        }
+        views.sort_by(|a, b| a.number.cmp(&b.number));
+        views
+    }
+
+    /// The calls on a user's devices (`user` None: every device of the tenant).
+    pub fn calls(&self, tenant: TenantId, user: Option<UserId>) -> Vec<CallView> {
+        let mut views = Vec::new();
+        for runtime in self.runtimes() {
+            let state = runtime.read();
+            for entry in state.devices.values() {
+                if entry.record.tenant_id != tenant || (user.is_some() && entry.record.user_id != user) {
+                    continue;
+                }
+                for call in &entry.calls.calls {
+                    let party = entry
+                        .parties
+                        .get(&call.id)
+                        .map(|(_, p)| p.clone())
+                        .unwrap_or_else(|| Party { number: call.other_number.clone(), name: None, internal: false });
+                    views.push(CallView::new(call, entry.record.id, entry.record.user_id, runtime.id, party));
+                }
+            }
+        }
+        views.sort_by_key(|v| v.started_at);
+        views
+    }
+
+    /// A call of the tenant by its API id. Another tenant's call is not found.
+    pub fn find_call(&self, tenant: TenantId, id: Uuid) -> Option<CallRef> {
+        for runtime in self.runtimes() {
+            let state = runtime.read();
+            let Some(device_id) = state.calls.get(&id) else { continue };
+            let Some(entry) = state.devices.get(device_id) else { continue };
+            if entry.record.tenant_id != tenant {
+                return None;
+            }
+            let call = entry.calls.call(id)?.clone();
+            let device = entry.record.clone();
+            drop(state);
+            return Some(CallRef { runtime, device, call });
+        }
+        None
+    }
+
+    /// The calls on one device whose PBX call id is `call_id` (after a request answered it).
+    pub fn call_by_pbx_id(&self, runtime: &PbxRuntime, device_id: &str, call_id: &str) -> Option<DeviceCall> {
+        let state = runtime.read();
+        state
+            .devices
+            .get(device_id)?
+            .calls
+            .calls
+            .iter()
+            .find(|c| c.call_id == call_id)
+            .cloned()
+    }
+
+    /// Link states of the PBXs the tenant uses.
+    pub fn links(&self, tenant: Option<TenantId>) -> Vec<LinkView> {
+        self.runtimes()
+            .iter()
+            .filter(|r| tenant.is_none_or(|t| r.serves(t)))
+            .map(|r| r.link_view())
+            .collect()
+    }
+
+    pub async fn request(&self, runtime: &PbxRuntime, request: PbxRequest) -> Result<PbxResponse, PbxError> {
+        let result = runtime.request(request, self.request_timeout).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => error.code(),
+        };
+        metrics::counter!("ucplus_pbx_requests_total", "result" => outcome).increment(1);
+        result
+    }
+
+    /// The far party of a call as the device's tenant may see it: a device of the same
+    /// tenant shows its extension and user; another tenant's device shows only its number;
+    /// otherwise the tenant's (and the user's personal) contacts name the number.
+    pub async fn resolve_party(&self, runtime: &PbxRuntime, device: &Device, call: &DeviceCall) -> Party {
+        if let Some((number, party)) = runtime.read().devices.get(&device.device_id).and_then(|e| e.parties.get(&call.id)) {
+            if *number == call.other_number {
+                return party.clone();
+            }
+        }
+        let party = self.lookup_party(runtime, device, call.other_number.as_deref()).await;
+        if let Some(entry) = runtime.write().devices.get_mut(&device.device_id) {
+            entry.parties.insert(call.id, (call.other_number.clone(), party.clone()));
+        }
+        party
+    }
+
+    async fn lookup_party(&self, runtime: &PbxRuntime, device: &Device, number: Option<&str>) -> Party {
+        let Some(number) = number else {
+            return Party { number: None, name: None, internal: false };
+        };
+        let same_pbx = runtime.read().devices.get(number).map(|e| e.record.clone());
+        if let Some(other) = same_pbx {
+            if other.tenant_id == device.tenant_id {
+                let name = other.user_id.and_then(|u| self.user_name(u)).unwrap_or(other.name.clone());
+                return Party { number: Some(other.number().to_string()), name: Some(name), internal: true };
+            }
+            // Another tenant's device: its number only, nothing else of that tenant.
+            return Party { number: Some(number.to_string()), name: None, internal: false };
+        }
+        let name = match self.store.contact_name(device.tenant_id, device.user_id, number).await {
+            Ok(name) => name,
+            Err(error) => {
+                tracing::warn!(%error, "directory lookup failed");
+                None
+            }
+        };
+        Party { number: Some(number.to_string()), name, internal: false }
+    }
+}

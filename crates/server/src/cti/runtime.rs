@@ -1,0 +1,194 @@
+//! One PBX connection at run time: its configuration, live state and link channels.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::RwLock;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use ucplus_core::cti::{DeviceCalls, LinkState, PbxError, PbxRequest, PbxResponse};
+use ucplus_core::{Device, Pbx, PbxId, TenantId, Timestamp};
+use uuid::Uuid;
+
+use super::link::LinkRequest;
+use super::views::{LinkView, Party};
+
+/// A configured device and its calls.
+pub struct DeviceEntry {
+    pub record: Device,
+    pub calls: DeviceCalls,
+    /// The far party of each call as last resolved: (number it was resolved for, party).
+    pub parties: HashMap<Uuid, (Option<String>, Party)>,
+}
+
+/// A link's state and since when.
+#[derive(Debug, Clone)]
+pub struct LinkStatus {
+    pub state: LinkState,
+    pub since: Timestamp,
+    pub error: Option<String>,
+}
+
+/// What the engine of one PBX knows.
+pub struct PbxState {
+    pub link: LinkStatus,
+    /// By the device's id on the PBX.
+    pub devices: HashMap<String, DeviceEntry>,
+    /// API call id → device id on the PBX.
+    pub calls: HashMap<Uuid, String>,
+}
+
+pub struct PbxRuntime {
+    pub id: PbxId,
+    pub config: RwLock<Pbx>,
+    pub state: RwLock<PbxState>,
+    pub(super) requests: mpsc::Sender<LinkRequest>,
+    pub(super) devices_tx: watch::Sender<BTreeSet<String>>,
+    pub(super) shutdown: watch::Sender<bool>,
+}
+
+impl PbxRuntime {
+    pub(super) fn new(
+        pbx: Pbx,
+        devices: Vec<Device>,
+        requests: mpsc::Sender<LinkRequest>,
+        devices_tx: watch::Sender<BTreeSet<String>>,
+        shutdown: watch::Sender<bool>,
+    ) -> PbxRuntime {
+        let devices = devices
+            .into_iter()
+            .map(|record| {
+                let calls = DeviceCalls::new(record.device_id.clone());
+                (
+                    record.device_id.clone(),
+                    DeviceEntry {
+                        record,
+                        calls,
+                        parties: HashMap::new(),
+                    },
+                )
+            })
+            .collect();
+        PbxRuntime {
+            id: pbx.id,
+            config: RwLock::new(pbx),
+            state: RwLock::new(PbxState {
+                link: LinkStatus {
+                    state: LinkState::Connecting,
+                    since: Timestamp::now(),
+                    error: None,
+                },
+                devices,
+                calls: HashMap::new(),
+            }),
+            requests,
+            devices_tx,
+            shutdown,
+        }
+    }
+
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, PbxState> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, PbxState> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn owner(&self) -> Option<TenantId> {
+        self.config.read().unwrap_or_else(|e| e.into_inner()).tenant_id
+    }
+
+    pub fn link_view(&self) -> LinkView {
+        let link = self.read().link.clone();
+        LinkView {
+            pbx_id: self.id,
+            state: link.state,
+            since: link.since,
+            error: link.error,
+        }
+    }
+
+    /// Does the tenant have a device on this PBX (or own it)?
+    pub fn serves(&self, tenant: TenantId) -> bool {
+        self.owner() == Some(tenant)
+            || self
+                .read()
+                .devices
+                .values()
+                .any(|d| d.record.tenant_id == tenant)
+    }
+
+    /// Sends a request over the link and waits for its answer.
+    pub async fn request(
+        &self,
+        request: PbxRequest,
+        timeout: Duration,
+    ) -> Result<PbxResponse, PbxError> {
+        let link = self.read().link.clone();
+        if link.state != LinkState::Up {
+            return Err(PbxError::Unavailable(
+                link.error.unwrap_or_else(|| format!("the link is {}", link.state.as_str())),
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .try_send(LinkRequest { request, reply })
+            .map_err(|_| PbxError::Unavailable("the link is overloaded or closed".into()))?;
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(PbxError::Unavailable("the link closed".into())),
+            Err(_) => Err(PbxError::Timeout),
+        }
+    }
+
+    /// Replaces the configured devices: new ones are monitored, removed ones forgotten
+    /// (their calls end for the call log as the engine reports).
+    pub(super) fn set_devices(&self, devices: Vec<Device>) -> Vec<DeviceEntry> {
+        let mut state = self.write();
+        let mut removed = Vec::new();
+        let mut keep: HashMap<String, Device> = devices
+            .into_iter()
+            .map(|d| (d.device_id.clone(), d))
+            .collect();
+        let ids: Vec<String> = state.devices.keys().cloned().collect();
+        for id in ids {
+            match keep.remove(&id) {
+                Some(record) => {
+                    if let Some(entry) = state.devices.get_mut(&id) {
+                        if entry.record.user_id != record.user_id
+                            || entry.record.tenant_id != record.tenant_id
+                        {
+                            entry.parties.clear();
+                        }
+                        entry.record = record;
+                    }
+                }
+                None => {
+                    if let Some(entry) = state.devices.remove(&id) {
+                        removed.push(entry);
+                    }
+                }
+            }
+        }
+        for (id, record) in keep {
+            let calls = DeviceCalls::new(id.clone());
+            state.devices.insert(
+                id,
+                DeviceEntry {
+                    record,
+                    calls,
+                    parties: HashMap::new(),
+                },
+            );
+        }
+        for entry in &removed {
+            for call in &entry.calls.calls {
+                state.calls.remove(&call.id);
+            }
+        }
+        let monitored: BTreeSet<String> = state.devices.keys().cloned().collect();
+        drop(state);
+        self.devices_tx.send_replace(monitored);
+        removed
+    }
+}
