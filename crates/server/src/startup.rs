@@ -82,7 +82,9 @@ impl Application {
         );
         let cti = crate::cti::Cti::start(
             store.clone(),
-            Box::new(crate::cti::launch::Launcher),
+            Box::new(crate::cti::launch::Launcher {
+                request_timeout: Duration::from_millis(config.cti.request_timeout),
+            }),
             Duration::from_millis(config.cti.request_timeout),
         )
         .await

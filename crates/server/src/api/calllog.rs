@@ -30,23 +30,39 @@ pub struct CallLogPage {
 fn own(auth: &Auth) -> ApiResult<(ucplus_core::TenantId, ucplus_core::UserId)> {
     match auth.0.tenant_id {
         Some(tenant) => Ok((tenant, auth.0.user_id)),
-        None => Err(ApiError::forbidden("the call log belongs to a tenant's users")),
+        None => Err(ApiError::forbidden(
+            "the call log belongs to a tenant's users",
+        )),
     }
 }
 
 /// Own call history, newest first.
 #[utoipa::path(get, path = "/api/v1/call-log", tag = "call-log", params(CallLogQuery),
     responses((status = 200, body = CallLogPage), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(query): Query<CallLogQuery>) -> ApiResult<Json<CallLogPage>> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<CallLogQuery>,
+) -> ApiResult<Json<CallLogPage>> {
     let (tenant, user) = own(&auth)?;
-    let page = Paging { limit: query.limit, offset: query.offset }.page();
+    let page = Paging {
+        limit: query.limit,
+        offset: query.offset,
+    }
+    .page();
     let calls = state.store.call_log(tenant, user, page).await?;
-    Ok(Json(CallLogPage { calls, limit: page.limit, offset: page.offset }))
+    Ok(Json(CallLogPage {
+        calls,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
 fn csv_field(text: &str) -> String {
     // Quote, and defuse spreadsheet formulas.
-    let text = if text.starts_with(['=', '+', '-', '@']) && !text[1..].chars().all(|c| c.is_ascii_digit()) {
+    let text = if text.starts_with(['=', '+', '-', '@'])
+        && !text[1..].chars().all(|c| c.is_ascii_digit())
+    {
         format!("'{text}")
     } else {
         text.to_string()
@@ -63,8 +79,20 @@ fn csv_field(text: &str) -> String {
     responses((status = 200, content_type = "text/csv", body = String)))]
 pub async fn csv(State(state): State<AppState>, auth: Auth) -> ApiResult<impl IntoResponse> {
     let (tenant, user) = own(&auth)?;
-    let calls = state.store.call_log(tenant, user, ucplus_core::Page { limit: 10_000, offset: 0 }).await?;
-    let mut out = String::from("started_at,direction,missed,other_number,other_name,answered_by,ring_seconds,talk_seconds,transferred,cause\n");
+    let calls = state
+        .store
+        .call_log(
+            tenant,
+            user,
+            ucplus_core::Page {
+                limit: 10_000,
+                offset: 0,
+            },
+        )
+        .await?;
+    let mut out = String::from(
+        "started_at,direction,missed,other_number,other_name,answered_by,ring_seconds,talk_seconds,transferred,cause\n",
+    );
     for call in calls {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{}\n",
@@ -83,7 +111,10 @@ pub async fn csv(State(state): State<AppState>, auth: Auth) -> ApiResult<impl In
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"call-log.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"call-log.csv\"",
+            ),
         ],
         out,
     ))

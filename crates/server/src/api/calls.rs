@@ -66,7 +66,10 @@ fn dial_string(field: &str, text: &str) -> ApiResult<String> {
     if valid {
         Ok(cleaned)
     } else {
-        Err(ApiError::field(field, "must be a phone number (digits, a leading +, * and #)"))
+        Err(ApiError::field(
+            field,
+            "must be a phone number (digits, a leading +, * and #)",
+        ))
     }
 }
 
@@ -92,20 +95,33 @@ fn pbx_number(runtime: &PbxRuntime, tenant: TenantId, number: &str) -> String {
         .map_or_else(|| number.to_string(), |d| d.record.device_id.clone())
 }
 
-async fn view(state: &AppState, runtime: &PbxRuntime, device: &Device, call: &DeviceCall) -> CallView {
+async fn view(
+    state: &AppState,
+    runtime: &PbxRuntime,
+    device: &Device,
+    call: &DeviceCall,
+) -> CallView {
     let party = state.cti.resolve_party(runtime, device, call).await;
     CallView::new(call, device.id, device.user_id, runtime.id, party)
 }
 
 /// Waits briefly for the engine to see a call the PBX just created.
-async fn await_call(state: &AppState, runtime: &PbxRuntime, device: &Device, call_id: Option<&str>) -> Option<DeviceCall> {
+async fn await_call(
+    state: &AppState,
+    runtime: &PbxRuntime,
+    device: &Device,
+    call_id: Option<&str>,
+) -> Option<DeviceCall> {
     for _ in 0..100 {
         let found = {
             let pbx_state = runtime.read();
-            pbx_state.devices.get(&device.device_id).and_then(|entry| match call_id {
-                Some(id) => entry.calls.calls.iter().find(|c| c.call_id == id).cloned(),
-                None => entry.calls.calls.last().cloned(),
-            })
+            pbx_state
+                .devices
+                .get(&device.device_id)
+                .and_then(|entry| match call_id {
+                    Some(id) => entry.calls.calls.iter().find(|c| c.call_id == id).cloned(),
+                    None => entry.calls.calls.last().cloned(),
+                })
         };
         if found.is_some() {
             return found;
@@ -137,8 +153,14 @@ pub async fn create(
     let to = dial_string("to", &new.to)?;
     let device = match &new.device_id {
         Some(id) => {
-            let id: DeviceRecordId = id.parse().map_err(|_| ApiError::field("device_id", "no such device"))?;
-            let device = state.store.device(tenant, id).await.map_err(|_| ApiError::field("device_id", "no such device"))?;
+            let id: DeviceRecordId = id
+                .parse()
+                .map_err(|_| ApiError::field("device_id", "no such device"))?;
+            let device = state
+                .store
+                .device(tenant, id)
+                .await
+                .map_err(|_| ApiError::field("device_id", "no such device"))?;
             check_control(&auth, tenant, &device)?;
             device
         }
@@ -149,76 +171,161 @@ pub async fn create(
             .into_iter()
             .filter(|d| d.user_id == Some(auth.0.user_id))
             .min_by(|a, b| a.number().cmp(b.number()))
-            .ok_or_else(|| ApiError::conflict("you have no phone to call from; ask your admin to assign one"))?,
+            .ok_or_else(|| {
+                ApiError::conflict("you have no phone to call from; ask your admin to assign one")
+            })?,
     };
-    let runtime = state
-        .cti
-        .runtime(device.pbx_id)
-        .ok_or_else(|| ApiError::from(PbxError::Unavailable("the PBX connection is not running".into())))?;
+    let runtime = state.cti.runtime(device.pbx_id).ok_or_else(|| {
+        ApiError::from(PbxError::Unavailable(
+            "the PBX connection is not running".into(),
+        ))
+    })?;
     let dialled = pbx_number(&runtime, tenant, &to);
     let response = state
         .cti
-        .request(&runtime, PbxRequest::MakeCall { device: device.device_id.clone(), to: dialled })
+        .request(
+            &runtime,
+            PbxRequest::MakeCall {
+                device: device.device_id.clone(),
+                to: dialled,
+            },
+        )
         .await?;
     let call = await_call(&state, &runtime, &device, response.call_id.as_deref())
         .await
         .ok_or_else(|| ApiError::from(PbxError::Timeout))?;
-    Ok((StatusCode::CREATED, Json(view(&state, &runtime, &device, &call).await)))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&state, &runtime, &device, &call).await),
+    ))
 }
 
 async fn find(state: &AppState, auth: &Auth, id: &str) -> ApiResult<(TenantId, CallRef)> {
     let tenant = auth.tenant()?;
     let id: Uuid = parse_id(id)?;
-    let found = state.cti.find_call(tenant, id).ok_or_else(ApiError::not_found)?;
+    let found = state
+        .cti
+        .find_call(tenant, id)
+        .ok_or_else(ApiError::not_found)?;
     check_control(auth, tenant, &found.device)?;
     Ok((tenant, found))
 }
 
 /// Runs an action on a call and answers the call as it is afterwards (or the new call).
-async fn act(state: AppState, auth: Auth, id: String, action: &str, body: CallAction) -> ApiResult<Json<CallView>> {
+async fn act(
+    state: AppState,
+    auth: Auth,
+    id: String,
+    action: &str,
+    body: CallAction,
+) -> ApiResult<Json<CallView>> {
     let (tenant, found) = find(&state, &auth, &id).await?;
-    let CallRef { runtime, device, call } = found;
+    let CallRef {
+        runtime,
+        device,
+        call,
+    } = found;
     let device_id = device.device_id.clone();
     let other_call = |field: &str| -> ApiResult<DeviceCall> {
-        let text = body.call_id.as_deref().ok_or_else(|| ApiError::field(field, "name your other call"))?;
-        let other_id: Uuid = text.parse().map_err(|_| ApiError::field(field, "no such call"))?;
-        let other = state.cti.find_call(tenant, other_id).ok_or_else(|| ApiError::field(field, "no such call"))?;
+        let text = body
+            .call_id
+            .as_deref()
+            .ok_or_else(|| ApiError::field(field, "name your other call"))?;
+        let other_id: Uuid = text
+            .parse()
+            .map_err(|_| ApiError::field(field, "no such call"))?;
+        let other = state
+            .cti
+            .find_call(tenant, other_id)
+            .ok_or_else(|| ApiError::field(field, "no such call"))?;
         if other.device.id != device.id {
-            return Err(ApiError::field(field, "the other call must be on the same phone"));
+            return Err(ApiError::field(
+                field,
+                "the other call must be on the same phone",
+            ));
         }
         Ok(other.call)
     };
     let target = |body: &CallAction| -> ApiResult<String> {
-        let to = body.to.as_deref().ok_or_else(|| ApiError::field("to", "where to?"))?;
+        let to = body
+            .to
+            .as_deref()
+            .ok_or_else(|| ApiError::field("to", "where to?"))?;
         Ok(pbx_number(&runtime, tenant, &dial_string("to", to)?))
     };
     let call_id = call.call_id.clone();
     let request = match action {
-        "answer" => PbxRequest::Answer { device: device_id, call_id },
-        "clear" => PbxRequest::Clear { device: device_id, call_id },
-        "hold" => PbxRequest::Hold { device: device_id, call_id },
-        "retrieve" => PbxRequest::Retrieve { device: device_id, call_id },
-        "consult" => PbxRequest::Consult { device: device_id, call_id, to: target(&body)? },
-        "deflect" => PbxRequest::Deflect { device: device_id, call_id, to: target(&body)? },
+        "answer" => PbxRequest::Answer {
+            device: device_id,
+            call_id,
+        },
+        "clear" => PbxRequest::Clear {
+            device: device_id,
+            call_id,
+        },
+        "hold" => PbxRequest::Hold {
+            device: device_id,
+            call_id,
+        },
+        "retrieve" => PbxRequest::Retrieve {
+            device: device_id,
+            call_id,
+        },
+        "consult" => PbxRequest::Consult {
+            device: device_id,
+            call_id,
+            to: target(&body)?,
+        },
+        "deflect" => PbxRequest::Deflect {
+            device: device_id,
+            call_id,
+            to: target(&body)?,
+        },
         "digits" => {
             let digits = body.digits.as_deref().unwrap_or_default();
             let valid = (1..=64).contains(&digits.len())
-                && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'));
+                && digits
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'));
             if !valid {
                 return Err(ApiError::field("digits", "1-64 of 0-9, *, #, A-D"));
             }
-            PbxRequest::Digits { device: device_id, call_id, digits: digits.to_string() }
+            PbxRequest::Digits {
+                device: device_id,
+                call_id,
+                digits: digits.to_string(),
+            }
         }
         "transfer" if body.call_id.is_some() => {
             let other = other_call("call_id")?;
-            let (held, active) = if call.state == ucplus_core::cti::CallState::Held { (call_id, other.call_id) } else { (other.call_id, call_id) };
-            PbxRequest::Transfer { device: device_id, held_call_id: held, active_call_id: active }
+            let (held, active) = if call.state == ucplus_core::cti::CallState::Held {
+                (call_id, other.call_id)
+            } else {
+                (other.call_id, call_id)
+            };
+            PbxRequest::Transfer {
+                device: device_id,
+                held_call_id: held,
+                active_call_id: active,
+            }
         }
-        "transfer" => PbxRequest::SingleStepTransfer { device: device_id, call_id, to: target(&body)? },
+        "transfer" => PbxRequest::SingleStepTransfer {
+            device: device_id,
+            call_id,
+            to: target(&body)?,
+        },
         "conference" => {
             let other = other_call("call_id")?;
-            let (held, active) = if call.state == ucplus_core::cti::CallState::Held { (call_id, other.call_id) } else { (other.call_id, call_id) };
-            PbxRequest::Conference { device: device_id, held_call_id: held, active_call_id: active }
+            let (held, active) = if call.state == ucplus_core::cti::CallState::Held {
+                (call_id, other.call_id)
+            } else {
+                (other.call_id, call_id)
+            };
+            PbxRequest::Conference {
+                device: device_id,
+                held_call_id: held,
+                active_call_id: active,
+            }
         }
         _ => return Err(ApiError::not_found()),
     };
@@ -231,7 +338,10 @@ async fn act(state: AppState, auth: Auth, id: String, action: &str, body: CallAc
         return Ok(Json(view(&state, &runtime, &device, &new_call).await));
     }
     // The call as the engine knows it now (it may already have ended).
-    let current = state.cti.find_call(tenant, call.id).map_or(call, |c| c.call);
+    let current = state
+        .cti
+        .find_call(tenant, call.id)
+        .map_or(call, |c| c.call);
     Ok(Json(view(&state, &runtime, &device, &current).await))
 }
 
@@ -266,9 +376,21 @@ call_action!(answer, "answer", "Answers a ringing call.");
 call_action!(clear, "clear", "Hangs up (drops the device from the call).");
 call_action!(hold, "hold", "Puts a call on hold.");
 call_action!(retrieve, "retrieve", "Takes a call back from hold.");
-call_action!(consult, "consult", "Holds the call and calls `to`; answers the new call.");
-call_action!(transfer, "transfer", "Transfers: blind to `to`, or to the far party of the other call `call_id` (consult and complete).");
-call_action!(conference, "conference", "Joins this call and the other call `call_id` into a conference.");
+call_action!(
+    consult,
+    "consult",
+    "Holds the call and calls `to`; answers the new call."
+);
+call_action!(
+    transfer,
+    "transfer",
+    "Transfers: blind to `to`, or to the far party of the other call `call_id` (consult and complete)."
+);
+call_action!(
+    conference,
+    "conference",
+    "Joins this call and the other call `call_id` into a conference."
+);
 call_action!(deflect, "deflect", "Sends a ringing call to `to`.");
 call_action!(digits, "digits", "Sends DTMF `digits`.");
 
@@ -284,14 +406,20 @@ pub struct ForwardingSetting {
     to: Option<String>,
 }
 
-async fn feature(state: &AppState, auth: &Auth, id: &str, make: impl FnOnce(String) -> ApiResult<PbxRequest>) -> ApiResult<StatusCode> {
+async fn feature(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    make: impl FnOnce(String) -> ApiResult<PbxRequest>,
+) -> ApiResult<StatusCode> {
     let tenant = auth.tenant()?;
     let device = state.store.device(tenant, parse_id(id)?).await?;
     check_control(auth, tenant, &device)?;
-    let runtime = state
-        .cti
-        .runtime(device.pbx_id)
-        .ok_or_else(|| ApiError::from(PbxError::Unavailable("the PBX connection is not running".into())))?;
+    let runtime = state.cti.runtime(device.pbx_id).ok_or_else(|| {
+        ApiError::from(PbxError::Unavailable(
+            "the PBX connection is not running".into(),
+        ))
+    })?;
     state.cti.request(&runtime, make(device.device_id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -299,18 +427,41 @@ async fn feature(state: &AppState, auth: &Auth, id: &str, make: impl FnOnce(Stri
 /// Switches do-not-disturb of a device on or off.
 #[utoipa::path(put, path = "/api/v1/devices/{id}/dnd", tag = "devices", params(("id" = String, Path)), request_body = DndSetting,
     responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
-pub async fn set_dnd(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(setting): ApiJson<DndSetting>) -> ApiResult<StatusCode> {
-    feature(&state, &auth, &id, |device| Ok(PbxRequest::SetDoNotDisturb { device, on: setting.on })).await
+pub async fn set_dnd(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(setting): ApiJson<DndSetting>,
+) -> ApiResult<StatusCode> {
+    feature(&state, &auth, &id, |device| {
+        Ok(PbxRequest::SetDoNotDisturb {
+            device,
+            on: setting.on,
+        })
+    })
+    .await
 }
 
 /// Switches immediate call forwarding of a device on (to `to`) or off.
 #[utoipa::path(put, path = "/api/v1/devices/{id}/forwarding", tag = "devices", params(("id" = String, Path)), request_body = ForwardingSetting,
     responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
-pub async fn set_forwarding(State(state): State<AppState>, auth: Auth, Path(id): Path<String>, ApiJson(setting): ApiJson<ForwardingSetting>) -> ApiResult<StatusCode> {
+pub async fn set_forwarding(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(setting): ApiJson<ForwardingSetting>,
+) -> ApiResult<StatusCode> {
     let to = match (&setting.on, &setting.to) {
         (true, Some(to)) => Some(dial_string("to", to)?),
         (true, None) => return Err(ApiError::field("to", "forward where?")),
         (false, _) => None,
     };
-    feature(&state, &auth, &id, |device| Ok(PbxRequest::SetForwarding { device, on: setting.on, to })).await
+    feature(&state, &auth, &id, |device| {
+        Ok(PbxRequest::SetForwarding {
+            device,
+            on: setting.on,
+            to,
+        })
+    })
+    .await
 }

@@ -51,7 +51,10 @@ fn contact_from(
     let mut numbers = Vec::new();
     for (i, number) in input.numbers.into_iter().enumerate() {
         match clean_number(&number.number) {
-            Some(cleaned) => numbers.push(ContactNumber { label: number.label, number: cleaned }),
+            Some(cleaned) => numbers.push(ContactNumber {
+                label: number.label,
+                number: cleaned,
+            }),
             None => errors.add(&format!("numbers[{i}]"), "must be a phone number"),
         }
     }
@@ -63,8 +66,14 @@ fn contact_from(
         tenant_id: tenant,
         owner_id: owner,
         name: input.name.trim().to_string(),
-        company: input.company.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
-        email: input.email.map(|e| e.trim().to_string()).filter(|e| !e.is_empty()),
+        company: input
+            .company
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty()),
+        email: input
+            .email
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty()),
         numbers,
         created_at: Timestamp::now(),
     }
@@ -74,10 +83,17 @@ fn contact_from(
 /// admins) or the caller's own (`/me/contacts`).
 fn scope(auth: &Auth, personal: bool, write: bool) -> ApiResult<(TenantId, Option<UserId>)> {
     if personal {
-        let tenant = auth.0.tenant_id.ok_or_else(|| ApiError::forbidden("personal contacts belong to a tenant's users"))?;
+        let tenant = auth
+            .0
+            .tenant_id
+            .ok_or_else(|| ApiError::forbidden("personal contacts belong to a tenant's users"))?;
         return Ok((tenant, Some(auth.0.user_id)));
     }
-    let tenant = if write { auth.tenant_admin()? } else { auth.tenant()? };
+    let tenant = if write {
+        auth.tenant_admin()?
+    } else {
+        auth.tenant()?
+    };
     Ok((tenant, None))
 }
 
@@ -86,19 +102,44 @@ async fn list_in(state: &AppState, auth: &Auth, personal: bool) -> ApiResult<Jso
     Ok(Json(state.store.contacts(tenant, owner).await?))
 }
 
-async fn create_in(state: &AppState, auth: &Auth, address: &str, personal: bool, input: ContactInput) -> ApiResult<(StatusCode, Json<Contact>)> {
+async fn create_in(
+    state: &AppState,
+    auth: &Auth,
+    address: &str,
+    personal: bool,
+    input: ContactInput,
+) -> ApiResult<(StatusCode, Json<Contact>)> {
     let (tenant, owner) = scope(auth, personal, true)?;
     let mut errors = ValidationErrors::new();
     let contact = contact_from(input, tenant, owner, &mut errors);
     errors.into_result().map_err(ApiError::validation)?;
-    state.store.insert_contacts(tenant, std::slice::from_ref(&contact)).await?;
+    state
+        .store
+        .insert_contacts(tenant, std::slice::from_ref(&contact))
+        .await?;
     if !personal {
-        state.audit(&auth.0, Some(tenant), "contact.create", Some(contact.id.clone()), serde_json::json!({"name": contact.name}), address).await;
+        state
+            .audit(
+                &auth.0,
+                Some(tenant),
+                "contact.create",
+                Some(contact.id.clone()),
+                serde_json::json!({"name": contact.name}),
+                address,
+            )
+            .await;
     }
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
-async fn update_in(state: &AppState, auth: &Auth, address: &str, personal: bool, id: &str, input: ContactInput) -> ApiResult<Json<Contact>> {
+async fn update_in(
+    state: &AppState,
+    auth: &Auth,
+    address: &str,
+    personal: bool,
+    id: &str,
+    input: ContactInput,
+) -> ApiResult<Json<Contact>> {
     let (tenant, owner) = scope(auth, personal, true)?;
     let existing = state.store.contact(tenant, owner, id).await?;
     let mut errors = ValidationErrors::new();
@@ -108,16 +149,40 @@ async fn update_in(state: &AppState, auth: &Auth, address: &str, personal: bool,
     contact.created_at = existing.created_at;
     state.store.update_contact(tenant, &contact).await?;
     if !personal {
-        state.audit(&auth.0, Some(tenant), "contact.update", Some(contact.id.clone()), serde_json::json!({"name": contact.name}), address).await;
+        state
+            .audit(
+                &auth.0,
+                Some(tenant),
+                "contact.update",
+                Some(contact.id.clone()),
+                serde_json::json!({"name": contact.name}),
+                address,
+            )
+            .await;
     }
     Ok(Json(contact))
 }
 
-async fn delete_in(state: &AppState, auth: &Auth, address: &str, personal: bool, id: &str) -> ApiResult<StatusCode> {
+async fn delete_in(
+    state: &AppState,
+    auth: &Auth,
+    address: &str,
+    personal: bool,
+    id: &str,
+) -> ApiResult<StatusCode> {
     let (tenant, owner) = scope(auth, personal, true)?;
     state.store.delete_contact(tenant, owner, id).await?;
     if !personal {
-        state.audit(&auth.0, Some(tenant), "contact.delete", Some(id.to_string()), serde_json::json!({}), address).await;
+        state
+            .audit(
+                &auth.0,
+                Some(tenant),
+                "contact.delete",
+                Some(id.to_string()),
+                serde_json::json!({}),
+                address,
+            )
+            .await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -154,8 +219,24 @@ macro_rules! contact_routes {
     };
 }
 
-contact_routes!(list_shared, create_shared, update_shared, delete_shared, "/api/v1/contacts", false, "the tenant's shared contacts");
-contact_routes!(list_personal, create_personal, update_personal, delete_personal, "/api/v1/me/contacts", true, "the caller's personal contacts");
+contact_routes!(
+    list_shared,
+    create_shared,
+    update_shared,
+    delete_shared,
+    "/api/v1/contacts",
+    false,
+    "the tenant's shared contacts"
+);
+contact_routes!(
+    list_personal,
+    create_personal,
+    update_personal,
+    delete_personal,
+    "/api/v1/me/contacts",
+    true,
+    "the caller's personal contacts"
+);
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ImportError {
@@ -201,7 +282,12 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 #[utoipa::path(post, path = "/api/v1/contacts/import", tag = "directory",
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn import(State(state): State<AppState>, auth: Auth, ClientAddress(address): ClientAddress, body: String) -> ApiResult<Json<ImportReport>> {
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    ClientAddress(address): ClientAddress,
+    body: String,
+) -> ApiResult<Json<ImportReport>> {
     let tenant = auth.tenant_admin()?;
     let mut lines = body.lines().enumerate();
     let header = lines
@@ -212,7 +298,9 @@ pub async fn import(State(state): State<AppState>, auth: Auth, ClientAddress(add
         .ok_or_else(|| ApiError::bad_request("validation_failed", "the file is empty"))?;
     let header: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
     let column = |name: &str| header.iter().position(|h| h == name);
-    let name_column = column("name").ok_or_else(|| ApiError::bad_request("validation_failed", "the header has no `name` column"))?;
+    let name_column = column("name").ok_or_else(|| {
+        ApiError::bad_request("validation_failed", "the header has no `name` column")
+    })?;
     let number_columns: Vec<(usize, String)> = header
         .iter()
         .enumerate()
@@ -227,7 +315,10 @@ pub async fn import(State(state): State<AppState>, auth: Auth, ClientAddress(add
             continue;
         }
         if contacts.len() + errors.len() >= MAX_IMPORT_ROWS {
-            errors.push(ImportError { row, message: format!("only {MAX_IMPORT_ROWS} rows are imported at a time") });
+            errors.push(ImportError {
+                row,
+                message: format!("only {MAX_IMPORT_ROWS} rows are imported at a time"),
+            });
             break;
         }
         let fields = match csv_fields(line) {
@@ -237,14 +328,23 @@ pub async fn import(State(state): State<AppState>, auth: Auth, ClientAddress(add
                 continue;
             }
         };
-        let get = |i: Option<usize>| i.and_then(|i| fields.get(i)).map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+        let get = |i: Option<usize>| {
+            i.and_then(|i| fields.get(i))
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+        };
         let input = ContactInput {
             name: get(Some(name_column)).unwrap_or_default(),
             company: get(column("company")),
             email: get(column("email")),
             numbers: number_columns
                 .iter()
-                .filter_map(|(i, label)| get(Some(*i)).map(|number| ContactNumber { label: Some(label.clone()), number }))
+                .filter_map(|(i, label)| {
+                    get(Some(*i)).map(|number| ContactNumber {
+                        label: Some(label.clone()),
+                        number,
+                    })
+                })
                 .collect(),
         };
         let mut problems = ValidationErrors::new();
@@ -252,15 +352,30 @@ pub async fn import(State(state): State<AppState>, auth: Auth, ClientAddress(add
         if problems.0.is_empty() {
             contacts.push(contact);
         } else {
-            let message = problems.0.iter().map(|p| format!("{} {}", p.field, p.message)).collect::<Vec<_>>().join("; ");
+            let message = problems
+                .0
+                .iter()
+                .map(|p| format!("{} {}", p.field, p.message))
+                .collect::<Vec<_>>()
+                .join("; ");
             errors.push(ImportError { row, message });
         }
     }
     state.store.insert_contacts(tenant, &contacts).await?;
     state
-        .audit(&auth.0, Some(tenant), "contact.import", None, serde_json::json!({"imported": contacts.len(), "errors": errors.len()}), &address)
+        .audit(
+            &auth.0,
+            Some(tenant),
+            "contact.import",
+            None,
+            serde_json::json!({"imported": contacts.len(), "errors": errors.len()}),
+            &address,
+        )
         .await;
-    Ok(Json(ImportReport { imported: contacts.len(), errors }))
+    Ok(Json(ImportReport {
+        imported: contacts.len(),
+        errors,
+    }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -285,23 +400,40 @@ pub struct DirectoryEntry {
 /// personal contacts.
 #[utoipa::path(get, path = "/api/v1/directory", tag = "directory", params(DirectoryQuery),
     responses((status = 200, body = Vec<DirectoryEntry>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn search(State(state): State<AppState>, auth: Auth, Query(query): Query<DirectoryQuery>) -> ApiResult<Json<Vec<DirectoryEntry>>> {
+pub async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<DirectoryQuery>,
+) -> ApiResult<Json<Vec<DirectoryEntry>>> {
     let tenant = auth.tenant()?;
     let q = query.q.unwrap_or_default().trim().to_lowercase();
-    let matches = |texts: &[&str]| q.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&q));
+    let matches =
+        |texts: &[&str]| q.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&q));
     let devices = state.store.devices(tenant).await?;
     let mut entries = Vec::new();
     for user in state.store.users(tenant).await? {
         let numbers: Vec<ContactNumber> = devices
             .iter()
             .filter(|d| d.user_id == Some(user.id))
-            .map(|d| ContactNumber { label: Some("extension".into()), number: d.number().to_string() })
+            .map(|d| ContactNumber {
+                label: Some("extension".into()),
+                number: d.number().to_string(),
+            })
             .collect();
         let mut texts = vec![user.display_name.as_str(), user.username.as_str()];
         texts.extend(numbers.iter().map(|n| n.number.as_str()));
         if matches(&texts) {
-            let presence = state.cti.presence_of(tenant, user.id, user.display_name.clone());
-            entries.push(DirectoryEntry { kind: "user", id: user.id.to_string(), name: user.display_name, company: None, numbers, presence: Some(presence) });
+            let presence = state
+                .cti
+                .presence_of(tenant, user.id, user.display_name.clone());
+            entries.push(DirectoryEntry {
+                kind: "user",
+                id: user.id.to_string(),
+                name: user.display_name,
+                company: None,
+                numbers,
+                presence: Some(presence),
+            });
         }
     }
     let personal = match (auth.0.tenant_id, auth.0.role) {
@@ -309,12 +441,23 @@ pub async fn search(State(state): State<AppState>, auth: Auth, Query(query): Que
         (None, Role::SystemAdmin) | (None, _) => Vec::new(),
     };
     let shared = state.store.contacts(tenant, None).await?;
-    for (kind, contact) in shared.into_iter().map(|c| ("contact", c)).chain(personal.into_iter().map(|c| ("personal", c))) {
+    for (kind, contact) in shared
+        .into_iter()
+        .map(|c| ("contact", c))
+        .chain(personal.into_iter().map(|c| ("personal", c)))
+    {
         let mut texts = vec![contact.name.as_str()];
         texts.extend(contact.company.as_deref());
         texts.extend(contact.numbers.iter().map(|n| n.number.as_str()));
         if matches(&texts) {
-            entries.push(DirectoryEntry { kind, id: contact.id, name: contact.name, company: contact.company, numbers: contact.numbers, presence: None });
+            entries.push(DirectoryEntry {
+                kind,
+                id: contact.id,
+                name: contact.name,
+                company: contact.company,
+                numbers: contact.numbers,
+                presence: None,
+            });
         }
     }
     entries.sort_by_key(|e| e.name.to_lowercase());
@@ -329,13 +472,19 @@ mod tests {
     #[test]
     fn csv_lines_split_with_quotes() {
         assert_eq!(csv_fields("a,b,,c").unwrap(), ["a", "b", "", "c"]);
-        assert_eq!(csv_fields(r#""Smith, John","say ""hi""",x"#).unwrap(), ["Smith, John", "say \"hi\"", "x"]);
+        assert_eq!(
+            csv_fields(r#""Smith, John","say ""hi""",x"#).unwrap(),
+            ["Smith, John", "say \"hi\"", "x"]
+        );
         assert!(csv_fields(r#""open"#).is_err());
     }
 
     #[test]
     fn numbers_are_cleaned() {
-        assert_eq!(clean_number("+49 (30) 123-45").as_deref(), Some("+493012345"));
+        assert_eq!(
+            clean_number("+49 (30) 123-45").as_deref(),
+            Some("+493012345")
+        );
         assert_eq!(clean_number("12+3"), None);
         assert_eq!(clean_number("call me"), None);
     }

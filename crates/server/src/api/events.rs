@@ -66,7 +66,12 @@ fn visible(envelope: &Envelope, session: &Session) -> bool {
     }
 }
 
-async fn client(mut socket: WebSocket, state: AppState, session: Arc<Session>, tenant: Option<TenantId>) {
+async fn client(
+    mut socket: WebSocket,
+    state: AppState,
+    session: Arc<Session>,
+    tenant: Option<TenantId>,
+) {
     session.socket_opened();
     metrics::gauge!("ucplus_ws_clients").increment(1.0);
     // Subscribe before the snapshot so nothing between the two is lost.
@@ -75,7 +80,11 @@ async fn client(mut socket: WebSocket, state: AppState, session: Arc<Session>, t
         None => state.cti.bus.subscribe_system(),
     };
     let snapshot = build_snapshot(&state, &session, tenant).await;
-    let mut open = send(&mut socket, Utf8Bytes::from(&*message_json("snapshot", &snapshot))).await;
+    let mut open = send(
+        &mut socket,
+        Utf8Bytes::from(&*message_json("snapshot", &snapshot)),
+    )
+    .await;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut check = tokio::time::interval(SESSION_CHECK);
@@ -141,8 +150,15 @@ async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-    let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(Some(frame)))).await;
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        socket.send(Message::Close(Some(frame))),
+    )
+    .await;
 }
 
 async fn build_snapshot(state: &AppState, session: &Session, tenant: Option<TenantId>) -> Snapshot {

@@ -103,8 +103,14 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(directory::search))
         .routes(routes!(directory::list_shared, directory::create_shared))
         .routes(routes!(directory::update_shared, directory::delete_shared))
-        .routes(routes!(directory::list_personal, directory::create_personal))
-        .routes(routes!(directory::update_personal, directory::delete_personal))
+        .routes(routes!(
+            directory::list_personal,
+            directory::create_personal
+        ))
+        .routes(routes!(
+            directory::update_personal,
+            directory::delete_personal
+        ))
         .routes(routes!(directory::import))
         .routes(routes!(events::events))
         .with_state(state)

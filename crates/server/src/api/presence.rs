@@ -30,7 +30,10 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<V
 /// The tenant's devices with their phone states (the busy-lamp field).
 #[utoipa::path(get, path = "/api/v1/devices/states", tag = "presence",
     responses((status = 200, body = Vec<DeviceStateView>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn device_states(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<DeviceStateView>>> {
+pub async fn device_states(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<DeviceStateView>>> {
     Ok(Json(state.cti.device_states(auth.tenant()?)))
 }
 
@@ -60,13 +63,24 @@ pub async fn set_own(
     let tenant = own(&auth)?;
     let mut errors = ValidationErrors::new();
     let chosen = update.state.parse::<PresenceState>().unwrap_or_else(|_| {
-        errors.add("state", "must be available, away, busy, dnd or in_a_meeting");
+        errors.add(
+            "state",
+            "must be available, away, busy, dnd or in_a_meeting",
+        );
         PresenceState::Available
     });
-    let note = update.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    let note = update
+        .note
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
     if let Some(note) = &note {
         errors.text("note", note, 200);
     }
     errors.into_result().map_err(ApiError::validation)?;
-    Ok(Json(state.cti.set_presence(tenant, auth.0.user_id, chosen, note).await?))
+    Ok(Json(
+        state
+            .cti
+            .set_presence(tenant, auth.0.user_id, chosen, note)
+            .await?,
+    ))
 }

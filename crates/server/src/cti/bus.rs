@@ -73,7 +73,12 @@ impl Bus {
     }
 
     fn system_sender(&self) -> broadcast::Sender<Arc<Envelope>> {
-        if let Some(sender) = self.system.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(sender) = self
+            .system
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             return sender.clone();
         }
         self.system
@@ -130,12 +135,32 @@ mod tests {
         let (a, b) = (TenantId::new(), TenantId::new());
         let mut reader_a = bus.subscribe(a);
         let mut reader_b = bus.subscribe(b);
-        bus.publish(a, Envelope { audience: Audience::Tenant, json: message_json("x", &1), pbx_sent_at_ns: None });
-        assert_eq!(&*reader_a.recv().await.unwrap().json, r#"{"type":"x","data":1}"#);
+        bus.publish(
+            a,
+            Envelope {
+                audience: Audience::Tenant,
+                json: message_json("x", &1),
+                pbx_sent_at_ns: None,
+            },
+        );
+        assert_eq!(
+            &*reader_a.recv().await.unwrap().json,
+            r#"{"type":"x","data":1}"#
+        );
         assert!(reader_b.try_recv().is_err());
         for i in 0..RING + 1 {
-            bus.publish(a, Envelope { audience: Audience::Tenant, json: message_json("x", &i), pbx_sent_at_ns: None });
+            bus.publish(
+                a,
+                Envelope {
+                    audience: Audience::Tenant,
+                    json: message_json("x", &i),
+                    pbx_sent_at_ns: None,
+                },
+            );
         }
-        assert!(matches!(reader_a.recv().await, Err(broadcast::error::RecvError::Lagged(_))));
+        assert!(matches!(
+            reader_a.recv().await,
+            Err(broadcast::error::RecvError::Lagged(_))
+        ));
     }
 }

@@ -7,9 +7,7 @@
 use std::sync::{Arc, Weak};
 
 use tokio::sync::mpsc;
-use ucplus_core::cti::{
-    CallEnded, DeviceCall, LinkEvent, LinkState, PhoneState,
-};
+use ucplus_core::cti::{CallEnded, DeviceCall, LinkEvent, LinkState, PhoneState};
 use ucplus_core::{CallLogEntry, Device, LogDirection, Timestamp};
 
 use super::Cti;
@@ -19,9 +17,18 @@ use super::views::{CallEndedView, CallView, Party};
 
 /// What one report changed, captured under the lock and acted on after it.
 enum Effect {
-    Call { device: Device, call: DeviceCall, sent_at_ns: Option<i64> },
-    Ended { device: Device, ended: CallEnded },
-    PhoneState { device: Device },
+    Call {
+        device: Device,
+        call: DeviceCall,
+        sent_at_ns: Option<i64>,
+    },
+    Ended {
+        device: Device,
+        ended: CallEnded,
+    },
+    PhoneState {
+        device: Device,
+    },
     Link,
 }
 
@@ -45,7 +52,11 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
     match event {
         LinkEvent::State { state: link, error } => {
             if state.link.state != link || state.link.error != error {
-                state.link = LinkStatus { state: link, since: now, error };
+                state.link = LinkStatus {
+                    state: link,
+                    since: now,
+                    error,
+                };
                 metrics::gauge!("ucplus_pbx_link_up", "pbx" => runtime.id.to_string())
                     .set(if link == LinkState::Up { 1.0 } else { 0.0 });
                 effects.push(Effect::Link);
@@ -68,10 +79,15 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
             for ended in outcome.ended {
                 state.calls.remove(&ended.call.id);
                 entry.parties.remove(&ended.call.id);
-                effects.push(Effect::Ended { device: entry.record.clone(), ended });
+                effects.push(Effect::Ended {
+                    device: entry.record.clone(),
+                    ended,
+                });
             }
             if entry.calls.phone_state() != before {
-                effects.push(Effect::PhoneState { device: entry.record.clone() });
+                effects.push(Effect::PhoneState {
+                    device: entry.record.clone(),
+                });
             }
         }
         LinkEvent::Snapshot { device, calls } => {
@@ -82,15 +98,24 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
             let outcome = entry.calls.resync(&calls, now);
             for call in outcome.changed {
                 state.calls.insert(call.id, device.clone());
-                effects.push(Effect::Call { device: entry.record.clone(), call, sent_at_ns: None });
+                effects.push(Effect::Call {
+                    device: entry.record.clone(),
+                    call,
+                    sent_at_ns: None,
+                });
             }
             for ended in outcome.ended {
                 state.calls.remove(&ended.call.id);
                 entry.parties.remove(&ended.call.id);
-                effects.push(Effect::Ended { device: entry.record.clone(), ended });
+                effects.push(Effect::Ended {
+                    device: entry.record.clone(),
+                    ended,
+                });
             }
             if entry.calls.phone_state() != before {
-                effects.push(Effect::PhoneState { device: entry.record.clone() });
+                effects.push(Effect::PhoneState {
+                    device: entry.record.clone(),
+                });
             }
         }
         LinkEvent::DoNotDisturb { device, on } => {
@@ -98,14 +123,18 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
                 let before = entry.calls.phone_state();
                 entry.calls.dnd = on;
                 if entry.calls.phone_state() != before || before == PhoneState::Dnd || on {
-                    effects.push(Effect::PhoneState { device: entry.record.clone() });
+                    effects.push(Effect::PhoneState {
+                        device: entry.record.clone(),
+                    });
                 }
             }
         }
         LinkEvent::Forwarding { device, on, to } => {
             if let Some(entry) = state.devices.get_mut(&device) {
                 entry.calls.forwarding_to = if on { to } else { None };
-                effects.push(Effect::PhoneState { device: entry.record.clone() });
+                effects.push(Effect::PhoneState {
+                    device: entry.record.clone(),
+                });
             }
         }
     }
@@ -114,13 +143,21 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
 
 async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
     match effect {
-        Effect::Call { device, call, sent_at_ns } => {
+        Effect::Call {
+            device,
+            call,
+            sent_at_ns,
+        } => {
             let party = cti.resolve_party(runtime, &device, &call).await;
             let view = CallView::new(&call, device.id, device.user_id, runtime.id, party);
             let audience = device.user_id.map_or(Audience::Admins, Audience::User);
             cti.bus.publish(
                 device.tenant_id,
-                Envelope { audience, json: message_json("call", &view), pbx_sent_at_ns: sent_at_ns },
+                Envelope {
+                    audience,
+                    json: message_json("call", &view),
+                    pbx_sent_at_ns: sent_at_ns,
+                },
             );
         }
         Effect::Ended { device, ended } => {
@@ -135,7 +172,11 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
             let audience = device.user_id.map_or(Audience::Admins, Audience::User);
             cti.bus.publish(
                 device.tenant_id,
-                Envelope { audience, json: message_json("call_ended", &view), pbx_sent_at_ns: None },
+                Envelope {
+                    audience,
+                    json: message_json("call_ended", &view),
+                    pbx_sent_at_ns: None,
+                },
             );
             if let Some(user) = device.user_id {
                 let party = cti.resolve_party(runtime, &device, &ended.call).await;
@@ -149,7 +190,11 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
             if let Some(view) = cti.device_state(runtime, &device.device_id) {
                 cti.bus.publish(
                     device.tenant_id,
-                    Envelope { audience: Audience::Tenant, json: message_json("device_state", &view), pbx_sent_at_ns: None },
+                    Envelope {
+                        audience: Audience::Tenant,
+                        json: message_json("device_state", &view),
+                        pbx_sent_at_ns: None,
+                    },
                 );
             }
             if let Some(user) = device.user_id {
@@ -162,7 +207,11 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
             for tenant in cti.tenants_of(runtime) {
                 cti.bus.publish(
                     tenant,
-                    Envelope { audience: Audience::Tenant, json: json.clone(), pbx_sent_at_ns: None },
+                    Envelope {
+                        audience: Audience::Tenant,
+                        json: json.clone(),
+                        pbx_sent_at_ns: None,
+                    },
                 );
             }
             cti.bus.publish_system(json);
@@ -211,7 +260,9 @@ fn log_entry(
         answered_at: call.answered_at,
         ended_at: ended.ended_at,
         ring_ms: (ring_until.0 - call.started_at.0).max(0),
-        talk_ms: call.answered_at.map_or(0, |a| (ended.ended_at.0 - a.0).max(0)),
+        talk_ms: call
+            .answered_at
+            .map_or(0, |a| (ended.ended_at.0 - a.0).max(0)),
         transferred: call.transferred.clone(),
         cause: ended.cause.clone(),
     }

@@ -1,29 +1,134 @@
-//! Starts the link task of each PBX connection kind.
+//! Starts the link task of each PBX connection kind, from the connection's settings.
+//!
+//! `csta` settings (besides `host` and `port`): `session` (`ecma354` | `system_status` |
+//! `none`, default `ecma354`), `login` + `password` (ECMA-354 vendor login), `edition`
+//! (`ed2`..`ed5`, default `ed3`), `framing` (`header` | `nul`), `heartbeat_interval`
+//! (seconds, default 30), `application_id`, `tls` (not supported yet: refused).
 
+use std::time::Duration;
+
+use pbx::link::csta::{CstaLinkConfig, SessionPattern};
+use serde_json::Value;
 use ucplus_core::cti::{LinkEvent, LinkState};
-use ucplus_core::{Pbx, PbxKind};
+use ucplus_core::{Pbx, PbxKind, ValidationErrors};
 
 use super::LinkLauncher;
 use super::link::LinkChannels;
 
 /// The link kinds of this build.
-pub struct Launcher;
+pub struct Launcher {
+    pub request_timeout: Duration,
+}
+
+fn text<'a>(settings: &'a Value, key: &str) -> Option<&'a str> {
+    settings.get(key).and_then(Value::as_str)
+}
+
+/// The CSTA link configuration of a PBX connection, naming each bad setting.
+pub fn csta_config(pbx: &Pbx, errors: &mut ValidationErrors) -> Option<CstaLinkConfig> {
+    let settings = &pbx.settings;
+    let host = pbx.host.clone().unwrap_or_default();
+    let mut config = CstaLinkConfig::new(host, pbx.port.unwrap_or(0));
+    if let Some(session) = text(settings, "session") {
+        match SessionPattern::parse(session) {
+            Some(pattern) => config.session = pattern,
+            None => errors.add("session", "must be ecma354, system_status or none"),
+        }
+    }
+    if let Some(edition) = text(settings, "edition") {
+        config.edition = match edition {
+            "ed2" => csta::Edition::Ed2,
+            "ed3" => csta::Edition::Ed3,
+            "ed4" => csta::Edition::Ed4,
+            "ed5" => csta::Edition::Ed5,
+            _ => {
+                errors.add("edition", "must be ed2, ed3, ed4 or ed5");
+                csta::Edition::Ed3
+            }
+        };
+    }
+    if let Some(framing) = text(settings, "framing") {
+        config.framing = match framing {
+            "header" => csta::Framing::Header,
+            "nul" => csta::Framing::Nul,
+            _ => {
+                errors.add("framing", "must be header or nul");
+                csta::Framing::Header
+            }
+        };
+    }
+    if let Some(interval) = settings.get("heartbeat_interval") {
+        match interval.as_u64().filter(|s| (1..=3600).contains(s)) {
+            Some(seconds) => {
+                config.heartbeat_interval = Duration::from_secs(seconds);
+                config.heartbeat_timeout = Duration::from_secs(seconds * 3);
+            }
+            None => errors.add("heartbeat_interval", "must be 1-3600 seconds"),
+        }
+    }
+    if let Some(login) = text(settings, "login") {
+        let password = text(settings, "password").unwrap_or_default();
+        config.login = Some((login.to_string(), password.to_string()));
+    }
+    if let Some(id) = text(settings, "application_id") {
+        config.application_id = id.to_string();
+    }
+    if settings.get("tls").and_then(Value::as_bool) == Some(true) {
+        errors.add(
+            "tls",
+            "TLS links are not supported yet; use a TLS tunnel to the PBX",
+        );
+    }
+    Some(config)
+}
 
 impl LinkLauncher for Launcher {
     fn launch(&self, pbx: &Pbx, channels: LinkChannels) {
-        let kind = pbx.kind;
-        tokio::spawn(async move {
-            let error = match kind {
-                PbxKind::Csta | PbxKind::Sim | PbxKind::Uacsta => {
-                    format!("links of kind {} are not available in this build", kind.as_str())
+        match pbx.kind {
+            PbxKind::Csta => {
+                let mut errors = ValidationErrors::new();
+                match csta_config(pbx, &mut errors) {
+                    Some(mut config) if errors.0.is_empty() => {
+                        config.request_timeout = self.request_timeout;
+                        tokio::spawn(pbx::link::csta::run(config, channels));
+                    }
+                    _ => {
+                        let problems: Vec<String> = errors
+                            .0
+                            .iter()
+                            .map(|e| format!("{} {}", e.field, e.message))
+                            .collect();
+                        refuse(
+                            channels,
+                            format!("invalid settings: {}", problems.join("; ")),
+                        );
+                    }
                 }
-            };
-            let _ = channels
-                .events
-                .send(LinkEvent::State { state: LinkState::Down, error: Some(error) })
-                .await;
-            let mut shutdown = channels.shutdown;
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        });
+            }
+            PbxKind::Sim | PbxKind::Uacsta => {
+                refuse(
+                    channels,
+                    format!(
+                        "links of kind {} are not available in this build",
+                        pbx.kind.as_str()
+                    ),
+                );
+            }
+        }
     }
+}
+
+/// A link that cannot start: says why, then waits to be stopped.
+fn refuse(channels: LinkChannels, error: String) {
+    tokio::spawn(async move {
+        let _ = channels
+            .events
+            .send(LinkEvent::State {
+                state: LinkState::Down,
+                error: Some(error),
+            })
+            .await;
+        let mut shutdown = channels.shutdown;
+        let _ = shutdown.wait_for(|stop| *stop).await;
+    });
 }

@@ -98,7 +98,13 @@ impl Cti {
         drop(names);
         let mut chosen = write(&self.chosen);
         for p in presence {
-            chosen.insert(p.user_id, Chosen { state: p.state, note: p.note });
+            chosen.insert(
+                p.user_id,
+                Chosen {
+                    state: p.state,
+                    note: p.note,
+                },
+            );
         }
         Ok(())
     }
@@ -118,7 +124,9 @@ impl Cti {
         if let Some(runtime) = existing {
             let link_changed = {
                 let current = read(&runtime.config);
-                current.host != pbx.host || current.port != pbx.port || current.settings != pbx.settings
+                current.host != pbx.host
+                    || current.port != pbx.port
+                    || current.settings != pbx.settings
             };
             if link_changed {
                 self.stop_pbx(id);
@@ -218,7 +226,12 @@ impl Cti {
         PhoneState::combine(states)
     }
 
-    pub fn presence_of(&self, tenant: TenantId, user: UserId, display_name: String) -> PresenceView {
+    pub fn presence_of(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        display_name: String,
+    ) -> PresenceView {
         let chosen = read(&self.chosen).get(&user).cloned().unwrap_or(Chosen {
             state: PresenceState::Available,
             note: None,
@@ -249,7 +262,11 @@ impl Cti {
         let view = self.presence_of(tenant, user, name);
         self.bus.publish(
             tenant,
-            Envelope { audience: Audience::Tenant, json: message_json("presence", &view), pbx_sent_at_ns: None },
+            Envelope {
+                audience: Audience::Tenant,
+                json: message_json("presence", &view),
+                pbx_sent_at_ns: None,
+            },
         );
     }
 
@@ -325,7 +342,9 @@ impl Cti {
         for runtime in self.runtimes() {
             let state = runtime.read();
             for entry in state.devices.values() {
-                if entry.record.tenant_id != tenant || (user.is_some() && entry.record.user_id != user) {
+                if entry.record.tenant_id != tenant
+                    || (user.is_some() && entry.record.user_id != user)
+                {
                     continue;
                 }
                 for call in &entry.calls.calls {
@@ -333,8 +352,18 @@ impl Cti {
                         .parties
                         .get(&call.id)
                         .map(|(_, p)| p.clone())
-                        .unwrap_or_else(|| Party { number: call.other_number.clone(), name: None, internal: false });
-                    views.push(CallView::new(call, entry.record.id, entry.record.user_id, runtime.id, party));
+                        .unwrap_or_else(|| Party {
+                            number: call.other_number.clone(),
+                            name: None,
+                            internal: false,
+                        });
+                    views.push(CallView::new(
+                        call,
+                        entry.record.id,
+                        entry.record.user_id,
+                        runtime.id,
+                        party,
+                    ));
                 }
             }
         }
@@ -346,21 +375,34 @@ impl Cti {
     pub fn find_call(&self, tenant: TenantId, id: Uuid) -> Option<CallRef> {
         for runtime in self.runtimes() {
             let state = runtime.read();
-            let Some(device_id) = state.calls.get(&id) else { continue };
-            let Some(entry) = state.devices.get(device_id) else { continue };
+            let Some(device_id) = state.calls.get(&id) else {
+                continue;
+            };
+            let Some(entry) = state.devices.get(device_id) else {
+                continue;
+            };
             if entry.record.tenant_id != tenant {
                 return None;
             }
             let call = entry.calls.call(id)?.clone();
             let device = entry.record.clone();
             drop(state);
-            return Some(CallRef { runtime, device, call });
+            return Some(CallRef {
+                runtime,
+                device,
+                call,
+            });
         }
         None
     }
 
     /// The calls on one device whose PBX call id is `call_id` (after a request answered it).
-    pub fn call_by_pbx_id(&self, runtime: &PbxRuntime, device_id: &str, call_id: &str) -> Option<DeviceCall> {
+    pub fn call_by_pbx_id(
+        &self,
+        runtime: &PbxRuntime,
+        device_id: &str,
+        call_id: &str,
+    ) -> Option<DeviceCall> {
         let state = runtime.read();
         state
             .devices
@@ -381,7 +423,11 @@ impl Cti {
             .collect()
     }
 
-    pub async fn request(&self, runtime: &PbxRuntime, request: PbxRequest) -> Result<PbxResponse, PbxError> {
+    pub async fn request(
+        &self,
+        runtime: &PbxRuntime,
+        request: PbxRequest,
+    ) -> Result<PbxResponse, PbxError> {
         let result = runtime.request(request, self.request_timeout).await;
         let outcome = match &result {
             Ok(_) => "ok",
@@ -394,39 +440,81 @@ impl Cti {
     /// The far party of a call as the device's tenant may see it: a device of the same
     /// tenant shows its extension and user; another tenant's device shows only its number;
     /// otherwise the tenant's (and the user's personal) contacts name the number.
-    pub async fn resolve_party(&self, runtime: &PbxRuntime, device: &Device, call: &DeviceCall) -> Party {
-        if let Some((number, party)) = runtime.read().devices.get(&device.device_id).and_then(|e| e.parties.get(&call.id)) {
+    pub async fn resolve_party(
+        &self,
+        runtime: &PbxRuntime,
+        device: &Device,
+        call: &DeviceCall,
+    ) -> Party {
+        if let Some((number, party)) = runtime
+            .read()
+            .devices
+            .get(&device.device_id)
+            .and_then(|e| e.parties.get(&call.id))
+        {
             if *number == call.other_number {
                 return party.clone();
             }
         }
-        let party = self.lookup_party(runtime, device, call.other_number.as_deref()).await;
+        let party = self
+            .lookup_party(runtime, device, call.other_number.as_deref())
+            .await;
         if let Some(entry) = runtime.write().devices.get_mut(&device.device_id) {
-            entry.parties.insert(call.id, (call.other_number.clone(), party.clone()));
+            entry
+                .parties
+                .insert(call.id, (call.other_number.clone(), party.clone()));
         }
         party
     }
 
-    async fn lookup_party(&self, runtime: &PbxRuntime, device: &Device, number: Option<&str>) -> Party {
+    async fn lookup_party(
+        &self,
+        runtime: &PbxRuntime,
+        device: &Device,
+        number: Option<&str>,
+    ) -> Party {
         let Some(number) = number else {
-            return Party { number: None, name: None, internal: false };
+            return Party {
+                number: None,
+                name: None,
+                internal: false,
+            };
         };
         let same_pbx = runtime.read().devices.get(number).map(|e| e.record.clone());
         if let Some(other) = same_pbx {
             if other.tenant_id == device.tenant_id {
-                let name = other.user_id.and_then(|u| self.user_name(u)).unwrap_or(other.name.clone());
-                return Party { number: Some(other.number().to_string()), name: Some(name), internal: true };
+                let name = other
+                    .user_id
+                    .and_then(|u| self.user_name(u))
+                    .unwrap_or(other.name.clone());
+                return Party {
+                    number: Some(other.number().to_string()),
+                    name: Some(name),
+                    internal: true,
+                };
             }
             // Another tenant's device: its number only, nothing else of that tenant.
-            return Party { number: Some(number.to_string()), name: None, internal: false };
+            return Party {
+                number: Some(number.to_string()),
+                name: None,
+                internal: false,
+            };
         }
-        let name = match self.store.contact_name(device.tenant_id, device.user_id, number).await {
+        let name = match self
+            .store
+            .contact_name(device.tenant_id, device.user_id, number)
+            .await
+        {
             Ok(name) => name,
             Err(error) => {
                 tracing::warn!(%error, "directory lookup failed");
                 None
             }
         };
-        Party { number: Some(number.to_string()), name, internal: false }
+        Party {
+            number: Some(number.to_string()),
+            name,
+            internal: false,
+        }
     }
 }

@@ -95,7 +95,10 @@ impl PbxRuntime {
     }
 
     pub fn owner(&self) -> Option<TenantId> {
-        self.config.read().unwrap_or_else(|e| e.into_inner()).tenant_id
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .tenant_id
     }
 
     pub fn link_view(&self) -> LinkView {
@@ -127,7 +130,8 @@ impl PbxRuntime {
         let link = self.read().link.clone();
         if link.state != LinkState::Up {
             return Err(PbxError::Unavailable(
-                link.error.unwrap_or_else(|| format!("the link is {}", link.state.as_str())),
+                link.error
+                    .unwrap_or_else(|| format!("the link is {}", link.state.as_str())),
             ));
         }
         let (reply, answer) = oneshot::channel();

@@ -1,7 +1,9 @@
 //! What the API and the WebSocket show of calls, devices, presence and links.
 
 use serde::Serialize;
-use ucplus_core::cti::{CallDirection, CallState, DeviceCall, LinkState, PhoneState, PresenceState};
+use ucplus_core::cti::{
+    CallDirection, CallState, DeviceCall, LinkState, PhoneState, PresenceState,
+};
 use ucplus_core::{DeviceRecordId, PbxId, Timestamp, UserId};
 use uuid::Uuid;
 

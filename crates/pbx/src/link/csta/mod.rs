@@ -1,0 +1,676 @@
+//! The CSTA link: a TCP connection to a telephone system speaking CSTA XML (ECMA-323).
+//!
+//! One task per PBX connection: connect, open the session (ECMA-354, OpenScape-style
+//! SystemStatus + SystemRegister, or none), monitor every configured device (and start or
+//! stop monitors as devices change), take a snapshot of each monitored device so that the
+//! engine's state matches the switch, answer and send heartbeats, correlate requests with
+//! responses by invoke id (with timeouts), and on any failure reconnect with exponential
+//! backoff and jitter — after which monitors and snapshots are redone, so no stale call
+//! survives a reconnect. Malformed messages are logged and skipped, never fatal.
+
+mod connection;
+mod translate;
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use csta::{
+    ApplicationInfo, Edition, Framing, InvokeId, Message, MessageKind, MonitorObject, MonitorStart,
+    MonitorStop, Pending, ProtocolVersions, RawXml, RequestSystemStatus, RequestTypes,
+    ResetApplicationSessionTimer, SnapshotDevice, StartApplicationSession, StopApplicationSession,
+    SystemRegister, SystemStatusResponse,
+};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use ucplus_core::cti::{LinkEvent, LinkState, PbxError, PbxResponse};
+
+use self::connection::{Connection, ReadError};
+use super::LinkChannels;
+
+pub use translate::{link_event, request_message, response, snapshot_calls};
+
+/// How the session with the switch starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionPattern {
+    /// ECMA-354 StartApplicationSession; kept alive with ResetApplicationSessionTimer.
+    Ecma354,
+    /// The switch sends SystemStatus (also as its heartbeat); we register with SystemRegister.
+    SystemStatus,
+    /// Requests are accepted at once; probed with RequestSystemStatus.
+    None,
+}
+
+impl SessionPattern {
+    pub fn parse(text: &str) -> Option<SessionPattern> {
+        match text {
+            "ecma354" | "ecma-354" => Some(SessionPattern::Ecma354),
+            "system_status" | "systemstatus" => Some(SessionPattern::SystemStatus),
+            "none" => Some(SessionPattern::None),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CstaLinkConfig {
+    pub host: String,
+    pub port: u16,
+    pub session: SessionPattern,
+    /// Vendor login carried in `applicationSpecificInfo` (ECMA-354).
+    pub login: Option<(String, String)>,
+    pub application_id: String,
+    pub edition: Edition,
+    pub framing: Framing,
+    /// Our keep-alive period, and the switch's expected heartbeat period.
+    pub heartbeat_interval: Duration,
+    /// Silence from the switch after which the link is considered dead.
+    pub heartbeat_timeout: Duration,
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+}
+
+impl CstaLinkConfig {
+    pub fn new(host: impl Into<String>, port: u16) -> CstaLinkConfig {
+        CstaLinkConfig {
+            host: host.into(),
+            port,
+            session: SessionPattern::Ecma354,
+            login: None,
+            application_id: "ucplus".into(),
+            edition: Edition::Ed3,
+            framing: Framing::Header,
+            heartbeat_interval: Duration::from_secs(30),
+            heartbeat_timeout: Duration::from_secs(90),
+            request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Runs the link until shutdown: connects, serves, and reconnects after failures.
+pub async fn run(config: CstaLinkConfig, mut channels: LinkChannels) {
+    let mut backoff = config.backoff_min;
+    loop {
+        if *channels.shutdown.borrow() {
+            break;
+        }
+        let _ = channels
+            .events
+            .send(LinkEvent::State {
+                state: LinkState::Connecting,
+                error: None,
+            })
+            .await;
+        let started = Instant::now();
+        match serve(&config, &mut channels).await {
+            Ok(()) => break,
+            Err(error) => {
+                tracing::warn!(host = %config.host, port = config.port, %error, "CSTA link down");
+                let _ = channels
+                    .events
+                    .send(LinkEvent::State {
+                        state: LinkState::Down,
+                        error: Some(error),
+                    })
+                    .await;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            backoff = config.backoff_min;
+        }
+        let wait = jittered(backoff);
+        backoff = (backoff * 2).min(config.backoff_max);
+        // While down, refuse requests at once rather than letting them time out.
+        let sleep = tokio::time::sleep(wait);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => break,
+                changed = channels.shutdown.changed() => {
+                    if changed.is_err() || *channels.shutdown.borrow() {
+                        let _ = channels.events.send(LinkEvent::State { state: LinkState::Down, error: Some("stopped".into()) }).await;
+                        return;
+                    }
+                }
+                request = channels.requests.recv() => match request {
+                    Some(request) => {
+                        let _ = request.reply.send(Err(PbxError::Unavailable("the PBX link is down".into())));
+                    }
+                    None => return,
+                },
+            }
+        }
+    }
+    let _ = channels
+        .events
+        .send(LinkEvent::State {
+            state: LinkState::Down,
+            error: Some("stopped".into()),
+        })
+        .await;
+}
+
+/// `base` ± 25 %, so that many links do not reconnect in lockstep.
+fn jittered(base: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let spread = if getrandom::getrandom(&mut byte).is_ok() {
+        f64::from(byte[0]) / 255.0
+    } else {
+        0.5
+    };
+    base.mul_f64(0.75 + spread * 0.5)
+}
+
+/// What a request in flight was for.
+enum Purpose {
+    Engine(oneshot::Sender<Result<PbxResponse, PbxError>>),
+    MonitorStart(String),
+    Snapshot(String),
+    Internal,
+}
+
+/// One connected session.
+struct Session<'a> {
+    config: &'a CstaLinkConfig,
+    channels: &'a mut LinkChannels,
+    connection: Connection,
+    pending: Pending<Purpose, Instant>,
+    /// For the NUL framing, which has no invoke ids: answers come in order.
+    order: VecDeque<InvokeId>,
+    monitors: HashMap<String, String>,
+    devices: HashMap<String, String>,
+    session_id: Option<String>,
+    last_heard: Instant,
+    last_keepalive: Instant,
+}
+
+async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(), String> {
+    let address = (config.host.as_str(), config.port);
+    let stream = tokio::time::timeout(config.connect_timeout, TcpStream::connect(address))
+        .await
+        .map_err(|_| {
+            format!(
+                "no connection to {}:{} within {:?}",
+                config.host, config.port, config.connect_timeout
+            )
+        })?
+        .map_err(|e| format!("connecting to {}:{}: {e}", config.host, config.port))?;
+    let _ = stream.set_nodelay(true);
+    let mut session = Session {
+        config,
+        channels,
+        connection: Connection::new(stream, config.framing, config.edition),
+        pending: Pending::new(),
+        order: VecDeque::new(),
+        monitors: HashMap::new(),
+        devices: HashMap::new(),
+        session_id: None,
+        last_heard: Instant::now(),
+        last_keepalive: Instant::now(),
+    };
+    session.open().await?;
+    let _ = session
+        .channels
+        .events
+        .send(LinkEvent::State {
+            state: LinkState::Up,
+            error: None,
+        })
+        .await;
+    tracing::info!(host = %config.host, port = config.port, "CSTA link up");
+    let wanted: BTreeSet<String> = session.channels.devices.borrow_and_update().clone();
+    for device in wanted {
+        session.start_monitor(device).await?;
+    }
+    session.run().await
+}
+
+impl Session<'_> {
+    /// Sends a request and records what it is for.
+    async fn request(&mut self, message: Message, purpose: Purpose) -> Result<(), String> {
+        let deadline = Instant::now() + self.config.request_timeout;
+        let id = match self.pending.insert(purpose, deadline) {
+            Ok(id) => id,
+            Err(full) => return Err(format!("too many requests in flight ({})", full.code())),
+        };
+        if self.connection.framing() == Framing::Nul {
+            self.order.push_back(id);
+        }
+        self.connection
+            .send(id, &message)
+            .await
+            .map_err(|e| format!("writing to the PBX: {e}"))
+    }
+
+    /// Reads until the answer to `id` arrives (session start only), answering heartbeats.
+    async fn call(&mut self, message: Message) -> Result<Message, String> {
+        let id = self
+            .pending
+            .insert(
+                Purpose::Internal,
+                Instant::now() + self.config.request_timeout,
+            )
+            .map_err(|_| "no free invoke id".to_string())?;
+        self.connection
+            .send(id, &message)
+            .await
+            .map_err(|e| format!("writing to the PBX: {e}"))?;
+        let deadline = tokio::time::Instant::now() + self.config.request_timeout;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.connection.read_frame())
+                .await
+                .map_err(|_| {
+                    format!(
+                        "no answer to {} within {:?}",
+                        message.name(),
+                        self.config.request_timeout
+                    )
+                })?
+                .map_err(|e| e.to_string())?;
+            self.last_heard = Instant::now();
+            let Ok(answer) = csta::decode(&frame.xml) else {
+                continue;
+            };
+            if let Message::SystemStatus(_) = answer {
+                self.answer_system_status(frame.invoke_id).await?;
+                continue;
+            }
+            if frame.invoke_id.is_none_or(|i| i == id)
+                && !matches!(answer.kind(), MessageKind::Event)
+            {
+                self.pending.complete(id);
+                return Ok(answer);
+            }
+        }
+    }
+
+    async fn answer_system_status(&mut self, invoke_id: Option<InvokeId>) -> Result<(), String> {
+        let response: Message = SystemStatusResponse {
+            extra: Default::default(),
+        }
+        .into();
+        self.connection
+            .send(invoke_id.unwrap_or(InvokeId::EVENT), &response)
+            .await
+            .map_err(|e| format!("answering the PBX heartbeat: {e}"))
+    }
+
+    /// Opens the session the switch expects.
+    async fn open(&mut self) -> Result<(), String> {
+        match self.config.session {
+            SessionPattern::Ecma354 => {
+                let login = self.config.login.as_ref().map(|(user, password)| {
+                    RawXml(format!(
+                        "<applicationSpecificInfo><login><user>{}</user><password>{}</password></login></applicationSpecificInfo>",
+                        escape(user),
+                        escape(password)
+                    ))
+                });
+                let start: Message = StartApplicationSession {
+                    application_info: ApplicationInfo {
+                        application_id: self.config.application_id.clone(),
+                        application_specific_info: login,
+                        extra: Default::default(),
+                    },
+                    requested_protocol_versions: Some(ProtocolVersions {
+                        versions: vec![self.config.edition.namespace().to_string()],
+                        extra: Default::default(),
+                    }),
+                    requested_session_duration: Some(self.session_duration()),
+                    extra: Default::default(),
+                }
+                .into();
+                match self.call(start).await? {
+                    Message::StartApplicationSessionPosResponse(ok) => {
+                        self.session_id = Some(ok.session_id);
+                        Ok(())
+                    }
+                    Message::StartApplicationSessionNegResponse(refused) => Err(format!(
+                        "the PBX refused the session: {}",
+                        refused
+                            .error_code
+                            .and_then(|c| c.defined_error)
+                            .unwrap_or_else(|| "no reason given".into())
+                    )),
+                    other => Err(format!(
+                        "unexpected answer to StartApplicationSession: {}",
+                        other.name()
+                    )),
+                }
+            }
+            SessionPattern::SystemStatus => {
+                // The switch speaks first.
+                let deadline = tokio::time::Instant::now() + self.config.request_timeout;
+                loop {
+                    let frame = tokio::time::timeout_at(deadline, self.connection.read_frame())
+                        .await
+                        .map_err(|_| "the PBX sent no SystemStatus after connecting".to_string())?
+                        .map_err(|e| e.to_string())?;
+                    if let Ok(Message::SystemStatus(_)) = csta::decode(&frame.xml) {
+                        self.answer_system_status(frame.invoke_id).await?;
+                        break;
+                    }
+                }
+                let register: Message = SystemRegister {
+                    request_types: Some(RequestTypes {
+                        system_status: Some(true),
+                        extra: Default::default(),
+                    }),
+                    extra: Default::default(),
+                }
+                .into();
+                match self.call(register).await? {
+                    Message::SystemRegisterResponse(_) => Ok(()),
+                    Message::CstaErrorCode(e) => Err(format!(
+                        "SystemRegister refused: {} {}",
+                        e.category.as_str(),
+                        e.value
+                    )),
+                    other => Err(format!(
+                        "unexpected answer to SystemRegister: {}",
+                        other.name()
+                    )),
+                }
+            }
+            SessionPattern::None => Ok(()),
+        }
+    }
+
+    /// Seconds requested for an ECMA-354 session: two keep-alive periods.
+    fn session_duration(&self) -> u32 {
+        u32::try_from(
+            self.config
+                .heartbeat_interval
+                .as_secs()
+                .saturating_mul(2)
+                .max(10),
+        )
+        .unwrap_or(u32::MAX)
+    }
+
+    async fn start_monitor(&mut self, device: String) -> Result<(), String> {
+        let message: Message = MonitorStart {
+            monitor_object: MonitorObject {
+                device_object: Some(csta::DeviceId::new(device.as_str())),
+                call_object: None,
+                extra: Default::default(),
+            },
+            requested_monitor_filter: None,
+            monitor_type: None,
+            extra: Default::default(),
+        }
+        .into();
+        self.request(message, Purpose::MonitorStart(device)).await
+    }
+
+    async fn stop_monitor(&mut self, device: &str) -> Result<(), String> {
+        let Some(cross_ref) = self.devices.remove(device) else {
+            return Ok(());
+        };
+        self.monitors.remove(&cross_ref);
+        let message: Message = MonitorStop {
+            monitor_cross_ref_id: cross_ref,
+            extra: Default::default(),
+        }
+        .into();
+        self.request(message, Purpose::Internal).await
+    }
+
+    async fn emit(&mut self, event: LinkEvent) -> Result<(), String> {
+        self.channels
+            .events
+            .send(event)
+            .await
+            .map_err(|_| "the engine stopped".to_string())
+    }
+
+    async fn run(&mut self) -> Result<(), String> {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                frame = self.connection.read_frame() => match frame {
+                    Ok(frame) => self.on_frame(frame).await?,
+                    Err(ReadError::Framing(error)) => return Err(format!("the PBX sent a broken frame ({error}); reconnecting to get back in step")),
+                    Err(error) => return Err(error.to_string()),
+                },
+                request = self.channels.requests.recv() => match request {
+                    Some(request) => {
+                        let message = request_message(&request.request);
+                        self.request(message, Purpose::Engine(request.reply)).await?;
+                    }
+                    None => return Ok(()),
+                },
+                changed = self.channels.devices.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                    let wanted: BTreeSet<String> = self.channels.devices.borrow_and_update().clone();
+                    let current: BTreeSet<String> = self.devices.keys().cloned().collect();
+                    for device in wanted.difference(&current).cloned().collect::<Vec<_>>() {
+                        self.start_monitor(device).await?;
+                    }
+                    for device in current.difference(&wanted).cloned().collect::<Vec<_>>() {
+                        self.stop_monitor(&device).await?;
+                    }
+                },
+                changed = self.channels.shutdown.changed() => {
+                    if changed.is_err() || *self.channels.shutdown.borrow() {
+                        self.close().await;
+                        return Ok(());
+                    }
+                },
+                _ = tick.tick() => self.on_tick().await?,
+            }
+        }
+    }
+
+    async fn on_tick(&mut self) -> Result<(), String> {
+        let now = Instant::now();
+        let expired = self.pending.expire(now);
+        if !self.order.is_empty() {
+            self.order
+                .retain(|id| !expired.iter().any(|(gone, _)| gone == id));
+        }
+        for (_, purpose) in expired {
+            match purpose {
+                Purpose::Engine(reply) => {
+                    let _ = reply.send(Err(PbxError::Timeout));
+                }
+                Purpose::MonitorStart(device) => {
+                    tracing::warn!(%device, "the PBX did not answer MonitorStart; retrying");
+                    self.start_monitor(device).await?;
+                }
+                Purpose::Snapshot(device) => {
+                    tracing::warn!(%device, "the PBX did not answer SnapshotDevice")
+                }
+                Purpose::Internal => {}
+            }
+        }
+        if self.last_heard.elapsed() > self.config.heartbeat_timeout {
+            return Err(format!(
+                "the PBX has been silent for {} s (heartbeat timeout)",
+                self.last_heard.elapsed().as_secs()
+            ));
+        }
+        let keepalive_due = match self.config.session {
+            SessionPattern::Ecma354 => {
+                self.last_keepalive.elapsed() >= self.config.heartbeat_interval
+            }
+            // The switch's SystemStatus is the heartbeat; we only probe when it is late.
+            SessionPattern::SystemStatus => {
+                self.last_heard.elapsed() >= self.config.heartbeat_interval * 2
+                    && self.last_keepalive.elapsed() >= self.config.heartbeat_interval
+            }
+            SessionPattern::None => self.last_keepalive.elapsed() >= self.config.heartbeat_interval,
+        };
+        if keepalive_due {
+            self.last_keepalive = Instant::now();
+            let message: Message = match (&self.config.session, &self.session_id) {
+                (SessionPattern::Ecma354, Some(id)) => ResetApplicationSessionTimer {
+                    session_id: id.clone(),
+                    requested_session_duration: Some(self.session_duration()),
+                    extra: Default::default(),
+                }
+                .into(),
+                _ => RequestSystemStatus {
+                    extra: Default::default(),
+                }
+                .into(),
+            };
+            self.request(message, Purpose::Internal).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_frame(&mut self, frame: csta::Frame) -> Result<(), String> {
+        self.last_heard = Instant::now();
+        let message = match csta::decode(&frame.xml) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "skipping a malformed message from the PBX");
+                return Ok(());
+            }
+        };
+        match message.kind() {
+            MessageKind::Event => self.on_event(&message).await,
+            MessageKind::Request => {
+                if let Message::SystemStatus(_) = message {
+                    self.answer_system_status(frame.invoke_id).await?;
+                }
+                Ok(())
+            }
+            MessageKind::Response | MessageKind::Error => {
+                let id = match frame.invoke_id {
+                    Some(id) => Some(id),
+                    None => self.order.pop_front(),
+                };
+                let Some(purpose) = id.and_then(|id| self.pending.complete(id)) else {
+                    tracing::debug!(message = message.name(), "an answer to no pending request");
+                    return Ok(());
+                };
+                self.on_answer(purpose, message).await
+            }
+            MessageKind::Unknown => {
+                tracing::debug!(
+                    message = message.name(),
+                    "ignoring an unknown message from the PBX"
+                );
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_answer(&mut self, purpose: Purpose, message: Message) -> Result<(), String> {
+        match purpose {
+            Purpose::Engine(reply) => {
+                let _ = reply.send(response(&message));
+            }
+            Purpose::MonitorStart(device) => match message {
+                Message::MonitorStartResponse(ok) => {
+                    if !self.channels.devices.borrow().contains(&device) {
+                        // Removed while we waited: undo.
+                        let stop: Message = MonitorStop {
+                            monitor_cross_ref_id: ok.monitor_cross_ref_id,
+                            extra: Default::default(),
+                        }
+                        .into();
+                        return self.request(stop, Purpose::Internal).await;
+                    }
+                    self.monitors
+                        .insert(ok.monitor_cross_ref_id.clone(), device.clone());
+                    self.devices.insert(device.clone(), ok.monitor_cross_ref_id);
+                    let snapshot: Message = SnapshotDevice {
+                        snapshot_object: csta::DeviceId::new(device.as_str()),
+                        extra: Default::default(),
+                    }
+                    .into();
+                    self.request(snapshot, Purpose::Snapshot(device)).await?;
+                }
+                Message::CstaErrorCode(error) => {
+                    tracing::warn!(%device, reason = %format!("{} {}", error.category.as_str(), error.value), "the PBX refused to monitor a device");
+                }
+                other => {
+                    tracing::warn!(%device, answer = other.name(), "unexpected answer to MonitorStart")
+                }
+            },
+            Purpose::Snapshot(device) => {
+                if let Some(calls) = snapshot_calls(&message) {
+                    self.emit(LinkEvent::Snapshot { device, calls }).await?;
+                }
+            }
+            Purpose::Internal => {
+                if let Message::CstaErrorCode(error) = message {
+                    tracing::debug!(reason = %format!("{} {}", error.category.as_str(), error.value), "a housekeeping request was refused");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_event(&mut self, message: &Message) -> Result<(), String> {
+        let Some(cross_ref) = event_cross_ref(message) else {
+            return Ok(());
+        };
+        let Some(device) = self.monitors.get(cross_ref).cloned() else {
+            return Ok(());
+        };
+        if let Some(event) = link_event(&device, message) {
+            self.emit(event).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the session politely.
+    async fn close(&mut self) {
+        let devices: Vec<String> = self.devices.keys().cloned().collect();
+        for device in devices {
+            let _ = self.stop_monitor(&device).await;
+        }
+        if let (SessionPattern::Ecma354, Some(id)) = (self.config.session, self.session_id.clone())
+        {
+            let stop: Message = StopApplicationSession {
+                session_id: id,
+                session_end_reason: None,
+                extra: Default::default(),
+            }
+            .into();
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                self.request(stop, Purpose::Internal),
+            )
+            .await;
+        }
+    }
+}
+
+/// The `monitorCrossRefID` an event starts with.
+fn event_cross_ref(message: &Message) -> Option<&str> {
+    Some(match message {
+        Message::ServiceInitiatedEvent(e) => &e.monitor_cross_ref_id,
+        Message::OriginatedEvent(e) => &e.monitor_cross_ref_id,
+        Message::DeliveredEvent(e) => &e.monitor_cross_ref_id,
+        Message::EstablishedEvent(e) => &e.monitor_cross_ref_id,
+        Message::HeldEvent(e) => &e.monitor_cross_ref_id,
+        Message::RetrievedEvent(e) => &e.monitor_cross_ref_id,
+        Message::ConnectionClearedEvent(e) => &e.monitor_cross_ref_id,
+        Message::FailedEvent(e) => &e.monitor_cross_ref_id,
+        Message::DivertedEvent(e) => &e.monitor_cross_ref_id,
+        Message::TransferredEvent(e) => &e.monitor_cross_ref_id,
+        Message::ConferencedEvent(e) => &e.monitor_cross_ref_id,
+        Message::DoNotDisturbEvent(e) => &e.monitor_cross_ref_id,
+        Message::ForwardingEvent(e) => &e.monitor_cross_ref_id,
+        _ => return None,
+    })
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
