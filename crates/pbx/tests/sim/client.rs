@@ -34,8 +34,8 @@ pub async fn start(config: SimConfig) -> Simulator {
 pub enum Received {
     /// An event, now queued for [`Client::events`].
     Event,
-    Message(Option<InvokeId>, Message),
-    Undecodable(Option<InvokeId>, DecodeError),
+    Message(Option<InvokeId>, Box<Message>),
+    Undecodable(DecodeError),
     Closed,
 }
 
@@ -118,7 +118,7 @@ impl Client {
             match self.receive(deadline).await {
                 Some(Received::Event) => {}
                 Some(Received::Message(id, message)) if id == invoke_id || id.is_none() => {
-                    return message;
+                    return *message;
                 }
                 Some(Received::Message(id, message)) => {
                     panic!("unexpected answer {id:?}: {message:?}")
@@ -153,10 +153,10 @@ impl Client {
                         self.send_raw(frame.invoke_id, xml.as_bytes()).await;
                     }
                 }
-                Ok(message) => return Some(Received::Message(frame.invoke_id, message)),
+                Ok(message) => return Some(Received::Message(frame.invoke_id, Box::new(message))),
                 Err(error) => {
                     self.undecodable += 1;
-                    return Some(Received::Undecodable(frame.invoke_id, error));
+                    return Some(Received::Undecodable(error));
                 }
             }
         }
@@ -252,18 +252,19 @@ impl Client {
         assert!(pending.is_empty(), "unexpected events: {pending:#?}");
     }
 
-    /// Raw events taken as they are (for checks on fields the lines leave out).
-    pub async fn raw_events(&mut self, count: usize) -> Vec<Message> {
-        let deadline = Instant::now() + PATIENCE;
-        while self.events.len() < count {
-            if !matches!(self.receive(deadline).await, Some(Received::Event)) {
-                panic!("{} of {count} events", self.events.len());
+    /// Every event until none has come for a while, as decoded.
+    pub async fn drain_events(&mut self) -> Vec<Message> {
+        loop {
+            match self.receive(Instant::now() + QUIET).await {
+                Some(Received::Event) => {}
+                None => return self.events.drain(..).collect(),
+                Some(other) => panic!("unexpected while draining events: {other:?}"),
             }
         }
-        self.events.drain(..count).collect()
     }
 
-    fn line(&self, event: &Message) -> String {
+    /// How an event looks in [`Client::events`].
+    pub fn line(&self, event: &Message) -> String {
         let cross_ref = cross_ref(event);
         let device = self
             .monitors

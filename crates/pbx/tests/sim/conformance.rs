@@ -87,7 +87,7 @@ async fn basic_call() {
     let established =
         format!("Established {c}/201 connected newCall answering=201 calling=200 called=201");
     let seen = client.events_by_device(2).await;
-    assert_eq!(seen["200"], [established.clone()]);
+    assert_eq!(seen["200"], [established.as_str()]);
     assert_eq!(seen["201"], [established]);
 
     let answer = client
@@ -287,7 +287,7 @@ async fn consultation_and_transfer() {
     let seen = client.events_by_device(2).await;
     let established =
         format!("Established {c2}/202 connected consultation answering=202 calling=200 called=202");
-    assert_eq!(seen["200"], [established.clone()]);
+    assert_eq!(seen["200"], [established.as_str()]);
     assert_eq!(seen["202"], [established]);
 
     let answer = client
@@ -366,7 +366,7 @@ async fn single_step_transfer() {
     let established = format!(
         "Established {c}/202 connected singleStepTransfer answering=202 calling=201 called=202"
     );
-    assert_eq!(seen["201"], [established.clone()]);
+    assert_eq!(seen["201"], [established.as_str()]);
     assert_eq!(seen["202"], [established]);
     client.no_more_events().await;
 }
@@ -398,7 +398,7 @@ async fn conference() {
     );
     let seen = client.events_by_device(3).await;
     for device in ["200", "201", "202"] {
-        assert_eq!(seen[device], [conferenced.clone()], "{device}");
+        assert_eq!(seen[device], [conferenced.as_str()], "{device}");
     }
 
     simulator.hang_up("200").unwrap();

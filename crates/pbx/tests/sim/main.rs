@@ -3,3 +3,7 @@
 
 mod client;
 mod conformance;
+mod errors;
+mod faults;
+mod sessions;
+mod traffic;
