@@ -33,7 +33,7 @@ impl Rng {
     pub(crate) fn duration(&mut self, min: Duration, max: Duration) -> Duration {
         let span = max.saturating_sub(min).as_millis();
         let span = u64::try_from(span).unwrap_or(u64::MAX - 1);
-        min + Duration::from_millis(self.below(span + 1))
+        min.saturating_add(Duration::from_millis(self.below(span + 1)))
     }
 }
 

@@ -21,6 +21,7 @@ use csta::{
 use tokio::time::{Duration, Instant};
 
 use super::config::{Ecma354Config, Login, OpenScapeConfig, SessionPattern};
+use super::timers::after;
 
 /// What the link does with a message after the session has seen it.
 #[derive(Debug, PartialEq)]
@@ -122,7 +123,7 @@ impl Session {
             } => {
                 if silent {
                     *outstanding = None;
-                    *next_heartbeat = now + config.heartbeat_interval;
+                    *next_heartbeat = after(now, config.heartbeat_interval);
                     return Due::Nothing;
                 }
                 if outstanding.is_some() {
@@ -146,7 +147,7 @@ impl Session {
         } = self
         {
             *outstanding = Some(invoke_id);
-            *next_heartbeat = now + config.heartbeat_interval;
+            *next_heartbeat = after(now, config.heartbeat_interval);
         }
     }
 
@@ -201,7 +202,7 @@ impl Session {
                     *active = Some(Active {
                         id,
                         duration,
-                        expires: now + Duration::from_secs(duration.into()),
+                        expires: after(now, Duration::from_secs(duration.into())),
                     });
                     Step::Answer(answer.into())
                 }
@@ -241,7 +242,7 @@ fn reset(
                 config,
                 Some(active.duration),
             );
-            active.expires = now + Duration::from_secs(active.duration.into());
+            active.expires = after(now, Duration::from_secs(active.duration.into()));
             ResetApplicationSessionTimerPosResponse {
                 actual_session_duration: Some(active.duration),
                 extra: Default::default(),

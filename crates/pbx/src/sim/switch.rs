@@ -27,7 +27,7 @@ use super::devices::DeviceSet;
 use super::error::SimError;
 use super::events::{self, Parties};
 use super::stats::Stats;
-use super::timers::{Timer, TimerQueue};
+use super::timers::{Timer, TimerQueue, after};
 
 /// Identifies one client connection.
 pub(crate) type LinkId = u64;
@@ -326,7 +326,7 @@ impl Switch {
         match state {
             PartyState::Alerting => {
                 if !internal && self.trunk.far_end(&device) == FarEnd::Answers {
-                    let at = now + self.trunk.answer_delay;
+                    let at = after(now, self.trunk.answer_delay);
                     let device = device.clone();
                     self.schedule(
                         at,
@@ -337,7 +337,7 @@ impl Switch {
                         },
                     );
                 }
-                let at = now + self.no_answer_timeout;
+                let at = after(now, self.no_answer_timeout);
                 self.schedule(
                     at,
                     Timer::NoAnswer {
@@ -348,7 +348,7 @@ impl Switch {
                 );
             }
             PartyState::Fail if internal => {
-                let at = now + self.busy_tone_timeout;
+                let at = after(now, self.busy_tone_timeout);
                 self.schedule(
                     at,
                     Timer::BusyTone {

@@ -7,8 +7,16 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::time::Duration;
 
 use tokio::time::Instant;
+
+/// `now + duration`, capped at a year from now: configured durations may be huge, and
+/// instant arithmetic must not overflow.
+pub(crate) fn after(now: Instant, duration: Duration) -> Instant {
+    const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+    now + duration.min(YEAR)
+}
 
 /// What happens when a timer is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +108,6 @@ impl TimerQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn pops_in_due_order_and_only_when_due() {
@@ -123,5 +130,6 @@ mod tests {
         queue.schedule(now, timer(4));
         queue.clear();
         assert_eq!(queue.pop_due(later), None);
+        assert!(after(now, Duration::MAX) > now);
     }
 }

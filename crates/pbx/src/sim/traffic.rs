@@ -27,11 +27,12 @@ use super::rng::Rng;
 use super::shared::Shared;
 use super::simulator::Simulator;
 use super::switch::Switch;
+use super::timers::after;
 
 /// What traffic to generate; see the module docs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrafficConfig {
-    /// New calls per second (0.001 to 100,000).
+    /// New calls per second (0.001 to 100,000; not a number counts as 1).
     pub calls_per_second: f64,
     pub mix: TrafficMix,
     /// How long a called device rings before the script answers.
@@ -201,10 +202,13 @@ impl Simulator {
 async fn drive(shared: Arc<Shared>, config: TrafficConfig, progress: Arc<Progress>) {
     let mut rng = Rng::new(config.seed);
     let mut scripts = JoinSet::new();
-    let rate = config.calls_per_second.clamp(0.001, 100_000.0);
+    let rate = match config.calls_per_second {
+        rate if rate.is_finite() => rate.clamp(0.001, 100_000.0),
+        _ => 1.0,
+    };
     let mut ticks = interval(Duration::from_secs_f64(1.0 / rate));
     ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
-    let end = Instant::now() + config.max_duration;
+    let end = after(Instant::now(), config.max_duration);
     'calls: for _ in 0..config.max_calls {
         // Reaps finished scripts while waiting for the next tick: at most one turn per
         // script started so far, plus the tick.
@@ -352,7 +356,7 @@ impl Script {
     async fn external_out(&mut self) -> Result<(), Stop> {
         let (call, a) = self.dial_external(FarEnd::Answers)?;
         let answered = self.shared.config.trunk.answer_delay;
-        sleep(answered + self.talk_time()).await;
+        sleep(answered.saturating_add(self.talk_time())).await;
         self.hang_up(call, &a)
     }
 
@@ -382,7 +386,8 @@ impl Script {
             self.calls.push(call);
         }
         // The switch clears the call; stay until then so that nothing clears it early.
-        sleep(self.shared.config.no_answer_timeout + Duration::from_millis(100)).await;
+        let timeout = self.shared.config.no_answer_timeout;
+        sleep(timeout.saturating_add(Duration::from_millis(100))).await;
         Ok(())
     }
 
