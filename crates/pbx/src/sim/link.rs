@@ -122,8 +122,9 @@ impl Link {
             }
             let deadline = self.session.deadline();
             let far = Instant::now() + Duration::from_secs(86_400);
+            // Unbiased: neither a flood of requests nor of events starves the other or
+            // the session timer.
             tokio::select! {
-                biased;
                 _ = stopped(shutdown) => return End::Shutdown,
                 _ = close.notified() => return End::Dropped,
                 read = reader.read_buf(&mut self.read_buffer) => match read {

@@ -153,3 +153,54 @@ async fn a_broken_frame_closes_the_link() {
     let mut again = Client::connect(simulator.local_addr()).await;
     again.monitor("200").await;
 }
+
+#[tokio::test]
+async fn random_documents_are_answered_and_never_break_the_link() {
+    const TOKENS: [&str; 20] = [
+        "<",
+        ">",
+        "</",
+        "/>",
+        "MakeCall",
+        "AnswerCall",
+        "MonitorStart",
+        "callingDevice",
+        "callToBeAnswered",
+        "callID",
+        "deviceID",
+        "monitorObject",
+        "deviceObject",
+        "200",
+        "1",
+        "&amp;",
+        "&bogus;",
+        "é",
+        " xmlns=\"urn:x\"",
+        "<?xml version=\"1.0\"?>",
+    ];
+    let simulator = start(config()).await;
+    let mut client = Client::connect(simulator.local_addr()).await;
+    let mut seed: u64 = 0x5eed;
+    let mut next = |bound: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize % bound
+    };
+    for round in 0..300u16 {
+        let length = next(30);
+        let document: String = (0..length).map(|_| TOKENS[next(TOKENS.len())]).collect();
+        let invoke_id = csta::InvokeId::new(round + 1);
+        client.send_raw(invoke_id, document.as_bytes()).await;
+        let answer = client.answer(invoke_id).await;
+        assert!(
+            matches!(
+                answer.kind(),
+                csta::MessageKind::Error | csta::MessageKind::Response
+            ),
+            "{document} → {answer:?}"
+        );
+    }
+    client.monitor("200").await;
+    assert_eq!(simulator.stats().connections_open, 1);
+}

@@ -119,3 +119,25 @@ async fn dropping_the_handle_stops_traffic_and_clears_its_calls() {
     sleep(Duration::from_millis(100)).await;
     assert_eq!(simulator.stats().calls_started, stats.calls_started);
 }
+
+#[tokio::test]
+async fn traffic_stops_starting_calls_after_its_duration() {
+    let simulator = start(fast_config()).await;
+    let mut traffic_config = fast_traffic(u64::MAX);
+    traffic_config.calls_per_second = 100.0;
+    traffic_config.max_duration = Duration::from_millis(300);
+    let traffic = simulator.start_traffic(traffic_config);
+    timeout(Duration::from_secs(3), async {
+        while !traffic.is_finished() {
+            sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("traffic ends");
+    assert!(
+        (20..=40).contains(&traffic.started()),
+        "{}",
+        traffic.started()
+    );
+    assert_eq!(simulator.stats().calls_active, 0);
+}
