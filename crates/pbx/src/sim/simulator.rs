@@ -180,3 +180,24 @@ async fn drive_timers(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{DeviceSet, TrafficHandle};
+
+    /// The server shares these between tasks.
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Simulator>();
+        shareable::<TrafficHandle>();
+    }
+
+    #[tokio::test]
+    async fn run_serves_until_shutdown() {
+        let mut config = SimConfig::new(DeviceSet::parse("200-201").unwrap());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        run(config, async {}).await.unwrap();
+    }
+}
