@@ -1,6 +1,11 @@
-//! PBX connectors for ucplus.
+//! PBX connectors for ucplus, and the simulator to test them against.
 //!
 //! - [`link`]: the boundary between a PBX's engine and its link (channels), and the link
 //!   kinds: [`link::csta`] speaks CSTA XML over TCP to a telephone system.
+//! - [`sim`]: the CSTA PBX simulator — a switch with devices, calls and the event
+//!   sequences of a real one, served over TCP in the three session patterns found in the
+//!   field, with manual actions, generated traffic and fault injection for tests, demos
+//!   and benchmarks.
 
 pub mod link;
+pub mod sim;
