@@ -48,6 +48,30 @@ enum Command {
         #[command(subcommand)]
         command: LicenseCommand,
     },
+    /// The CSTA PBX simulator on its own: a switch speaking CSTA XML over TCP.
+    SimPbx {
+        /// Address to listen on, e.g. 127.0.0.1:8882.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// Device ranges and lists, e.g. 200-299 or 1200-1209,2200-2209.
+        #[arg(long)]
+        devices: String,
+        /// Session pattern: none, ecma354 or openscape.
+        #[arg(long, default_value = "none")]
+        session: String,
+        /// ECMA-354 vendor login the switch expects, as USER:PASSWORD.
+        #[arg(long)]
+        login: Option<String>,
+        /// CSTA edition the switch writes: ed2, ed3, ed4 or ed5.
+        #[arg(long, default_value = "ed3")]
+        edition: String,
+        /// Framing: header (8-byte ECMA-323 header) or nul.
+        #[arg(long, default_value = "header")]
+        framing: String,
+        /// Generated calls per second (0: none).
+        #[arg(long, default_value_t = 0.0)]
+        traffic: f64,
+    },
     /// CSTA tools for engineers.
     Csta {
         #[command(subcommand)]
@@ -147,6 +171,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Csta {
             command: CstaCommand::Decode { file },
         } => csta_decode(&file),
+        Command::SimPbx {
+            listen,
+            devices,
+            session,
+            login,
+            edition,
+            framing,
+            traffic,
+        } => {
+            crate::telemetry::init_logging(&crate::config::LogConfig::default());
+            let config = sim_config(
+                listen,
+                &devices,
+                &session,
+                login.as_deref(),
+                &edition,
+                &framing,
+            )?;
+            anyhow::ensure!(
+                (0.0..=10_000.0).contains(&traffic),
+                "--traffic must be 0-10000 calls per second"
+            );
+            runtime()?.block_on(async move {
+                let simulator = pbx::sim::Simulator::start(config).await?;
+                println!("CSTA PBX simulator listening on {}", simulator.local_addr());
+                let traffic = (traffic > 0.0).then(|| {
+                    simulator.start_traffic(pbx::sim::TrafficConfig {
+                        calls_per_second: traffic,
+                        max_calls: u64::MAX,
+                        max_duration: std::time::Duration::from_secs(24 * 3600),
+                        ..pbx::sim::TrafficConfig::default()
+                    })
+                });
+                shutdown_signal().await;
+                drop(traffic);
+                simulator.shutdown().await;
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -199,6 +263,56 @@ fn csta_decode(file: &std::path::Path) -> anyhow::Result<ExitCode> {
     } else {
         Ok(ExitCode::SUCCESS)
     }
+}
+
+fn sim_config(
+    listen: std::net::SocketAddr,
+    devices: &str,
+    session: &str,
+    login: Option<&str>,
+    edition: &str,
+    framing: &str,
+) -> anyhow::Result<pbx::sim::SimConfig> {
+    use pbx::sim::{Ecma354Config, Login, OpenScapeConfig, SessionPattern};
+    let devices: pbx::sim::DeviceSet = devices
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--devices: {e}"))?;
+    let mut config = pbx::sim::SimConfig::new(devices);
+    config.listen = listen;
+    config.session = match session {
+        "none" => SessionPattern::None,
+        "ecma354" => {
+            let login = login
+                .map(|l| {
+                    l.split_once(':')
+                        .map(|(user, password)| Login {
+                            user: user.into(),
+                            password: password.into(),
+                        })
+                        .context("--login: expected USER:PASSWORD")
+                })
+                .transpose()?;
+            SessionPattern::Ecma354(Ecma354Config {
+                login,
+                ..Ecma354Config::default()
+            })
+        }
+        "openscape" => SessionPattern::OpenScape(OpenScapeConfig::default()),
+        other => anyhow::bail!("--session {other}: expected none, ecma354 or openscape"),
+    };
+    config.edition = match edition {
+        "ed2" => csta::Edition::Ed2,
+        "ed3" => csta::Edition::Ed3,
+        "ed4" => csta::Edition::Ed4,
+        "ed5" => csta::Edition::Ed5,
+        other => anyhow::bail!("--edition {other}: expected ed2, ed3, ed4 or ed5"),
+    };
+    config.framing = match framing {
+        "header" => csta::Framing::Header,
+        "nul" => csta::Framing::Nul,
+        other => anyhow::bail!("--framing {other}: expected header or nul"),
+    };
+    Ok(config)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

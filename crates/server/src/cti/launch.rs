@@ -105,17 +105,111 @@ impl LinkLauncher for Launcher {
                     }
                 }
             }
-            PbxKind::Sim | PbxKind::Uacsta => {
+            PbxKind::Sim => {
+                let mut errors = ValidationErrors::new();
+                match sim_config(pbx, &mut errors) {
+                    Some(sim) if errors.0.is_empty() => {
+                        tokio::spawn(run_sim(sim, self.request_timeout, channels));
+                    }
+                    _ => {
+                        let problems: Vec<String> = errors
+                            .0
+                            .iter()
+                            .map(|e| format!("{} {}", e.field, e.message))
+                            .collect();
+                        refuse(
+                            channels,
+                            format!("invalid settings: {}", problems.join("; ")),
+                        );
+                    }
+                }
+            }
+            PbxKind::Uacsta => {
                 refuse(
                     channels,
-                    format!(
-                        "links of kind {} are not available in this build",
-                        pbx.kind.as_str()
-                    ),
+                    "links of kind uacsta are not available in this build".into(),
                 );
             }
         }
     }
+}
+
+/// What a `sim` connection runs: the simulator's devices and generated traffic.
+pub struct SimSettings {
+    pub devices: pbx::sim::DeviceSet,
+    /// Generated calls per second; 0: none.
+    pub traffic: f64,
+}
+
+/// `sim` settings: `devices` (required, e.g. `"200-299"`), `traffic` (calls per second).
+pub fn sim_config(pbx: &Pbx, errors: &mut ValidationErrors) -> Option<SimSettings> {
+    let devices = match text(&pbx.settings, "devices").map(str::parse::<pbx::sim::DeviceSet>) {
+        Some(Ok(devices)) => devices,
+        Some(Err(error)) => {
+            errors.add("devices", error.to_string());
+            return None;
+        }
+        None => {
+            errors.add(
+                "devices",
+                "a simulated PBX needs its device ranges, e.g. \"200-299\"",
+            );
+            return None;
+        }
+    };
+    let traffic = match pbx.settings.get("traffic") {
+        None => 0.0,
+        Some(value) => match value.as_f64().filter(|r| (0.0..=10_000.0).contains(r)) {
+            Some(rate) => rate,
+            None => {
+                errors.add("traffic", "must be 0-10000 calls per second");
+                0.0
+            }
+        },
+    };
+    Some(SimSettings { devices, traffic })
+}
+
+/// Runs the simulator in-process and a real CSTA link to it over loopback TCP, so the
+/// demo exercises exactly the path a real PBX takes.
+async fn run_sim(settings: SimSettings, request_timeout: Duration, channels: LinkChannels) {
+    let mut config = pbx::sim::SimConfig::new(settings.devices);
+    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let simulator = match pbx::sim::Simulator::start(config).await {
+        Ok(simulator) => std::sync::Arc::new(simulator),
+        Err(error) => {
+            refuse(channels, format!("the simulator did not start: {error}"));
+            return;
+        }
+    };
+    let address = simulator.local_addr();
+    let mut link = CstaLinkConfig::new(address.ip().to_string(), address.port());
+    link.session = SessionPattern::None;
+    link.request_timeout = request_timeout;
+    let traffic = (settings.traffic > 0.0).then(|| {
+        let simulator = simulator.clone();
+        let rate = settings.traffic;
+        tokio::spawn(async move {
+            // Each run is bounded; the demo keeps starting new ones until it stops.
+            for round in 0u64.. {
+                let run = simulator.start_traffic(pbx::sim::TrafficConfig {
+                    calls_per_second: rate,
+                    seed: round + 1,
+                    max_calls: 100_000,
+                    max_duration: Duration::from_secs(600),
+                    ..pbx::sim::TrafficConfig::default()
+                });
+                run.finished().await;
+            }
+        })
+    });
+    pbx::link::csta::run(link, channels).await;
+    if let Some(traffic) = traffic {
+        traffic.abort();
+        let _ = traffic.await;
+    }
+    // The last handle going away stops the simulator.
+    drop(simulator);
 }
 
 /// A link that cannot start: says why, then waits to be stopped.
