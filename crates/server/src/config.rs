@@ -6,6 +6,7 @@
 //! data_dir = "./ucplus-data"
 //! session_idle_timeout = 120      # seconds without request or WebSocket before a session ends
 //! token_ttl = 43200               # seconds a token lives at most
+//! socket_send_buffer = 262144     # bytes of kernel send buffer per client connection
 //! [log]
 //! format = "text"                 # or "json"
 //! level = "info"
@@ -21,6 +22,7 @@
 //! [cti]
 //! request_timeout = 5000          # ms a PBX request may take
 //! call_log_retention_days = 365
+//! client_queue = 4096             # events a slow WebSocket client may fall behind
 //! ```
 
 use std::net::SocketAddr;
@@ -40,6 +42,9 @@ pub struct Config {
     pub admin_idle_timeout: u64,
     /// Seconds a token lives at most.
     pub token_ttl: u64,
+    /// Kernel send buffer per client connection (bytes). Bounds what a client that stops
+    /// reading can hold up before its WebSocket is closed as too slow.
+    pub socket_send_buffer: usize,
     pub log: LogConfig,
     pub license: LicenseConfig,
     pub login: LoginConfig,
@@ -99,6 +104,7 @@ impl Default for Config {
             session_idle_timeout: 120,
             admin_idle_timeout: 1800,
             token_ttl: 12 * 3600,
+            socket_send_buffer: 256 * 1024,
             log: LogConfig::default(),
             license: LicenseConfig::default(),
             login: LoginConfig::default(),
@@ -116,6 +122,9 @@ pub struct CtiConfig {
     pub request_timeout: u64,
     /// Days of call history kept.
     pub call_log_retention_days: u64,
+    /// Events a tenant's ring holds; a WebSocket client that falls this far behind is
+    /// disconnected (close code 4008).
+    pub client_queue: usize,
 }
 
 impl Default for CtiConfig {
@@ -123,6 +132,7 @@ impl Default for CtiConfig {
         CtiConfig {
             request_timeout: 5_000,
             call_log_retention_days: 365,
+            client_queue: 4096,
         }
     }
 }

@@ -86,6 +86,7 @@ impl Application {
                 request_timeout: Duration::from_millis(config.cti.request_timeout),
             }),
             Duration::from_millis(config.cti.request_timeout),
+            config.cti.client_queue,
         )
         .await
         .context("starting the PBX connections")?;
@@ -126,7 +127,14 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
+        let send_buffer = self.state.config.socket_send_buffer;
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, move |stream| {
+            let _ = stream.set_nodelay(true);
+            if let Err(error) = socket2::SockRef::from(&*stream).set_send_buffer_size(send_buffer) {
+                tracing::debug!(%error, "could not size a connection's send buffer");
+            }
+        });
+        let result = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();

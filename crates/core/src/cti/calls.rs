@@ -126,10 +126,24 @@ impl DeviceCalls {
             .chain(std::iter::once(&event.call_id))
         {
             if let Some(index) = self.position(old) {
-                let call = self.calls.remove(index);
+                let mut call = self.calls.remove(index);
                 match &mut merged {
                     None => merged = Some(call),
-                    Some(kept) => kept.conference |= call.conference,
+                    Some(kept) => {
+                        // The other merged calls end here (for the list and the log).
+                        kept.conference |= call.conference;
+                        if let Some(other) = event.other.clone().filter(|o| *o != self.number) {
+                            call.transferred.push(other);
+                        }
+                        outcome.ended.push(CallEnded {
+                            call,
+                            ended_at: now,
+                            cause: event.cause.clone(),
+                            diverted: false,
+                            failed: false,
+                            stale: false,
+                        });
+                    }
                 }
             }
         }
@@ -147,14 +161,17 @@ impl DeviceCalls {
                         call.transferred.push(other);
                     }
                 }
-                outcome.ended.push(CallEnded {
-                    call,
-                    ended_at: now,
-                    cause: event.cause.clone(),
-                    diverted: event.kind == CallEventKind::Diverted,
-                    failed: event.local == LocalState::Failed,
-                    stale: false,
-                });
+                outcome.ended.insert(
+                    0,
+                    CallEnded {
+                        call,
+                        ended_at: now,
+                        cause: event.cause.clone(),
+                        diverted: event.kind == CallEventKind::Diverted,
+                        failed: event.local == LocalState::Failed,
+                        stale: false,
+                    },
+                );
             }
             return outcome;
         }

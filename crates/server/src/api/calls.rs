@@ -105,31 +105,43 @@ async fn view(
     CallView::new(call, device.id, device.user_id, runtime.id, party)
 }
 
-/// Waits briefly for the engine to see a call the PBX just created.
+/// Waits briefly for the engine to see a call the PBX just created. A call that already
+/// failed (busy, unreachable) answers `pbx_rejected` with the PBX's cause.
 async fn await_call(
-    state: &AppState,
     runtime: &PbxRuntime,
     device: &Device,
     call_id: Option<&str>,
-) -> Option<DeviceCall> {
+) -> ApiResult<DeviceCall> {
     for _ in 0..100 {
-        let found = {
+        {
             let pbx_state = runtime.read();
-            pbx_state
+            let found = pbx_state
                 .devices
                 .get(&device.device_id)
                 .and_then(|entry| match call_id {
                     Some(id) => entry.calls.calls.iter().find(|c| c.call_id == id).cloned(),
                     None => entry.calls.calls.last().cloned(),
-                })
-        };
-        if found.is_some() {
-            return found;
+                });
+            if let Some(call) = found {
+                return Ok(call);
+            }
+            let failed = call_id.and_then(|id| {
+                pbx_state
+                    .recent_ends
+                    .iter()
+                    .rev()
+                    .find(|(d, c, _)| *d == device.device_id && c == id)
+            });
+            if let Some((_, _, cause)) = failed {
+                return Err(ApiError::from(PbxError::Rejected(format!(
+                    "the call ended at once ({})",
+                    cause.as_deref().unwrap_or("no cause given")
+                ))));
+            }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _ = state;
-    None
+    Err(ApiError::from(PbxError::Timeout))
 }
 
 /// The caller's active calls (a tenant admin's: every call of the tenant with `?all=true`).
@@ -191,9 +203,20 @@ pub async fn create(
             },
         )
         .await?;
-    let call = await_call(&state, &runtime, &device, response.call_id.as_deref())
-        .await
-        .ok_or_else(|| ApiError::from(PbxError::Timeout))?;
+    let call = match await_call(&runtime, &device, response.call_id.as_deref()).await {
+        Ok(call) => call,
+        Err(error) => {
+            // A call that failed at once leaves the phone on busy tone: hang it up.
+            if let Some(call_id) = response.call_id {
+                let clear = PbxRequest::Clear {
+                    device: device.device_id.clone(),
+                    call_id,
+                };
+                let _ = state.cti.request(&runtime, clear).await;
+            }
+            return Err(error);
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(view(&state, &runtime, &device, &call).await),
@@ -332,9 +355,7 @@ async fn act(
     let consult = matches!(request, PbxRequest::Consult { .. });
     let response = state.cti.request(&runtime, request).await?;
     if consult {
-        let new_call = await_call(&state, &runtime, &device, response.call_id.as_deref())
-            .await
-            .ok_or_else(|| ApiError::from(PbxError::Timeout))?;
+        let new_call = await_call(&runtime, &device, response.call_id.as_deref()).await?;
         return Ok(Json(view(&state, &runtime, &device, &new_call).await));
     }
     // The call as the engine knows it now (it may already have ended).

@@ -144,9 +144,14 @@ async fn client(
 
 /// Sends one text message; false when the client is gone or too slow to take it.
 async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
-    tokio::time::timeout(SEND_DEADLINE, socket.send(Message::Text(text)))
-        .await
-        .is_ok_and(|r| r.is_ok())
+    match tokio::time::timeout(SEND_DEADLINE, socket.send(Message::Text(text))).await {
+        Ok(result) => result.is_ok(),
+        Err(_) => {
+            metrics::counter!("ucplus_ws_slow_disconnects_total").increment(1);
+            tracing::info!("closing a WebSocket that takes no data");
+            false
+        }
+    }
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {

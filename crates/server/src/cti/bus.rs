@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use ucplus_core::{TenantId, UserId};
 
-/// Messages a tenant's ring holds before a slow reader is dropped.
+/// Messages a tenant's ring holds before a slow reader is dropped, by default.
 pub const RING: usize = 4096;
 
 /// Who within a tenant may see an event.
@@ -48,13 +48,27 @@ pub fn message_json<T: Serialize>(kind: &str, data: &T) -> Arc<str> {
         .into()
 }
 
-#[derive(Default)]
 pub struct Bus {
+    ring: usize,
     tenants: RwLock<HashMap<TenantId, broadcast::Sender<Arc<Envelope>>>>,
     system: RwLock<Option<broadcast::Sender<Arc<Envelope>>>>,
 }
 
+impl Default for Bus {
+    fn default() -> Self {
+        Bus::new(RING)
+    }
+}
+
 impl Bus {
+    pub fn new(ring: usize) -> Bus {
+        Bus {
+            ring: ring.max(1),
+            tenants: RwLock::new(HashMap::new()),
+            system: RwLock::new(None),
+        }
+    }
+
     fn tenant_sender(&self, tenant: TenantId) -> broadcast::Sender<Arc<Envelope>> {
         if let Some(sender) = self
             .tenants
@@ -68,7 +82,7 @@ impl Bus {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .entry(tenant)
-            .or_insert_with(|| broadcast::channel(RING).0)
+            .or_insert_with(|| broadcast::channel(self.ring).0)
             .clone()
     }
 
@@ -84,7 +98,7 @@ impl Bus {
         self.system
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert_with(|| broadcast::channel(RING).0)
+            .get_or_insert_with(|| broadcast::channel(self.ring).0)
             .clone()
     }
 

@@ -44,6 +44,21 @@ pub async fn run(cti: Weak<Cti>, runtime: Arc<PbxRuntime>, mut events: mpsc::Rec
     }
 }
 
+fn remember_end(
+    recent: &mut std::collections::VecDeque<(String, String, Option<String>)>,
+    device: &str,
+    ended: &CallEnded,
+) {
+    if recent.len() >= super::runtime::RECENT_ENDS {
+        recent.pop_front();
+    }
+    recent.push_back((
+        device.to_string(),
+        ended.call.call_id.clone(),
+        ended.cause.clone(),
+    ));
+}
+
 /// Applies one report under the PBX's lock.
 fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> {
     let mut effects = Vec::new();
@@ -78,6 +93,7 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
             }
             for ended in outcome.ended {
                 state.calls.remove(&ended.call.id);
+                remember_end(&mut state.recent_ends, &entry.record.device_id, &ended);
                 entry.parties.remove(&ended.call.id);
                 effects.push(Effect::Ended {
                     device: entry.record.clone(),
@@ -106,6 +122,7 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
             }
             for ended in outcome.ended {
                 state.calls.remove(&ended.call.id);
+                remember_end(&mut state.recent_ends, &entry.record.device_id, &ended);
                 entry.parties.remove(&ended.call.id);
                 effects.push(Effect::Ended {
                     device: entry.record.clone(),
@@ -263,7 +280,11 @@ fn log_entry(
         talk_ms: call
             .answered_at
             .map_or(0, |a| (ended.ended_at.0 - a.0).max(0)),
-        transferred: call.transferred.clone(),
+        transferred: call
+            .transferred
+            .iter()
+            .map(|n| cti.display_number(runtime, device.tenant_id, n))
+            .collect(),
         cause: ended.cause.clone(),
     }
 }

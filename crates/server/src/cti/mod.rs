@@ -67,9 +67,10 @@ impl Cti {
         store: Arc<dyn Store>,
         launcher: Box<dyn LinkLauncher>,
         request_timeout: Duration,
+        client_queue: usize,
     ) -> StoreResult<Arc<Cti>> {
         let cti = Arc::new_cyclic(|self_ref| Cti {
-            bus: Bus::default(),
+            bus: Bus::new(client_queue),
             store: store.clone(),
             launcher,
             request_timeout,
@@ -435,6 +436,16 @@ impl Cti {
         };
         metrics::counter!("ucplus_pbx_requests_total", "result" => outcome).increment(1);
         result
+    }
+
+    /// A PBX number as the tenant knows it: its own device's extension, else unchanged.
+    pub fn display_number(&self, runtime: &PbxRuntime, tenant: TenantId, number: &str) -> String {
+        runtime
+            .read()
+            .devices
+            .get(number)
+            .filter(|e| e.record.tenant_id == tenant)
+            .map_or_else(|| number.to_string(), |e| e.record.number().to_string())
     }
 
     /// The far party of a call as the device's tenant may see it: a device of the same

@@ -35,7 +35,13 @@ pub struct PbxState {
     pub devices: HashMap<String, DeviceEntry>,
     /// API call id → device id on the PBX.
     pub calls: HashMap<Uuid, String>,
+    /// The last calls that ended: (device id, PBX call id, cause), newest last. Tells a
+    /// request that created a call which failed at once (busy) what happened.
+    pub recent_ends: std::collections::VecDeque<(String, String, Option<String>)>,
 }
+
+/// How many ended calls `recent_ends` remembers.
+pub const RECENT_ENDS: usize = 256;
 
 pub struct PbxRuntime {
     pub id: PbxId,
@@ -79,6 +85,7 @@ impl PbxRuntime {
                 },
                 devices,
                 calls: HashMap::new(),
+                recent_ends: std::collections::VecDeque::new(),
             }),
             requests,
             devices_tx,

@@ -2,9 +2,12 @@
 //! fresh data directory and talks HTTP to it.
 
 mod helpers;
+mod ws;
 
 mod concurrency;
+mod cti;
 mod isolation;
 mod restart;
 mod sessions;
+mod slow;
 mod story;

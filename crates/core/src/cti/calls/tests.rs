@@ -119,8 +119,14 @@ fn a_transfer_merges_calls_and_keeps_the_call_identity() {
     left.merged_from = vec!["c1".into(), "c6".into()];
     left.other = Some("400".into());
     let outcome = doer.apply(&left, t(2));
-    assert_eq!(outcome.ended.len(), 1);
+    assert_eq!(
+        outcome.ended.len(),
+        2,
+        "both of the transferring party's calls end"
+    );
+    assert_eq!(outcome.ended[0].call.call_id, "c1");
     assert_eq!(outcome.ended[0].call.transferred, ["400"]);
+    assert_eq!(outcome.ended[1].call.call_id, "c6");
     assert!(doer.calls.is_empty());
 }
 

@@ -186,6 +186,10 @@ struct Session<'a> {
     session_id: Option<String>,
     last_heard: Instant,
     last_keepalive: Instant,
+    /// Initial monitors not answered yet; the link is reported up when this reaches 0,
+    /// so "up" means the engine's picture of the devices is being resynchronised.
+    awaiting_monitors: usize,
+    announced: bool,
 }
 
 async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(), String> {
@@ -211,25 +215,34 @@ async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(
         session_id: None,
         last_heard: Instant::now(),
         last_keepalive: Instant::now(),
+        awaiting_monitors: 0,
+        announced: false,
     };
     session.open().await?;
-    let _ = session
-        .channels
-        .events
-        .send(LinkEvent::State {
-            state: LinkState::Up,
-            error: None,
-        })
-        .await;
-    tracing::info!(host = %config.host, port = config.port, "CSTA link up");
     let wanted: BTreeSet<String> = session.channels.devices.borrow_and_update().clone();
+    session.awaiting_monitors = wanted.len();
     for device in wanted {
         session.start_monitor(device).await?;
     }
+    session.announce_if_ready().await?;
     session.run().await
 }
 
 impl Session<'_> {
+    /// Reports the link up once the session is open and every initial monitor answered.
+    async fn announce_if_ready(&mut self) -> Result<(), String> {
+        if !self.announced && self.awaiting_monitors == 0 {
+            self.announced = true;
+            tracing::info!(host = %self.config.host, port = self.config.port, "CSTA link up");
+            self.emit(LinkEvent::State {
+                state: LinkState::Up,
+                error: None,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Sends a request and records what it is for.
     async fn request(&mut self, message: Message, purpose: Purpose) -> Result<(), String> {
         let deadline = Instant::now() + self.config.request_timeout;
@@ -570,34 +583,11 @@ impl Session<'_> {
             Purpose::Engine(reply) => {
                 let _ = reply.send(response(&message));
             }
-            Purpose::MonitorStart(device) => match message {
-                Message::MonitorStartResponse(ok) => {
-                    if !self.channels.devices.borrow().contains(&device) {
-                        // Removed while we waited: undo.
-                        let stop: Message = MonitorStop {
-                            monitor_cross_ref_id: ok.monitor_cross_ref_id,
-                            extra: Default::default(),
-                        }
-                        .into();
-                        return self.request(stop, Purpose::Internal).await;
-                    }
-                    self.monitors
-                        .insert(ok.monitor_cross_ref_id.clone(), device.clone());
-                    self.devices.insert(device.clone(), ok.monitor_cross_ref_id);
-                    let snapshot: Message = SnapshotDevice {
-                        snapshot_object: csta::DeviceId::new(device.as_str()),
-                        extra: Default::default(),
-                    }
-                    .into();
-                    self.request(snapshot, Purpose::Snapshot(device)).await?;
-                }
-                Message::CstaErrorCode(error) => {
-                    tracing::warn!(%device, reason = %format!("{} {}", error.category.as_str(), error.value), "the PBX refused to monitor a device");
-                }
-                other => {
-                    tracing::warn!(%device, answer = other.name(), "unexpected answer to MonitorStart")
-                }
-            },
+            Purpose::MonitorStart(device) => {
+                self.awaiting_monitors = self.awaiting_monitors.saturating_sub(1);
+                self.on_monitor_started(device, message).await?;
+                self.announce_if_ready().await?;
+            }
             Purpose::Snapshot(device) => {
                 if let Some(calls) = snapshot_calls(&message) {
                     self.emit(LinkEvent::Snapshot { device, calls }).await?;
@@ -607,6 +597,39 @@ impl Session<'_> {
                 if let Message::CstaErrorCode(error) = message {
                     tracing::debug!(reason = %format!("{} {}", error.category.as_str(), error.value), "a housekeeping request was refused");
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The answer to a MonitorStart: record the monitor and take the device's snapshot.
+    async fn on_monitor_started(&mut self, device: String, message: Message) -> Result<(), String> {
+        match message {
+            Message::MonitorStartResponse(ok) => {
+                if !self.channels.devices.borrow().contains(&device) {
+                    // Removed while we waited: undo.
+                    let stop: Message = MonitorStop {
+                        monitor_cross_ref_id: ok.monitor_cross_ref_id,
+                        extra: Default::default(),
+                    }
+                    .into();
+                    return self.request(stop, Purpose::Internal).await;
+                }
+                self.monitors
+                    .insert(ok.monitor_cross_ref_id.clone(), device.clone());
+                self.devices.insert(device.clone(), ok.monitor_cross_ref_id);
+                let snapshot: Message = SnapshotDevice {
+                    snapshot_object: csta::DeviceId::new(device.as_str()),
+                    extra: Default::default(),
+                }
+                .into();
+                self.request(snapshot, Purpose::Snapshot(device)).await?;
+            }
+            Message::CstaErrorCode(error) => {
+                tracing::warn!(%device, reason = %format!("{} {}", error.category.as_str(), error.value), "the PBX refused to monitor a device");
+            }
+            other => {
+                tracing::warn!(%device, answer = other.name(), "unexpected answer to MonitorStart")
             }
         }
         Ok(())

@@ -1,0 +1,648 @@
+//! The CTI engine end to end: a simulated PBX over real TCP, call control through the API,
+//! events to the right WebSocket clients and to no other, call logs afterwards, and the
+//! link surviving drops, restarts, silence and garbage.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use pbx::sim::{DeviceSet, SimConfig, Simulator};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestServer, error_code};
+use crate::ws::Events;
+
+pub struct Person {
+    pub id: String,
+    pub token: String,
+    pub device: String,
+}
+
+pub struct Office {
+    pub tenant: String,
+    pub admin: String,
+    pub people: HashMap<&'static str, Person>,
+}
+
+pub struct Hosted {
+    pub sim: Simulator,
+    pub pbx: String,
+    pub acme: Office,
+    pub globex: Office,
+}
+
+/// Waits until the PBX connection's link is `state`.
+pub async fn link_is(server: &TestServer, admin: &str, pbx: &str, state: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, body) = server.get(admin, &format!("/api/v1/pbxs/{pbx}")).await;
+        if body["link"]["state"] == state {
+            return body["link"].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "link never {state}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn office(
+    server: &TestServer,
+    admin: &str,
+    slug: &str,
+    pbx: &str,
+    range: &str,
+    prefix: &str,
+    people: &[(&'static str, &str)],
+) -> Office {
+    let (tenant, tenant_admin) = server.tenant(admin, slug).await;
+    let (status, body) = server
+        .post(
+            admin,
+            &format!("/api/v1/pbxs/{pbx}/devices"),
+            json!({"tenant_id": tenant, "device_ids": [range], "strip_prefix": prefix}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, devices) = server.get(&tenant_admin, "/api/v1/devices").await;
+    let mut map = HashMap::new();
+    for (name, extension) in people {
+        let id = server.user(&tenant_admin, name, &["desktop"]).await;
+        let device = devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["extension"] == *extension)
+            .expect("device")["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, body) = server
+            .patch(
+                &tenant_admin,
+                &format!("/api/v1/devices/{device}"),
+                json!({"user_id": id}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let token = server
+            .login(Some(slug), name, "user-password", "desktop")
+            .await
+            .expect("login");
+        map.insert(*name, Person { id, token, device });
+    }
+    Office {
+        tenant,
+        admin: tenant_admin,
+        people: map,
+    }
+}
+
+/// A hosted PBX shared by two tenants with the same extension numbers (200-209): ACME's
+/// devices are 1200-1209, Globex's 2200-2209 on the switch.
+pub async fn hosted(server: &TestServer, admin: &str) -> Hosted {
+    let (status, _) = server
+        .load_license(
+            admin,
+            &server.license(&[("mt-starter-5", 1), ("desktop", 50)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut config = SimConfig::new("1200-1209,2200-2209".parse::<DeviceSet>().unwrap());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.trunk.answer_delay = Duration::from_millis(200);
+    let sim = Simulator::start(config).await.expect("simulator");
+    let (status, pbx) = server
+        .post(admin, "/api/v1/pbxs", json!({"name": "hosted", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let pbx = pbx["id"].as_str().unwrap().to_string();
+    link_is(server, admin, &pbx, "up").await;
+    let acme = office(
+        server,
+        admin,
+        "acme",
+        &pbx,
+        "1200-1209",
+        "1",
+        &[("anna", "200"), ("bert", "201"), ("carl", "202")],
+    )
+    .await;
+    let globex = office(
+        server,
+        admin,
+        "globex",
+        &pbx,
+        "2200-2209",
+        "2",
+        &[("gina", "200")],
+    )
+    .await;
+    Hosted {
+        sim,
+        pbx,
+        acme,
+        globex,
+    }
+}
+
+fn calls(body: &Value) -> Vec<Value> {
+    body.as_array().cloned().unwrap_or_default()
+}
+
+/// The one call a user has, waiting until there is exactly one in `state`.
+async fn my_call(server: &TestServer, token: &str, state: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = server.get(token, "/api/v1/calls").await;
+        if let Some(call) = calls(&body).into_iter().find(|c| c["state"] == state) {
+            return call;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {state} call: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+async fn act(server: &TestServer, token: &str, call: &Value, action: &str, body: Value) -> Value {
+    let (status, answer) = server
+        .post(
+            token,
+            &format!("/api/v1/calls/{}/{action}", call["id"].as_str().unwrap()),
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{action}: {answer}");
+    answer
+}
+
+async fn call_log(server: &TestServer, token: &str, entries: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = server.get(token, "/api/v1/call-log").await;
+        let rows = body["calls"].as_array().cloned().unwrap_or_default();
+        if rows.len() >= entries {
+            return rows;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "call log has {} rows, want {entries}: {body}",
+            rows.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn never_mentions(events: &Events, words: &[&str]) {
+    for event in &events.seen {
+        let text = event.to_string();
+        for word in words {
+            assert!(!text.contains(word), "an event leaked `{word}`: {text}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_control_end_to_end_with_events_and_call_logs() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let Hosted {
+        sim, acme, globex, ..
+    } = hosted(&server, &admin).await;
+    let anna = &acme.people["anna"];
+    let bert = &acme.people["bert"];
+    let carl = &acme.people["carl"];
+    let gina = &globex.people["gina"];
+    let mut anna_events = Events::connect(&server, &anna.token).await;
+    let mut bert_events = Events::connect(&server, &bert.token).await;
+    let mut carl_events = Events::connect(&server, &carl.token).await;
+    let mut gina_events = Events::connect(&server, &gina.token).await;
+
+    // Anna dials Bert's extension.
+    let (status, made) = server
+        .post(&anna.token, "/api/v1/calls", json!({"to": "201"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(
+        made["other"],
+        json!({"number": "201", "name": "BERT", "internal": true})
+    );
+    assert_eq!(made["state"], "dialing");
+    let ringing = bert_events
+        .wait_for("call", |c| c["state"] == "ringing")
+        .await;
+    assert_eq!(
+        ringing["data"]["other"],
+        json!({"number": "200", "name": "ANNA", "internal": true})
+    );
+    assert_eq!(ringing["data"]["direction"], "incoming");
+    bert_events
+        .wait_for("device_state", |d| {
+            d["number"] == "201" && d["state"] == "ringing"
+        })
+        .await;
+    let bert_call = my_call(&server, &bert.token, "ringing").await;
+    act(&server, &bert.token, &bert_call, "answer", json!({})).await;
+    anna_events
+        .wait_for("call", |c| {
+            c["id"] == made["id"] && c["state"] == "connected"
+        })
+        .await;
+    carl_events
+        .wait_for("presence", |p| {
+            p["user_id"] == anna.id.as_str() && p["phone"] == "talking"
+        })
+        .await;
+
+    // Hold and retrieve, DTMF.
+    act(&server, &anna.token, &made, "hold", json!({})).await;
+    anna_events
+        .wait_for("call", |c| c["id"] == made["id"] && c["state"] == "held")
+        .await;
+    act(&server, &anna.token, &made, "retrieve", json!({})).await;
+    anna_events
+        .wait_for("call", |c| {
+            c["id"] == made["id"] && c["state"] == "connected"
+        })
+        .await;
+    act(
+        &server,
+        &anna.token,
+        &made,
+        "digits",
+        json!({"digits": "12#"}),
+    )
+    .await;
+
+    // Bert consults Carl, Carl answers, Bert completes the transfer: Anna talks to Carl.
+    let consult = act(
+        &server,
+        &bert.token,
+        &bert_call,
+        "consult",
+        json!({"to": "202"}),
+    )
+    .await;
+    assert_eq!(consult["other"]["number"], "202");
+    carl_events
+        .wait_for("call", |c| {
+            c["state"] == "ringing" && c["other"]["number"] == "201"
+        })
+        .await;
+    let carl_call = my_call(&server, &carl.token, "ringing").await;
+    act(&server, &carl.token, &carl_call, "answer", json!({})).await;
+    carl_events
+        .wait_for("call", |c| c["state"] == "connected")
+        .await;
+    act(
+        &server,
+        &bert.token,
+        &consult,
+        "transfer",
+        json!({"call_id": bert_call["id"]}),
+    )
+    .await;
+    let transferred = anna_events
+        .wait_for("call", |c| {
+            c["id"] == made["id"] && c["other"]["number"] == "202"
+        })
+        .await;
+    assert_eq!(transferred["data"]["other"]["name"], "CARL");
+    bert_events
+        .saw_or_wait("call_ended", |e| e["id"] == consult["id"])
+        .await;
+    bert_events
+        .saw_or_wait("call_ended", |e| e["id"] == bert_call["id"])
+        .await;
+    let (_, bert_calls) = server.get(&bert.token, "/api/v1/calls").await;
+    assert!(calls(&bert_calls).is_empty(), "{bert_calls}");
+
+    // Anna hangs up; Carl's call ends too.
+    act(&server, &anna.token, &made, "clear", json!({})).await;
+    carl_events.wait_for("call_ended", |_| true).await;
+
+    // Call logs: every leg, for every user, with the transfer.
+    let anna_log = call_log(&server, &anna.token, 1).await;
+    assert_eq!(anna_log[0]["direction"], "internal");
+    assert_eq!(anna_log[0]["outgoing"], true);
+    assert_eq!(anna_log[0]["answered"], true);
+    assert_eq!(anna_log[0]["other_number"], "202");
+    assert_eq!(anna_log[0]["other_name"], "CARL");
+    assert_eq!(anna_log[0]["transferred"], json!(["201"]));
+    assert!(anna_log[0]["talk_ms"].as_i64().unwrap() > 0);
+    let bert_log = call_log(&server, &bert.token, 2).await;
+    assert!(
+        bert_log
+            .iter()
+            .all(|c| c["direction"] == "internal" && c["answered"] == true),
+        "{bert_log:?}"
+    );
+    assert!(
+        bert_log
+            .iter()
+            .any(|c| c["transferred"].as_array().is_some_and(|t| !t.is_empty())),
+        "{bert_log:?}"
+    );
+    let carl_log = call_log(&server, &carl.token, 1).await;
+    assert_eq!(carl_log[0]["answered_by"], "CARL");
+
+    // A missed call: an outside caller rings Anna and gives up.
+    let (status, _) = server
+        .post(
+            &acme.admin,
+            "/api/v1/contacts",
+            json!({"name": "Supplier Ltd", "numbers": [{"label": "work", "number": "+49 30 555"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let outside = sim
+        .incoming_external("+4930555", "1200")
+        .expect("external call");
+    let ring = anna_events
+        .wait_for("call", |c| c["state"] == "ringing")
+        .await;
+    assert_eq!(
+        ring["data"]["other"],
+        json!({"number": "+4930555", "name": "Supplier Ltd", "internal": false})
+    );
+    sim.clear_call(outside).expect("caller hangs up");
+    anna_events
+        .wait_for("call_ended", |e| e["missed"] == true)
+        .await;
+    let anna_log = call_log(&server, &anna.token, 2).await;
+    assert_eq!(
+        (
+            anna_log[0]["direction"].as_str(),
+            anna_log[0]["missed"].as_bool()
+        ),
+        (Some("in"), Some(true))
+    );
+    assert_eq!(anna_log[0]["other_name"], "Supplier Ltd");
+
+    // Deflect: the next outside call goes on to Bert.
+    sim.incoming_external("+4930777", "1200")
+        .expect("external call");
+    let ringing = my_call(&server, &anna.token, "ringing").await;
+    act(
+        &server,
+        &anna.token,
+        &ringing,
+        "deflect",
+        json!({"to": "201"}),
+    )
+    .await;
+    let at_bert = bert_events
+        .wait_for("call", |c| c["state"] == "ringing")
+        .await;
+    assert_eq!(at_bert["data"]["other"]["number"], "+4930777");
+    let bert_ringing = my_call(&server, &bert.token, "ringing").await;
+    act(&server, &bert.token, &bert_ringing, "clear", json!({})).await;
+
+    // Do-not-disturb and presence reach the tenant, and only the tenant.
+    let (status, _) = server
+        .put(
+            &anna.token,
+            &format!("/api/v1/devices/{}/dnd", anna.device),
+            json!({"on": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    bert_events
+        .wait_for("device_state", |d| {
+            d["device_id"] == anna.device.as_str() && d["dnd"] == true
+        })
+        .await;
+    let (status, presence) = server
+        .put(
+            &anna.token,
+            "/api/v1/me/presence",
+            json!({"state": "away", "note": "lunch"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{presence}");
+    bert_events
+        .wait_for("presence", |p| {
+            p["user_id"] == anna.id.as_str() && p["note"] == "lunch"
+        })
+        .await;
+    let (_, everyone) = server.get(&gina.token, "/api/v1/presence").await;
+    assert_eq!(
+        everyone.as_array().unwrap().len(),
+        2,
+        "Globex sees its own two users: {everyone}"
+    );
+    // Bert may not control Anna's phone; Gina does not even find it.
+    let (status, _) = server
+        .put(
+            &bert.token,
+            &format!("/api/v1/devices/{}/dnd", anna.device),
+            json!({"on": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = server
+        .put(
+            &gina.token,
+            &format!("/api/v1/devices/{}/dnd", anna.device),
+            json!({"on": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A PBX refusal has the PBX's reason; nothing of ACME ever reached Globex.
+    let (status, body) = server
+        .post(&gina.token, "/api/v1/calls", json!({"to": "99x"}))
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "validation_failed")
+    );
+    gina_events.drain(Duration::from_millis(300)).await;
+    never_mentions(
+        &gina_events,
+        &[
+            "ANNA",
+            "BERT",
+            "CARL",
+            "Supplier",
+            &anna.id,
+            &bert.id,
+            &carl.id,
+            &acme.tenant,
+        ],
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_on_a_shared_pbx_see_each_other_only_as_numbers() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let Hosted {
+        sim: _switch,
+        acme,
+        globex,
+        ..
+    } = hosted(&server, &admin).await;
+    let anna = &acme.people["anna"];
+    let gina = &globex.people["gina"];
+    let mut anna_events = Events::connect(&server, &anna.token).await;
+    let mut gina_events = Events::connect(&server, &gina.token).await;
+
+    // Both have extension 200; on the switch they are 1200 and 2200. A short number is
+    // the tenant's own extension: Gina's "200" is Gina herself, so the call fails at once.
+    let (status, body) = server
+        .post(&gina.token, "/api/v1/calls", json!({"to": "200"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "calling yourself fails at once: {body}"
+    );
+    assert_eq!(error_code(&body), "pbx_rejected");
+    let (status, made) = server
+        .post(&gina.token, "/api/v1/calls", json!({"to": "1200"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(
+        made["other"],
+        json!({"number": "1200", "name": null, "internal": false})
+    );
+    let ring = anna_events
+        .wait_for("call", |c| c["state"] == "ringing")
+        .await;
+    assert_eq!(
+        ring["data"]["other"],
+        json!({"number": "2200", "name": null, "internal": false})
+    );
+    let anna_call = my_call(&server, &anna.token, "ringing").await;
+    // Gina cannot touch Anna's leg of the same call.
+    let (status, _) = server
+        .post(
+            &gina.token,
+            &format!("/api/v1/calls/{}/clear", anna_call["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    act(&server, &anna.token, &anna_call, "answer", json!({})).await;
+    gina_events
+        .wait_for("call", |c| c["state"] == "connected")
+        .await;
+    let (_, gina_calls) = server.get(&gina.token, "/api/v1/calls").await;
+    assert_eq!(calls(&gina_calls).len(), 1);
+    act(&server, &anna.token, &anna_call, "clear", json!({})).await;
+    gina_events.wait_for("call_ended", |_| true).await;
+    anna_events.wait_for("call_ended", |_| true).await;
+
+    let anna_log = call_log(&server, &anna.token, 1).await;
+    assert_eq!(
+        (
+            anna_log[0]["direction"].as_str(),
+            anna_log[0]["other_number"].as_str()
+        ),
+        (Some("in"), Some("2200"))
+    );
+    assert_eq!(anna_log[0]["other_name"], Value::Null);
+    let gina_log = call_log(&server, &gina.token, 1).await;
+    assert_eq!(
+        (
+            gina_log[0]["direction"].as_str(),
+            gina_log[0]["other_number"].as_str()
+        ),
+        (Some("out"), Some("1200"))
+    );
+    // Directory lookups stay within the tenant.
+    let (_, found) = server.get(&gina.token, "/api/v1/directory?q=anna").await;
+    assert_eq!(found, json!([]));
+    let (_, found) = server.get(&gina.token, "/api/v1/directory?q=200").await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["name"], "GINA");
+    anna_events.drain(Duration::from_millis(200)).await;
+    gina_events.drain(Duration::from_millis(200)).await;
+    never_mentions(&anna_events, &["GINA", &gina.id, &globex.tenant]);
+    never_mentions(&gina_events, &["ANNA", &anna.id, &acme.tenant]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_survives_drops_restarts_silence_and_garbage() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let Hosted { sim, pbx, acme, .. } = hosted(&server, &admin).await;
+    let anna = &acme.people["anna"];
+    let bert = &acme.people["bert"];
+    let mut anna_events = Events::connect(&server, &anna.token).await;
+
+    let (_, made) = server
+        .post(&anna.token, "/api/v1/calls", json!({"to": "201"}))
+        .await;
+    let bert_call = my_call(&server, &bert.token, "ringing").await;
+    act(&server, &bert.token, &bert_call, "answer", json!({})).await;
+    my_call(&server, &anna.token, "connected").await;
+
+    // The link drops mid-call: it comes back, and the call (still up on the switch) stays.
+    sim.drop_links();
+    anna_events.wait_for("link", |l| l["state"] == "down").await;
+    anna_events.wait_for("link", |l| l["state"] == "up").await;
+    let still = my_call(&server, &anna.token, "connected").await;
+    assert_eq!(
+        still["id"], made["id"],
+        "the same call, not a ghost and not a new one"
+    );
+
+    // The switch restarts and loses every call: the resync ends ours.
+    sim.restart();
+    anna_events
+        .wait_for("call_ended", |e| {
+            e["id"] == made["id"] && e["cause"] == "resynchronized"
+        })
+        .await;
+    let (_, left) = server.get(&anna.token, "/api/v1/calls").await;
+    assert_eq!(left, json!([]));
+    link_is(&server, &admin, &pbx, "up").await;
+
+    // A silent switch is noticed by the heartbeat timeout (3 × 1 s here).
+    let silence = tokio::time::Instant::now() + Duration::from_secs(5);
+    sim.go_silent(Duration::from_secs(5));
+    let down = anna_events.wait_for("link", |l| l["state"] == "down").await;
+    assert!(
+        down["data"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("silent"),
+        "{down}"
+    );
+    link_is(&server, &admin, &pbx, "up").await;
+    tokio::time::sleep_until(silence + Duration::from_millis(500)).await;
+
+    // Garbage from the switch is logged and survived.
+    sim.send_malformed();
+    sim.send_malformed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let link = link_is(&server, &admin, &pbx, "up").await;
+    let (status, made) = server
+        .post(&anna.token, "/api/v1/calls", json!({"to": "201"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let (_, after) = server.get(&admin, &format!("/api/v1/pbxs/{pbx}")).await;
+    assert_eq!(
+        after["link"]["since"], link["since"],
+        "the link stayed up through the garbage"
+    );
+
+    // Requests while the link is down answer pbx_unavailable at once.
+    sim.go_silent(Duration::from_secs(5));
+    link_is(&server, &admin, &pbx, "down").await;
+    let (status, body) = server
+        .post(&anna.token, "/api/v1/calls", json!({"to": "202"}))
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "pbx_unavailable")
+    );
+    server.stop().await;
+}
