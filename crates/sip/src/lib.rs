@@ -14,6 +14,7 @@
 //!   [`timers`]: the RFC 3261 timer values for the caller's transactions.
 
 pub mod auth;
+pub mod dialog;
 pub mod error;
 pub mod header;
 pub mod message;
@@ -22,13 +23,18 @@ pub mod params;
 pub mod parse;
 pub mod print;
 pub mod random;
+pub mod registrar;
 pub mod stream;
 mod text;
+pub mod timers;
 pub mod typed;
 pub mod uri;
 pub mod via;
 
 pub use auth::{Algorithm, AuthError, Challenge, Credentials, DigestServer, Secret};
+pub use dialog::{
+    CSTA_CONTENT_TYPE, CSTA_DISPOSITION, Dialog, DialogError, DialogSetup, ack_failure, csta_ok,
+};
 pub use error::{HeaderError, ParseError, UriError};
 pub use header::{Header, HeaderName, Headers};
 pub use message::{Message, Method, Request, Response, StatusCode};
@@ -36,6 +42,7 @@ pub use name_addr::{Contacts, NameAddr};
 pub use params::{Param, Params};
 pub use parse::{Limits, parse_datagram};
 pub use random::{new_branch, new_call_id, new_tag};
+pub use registrar::{Binding, BindingChange, ChangeKind, Registrar, RegistrarConfig, Registration};
 pub use stream::{StreamFramer, StreamItem};
 pub use typed::CSeq;
 pub use uri::{Scheme, SipUri, Uri};

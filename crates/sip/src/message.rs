@@ -266,6 +266,18 @@ pub enum Message {
     Response(Response),
 }
 
+impl From<Request> for Message {
+    fn from(request: Request) -> Message {
+        Message::Request(request)
+    }
+}
+
+impl From<Response> for Message {
+    fn from(response: Response) -> Message {
+        Message::Response(response)
+    }
+}
+
 impl Message {
     pub fn headers(&self) -> &Headers {
         match self {
