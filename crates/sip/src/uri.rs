@@ -109,6 +109,22 @@ impl Uri {
     }
 }
 
+impl std::str::FromStr for Uri {
+    type Err = UriError;
+
+    fn from_str(text: &str) -> Result<Uri, UriError> {
+        Uri::parse(text)
+    }
+}
+
+impl std::str::FromStr for SipUri {
+    type Err = UriError;
+
+    fn from_str(text: &str) -> Result<SipUri, UriError> {
+        SipUri::parse(text)
+    }
+}
+
 impl From<SipUri> for Uri {
     fn from(uri: SipUri) -> Uri {
         Uri::Sip(uri)
