@@ -135,6 +135,12 @@ pub(crate) fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, ParseErro
             max: limits.max_line,
         });
     }
+    if start_line.contains('\r') {
+        return Err(ParseError::BadStartLine {
+            line: start_line.chars().take(80).collect(),
+            reason: "a CR inside the line",
+        });
+    }
     let start = parse_start_line(start_line)?;
 
     let mut head = Head {
@@ -151,6 +157,12 @@ pub(crate) fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, ParseErro
             });
         }
         let number = index + 2;
+        if line.contains('\r') {
+            return Err(ParseError::BadHeader {
+                line: number,
+                reason: "a CR inside the line",
+            });
+        }
         if line.starts_with([' ', '\t']) {
             let (_, header) = current.as_mut().ok_or(ParseError::BadHeader {
                 line: number,

@@ -83,7 +83,9 @@ fn keepalives_are_not_messages() {
 #[test]
 fn refuses_malformed_messages_with_a_code() {
     let limits = Limits::default();
-    let cases: [(&[u8], &str); 17] = [
+    let cases: [(&[u8], &str); 19] = [
+        (b"SIP/2.0 200 O\rK\r\n\r\n", "sip_bad_start_line"),
+        (b"SIP/2.0 200 OK\r\nTo: a\rb\r\n\r\n", "sip_bad_header"),
         (
             b"INVITE sip:a@b SIP/2.0\r\nTo: x\r\n",
             "sip_unterminated_head",
