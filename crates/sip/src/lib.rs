@@ -5,7 +5,7 @@
 //!
 //! - Messages: [`parse_datagram`] (UDP) and [`StreamFramer`] (TCP) turn bytes into a
 //!   [`Message`], bounded by [`Limits`]; `encode`/`to_bytes` turn it back
-//!   ([`print`]). Headers keep their order ([`Headers`]); typed accessors
+//!   ([`mod@print`]). Headers keep their order ([`Headers`]); typed accessors
 //!   ([`typed`]) read Via, From/To, Call-ID, CSeq, Contact, Expires, Authorization…
 //! - Addresses: [`Uri`]/[`SipUri`] with RFC 3261 §19.1.4 comparison, [`NameAddr`], [`Via`].
 //! - [`auth`]: Digest challenges and verification with stateless nonces; the client side.

@@ -162,6 +162,8 @@ impl Registrar {
     }
 
     /// Applies an authenticated REGISTER received from `source` at `now` (Unix seconds).
+    /// The caller has checked the Request-URI's domain and that the authenticated user
+    /// may register the To address-of-record.
     pub fn register(
         &mut self,
         request: &Request,
