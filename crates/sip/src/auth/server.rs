@@ -1,0 +1,192 @@
+//! The server side of Digest: challenge with a 401, verify the Authorization of the retry.
+
+use super::nonce::constant_time_eq;
+use super::{Algorithm, Challenge, Credentials, NonceCheck, NonceKey, ResponseInput, ha1};
+use crate::message::{Request, Response, StatusCode};
+use crate::uri::Uri;
+
+/// Why credentials were refused. Every variant but [`AuthError::StaleNonce`] means "ask
+/// again" (a fresh 401); a stale nonce means "the password was right, retry with a new
+/// nonce" (a 401 with `stale=true`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the credentials are for realm `{got}`, not `{expected}`")]
+    WrongRealm { expected: String, got: String },
+    #[error("the nonce was not issued by this server")]
+    UnknownNonce,
+    #[error("the nonce has expired")]
+    StaleNonce,
+    #[error("the credentials are for `{credentials}`, not the Request-URI `{request}`")]
+    UriMismatch {
+        credentials: String,
+        request: String,
+    },
+    #[error("qop `{0}` is not supported (only `auth`)")]
+    UnsupportedQop(String),
+    #[error("qop=auth needs the {0} parameter")]
+    MissingParameter(&'static str),
+    #[error("the digest response is wrong (wrong password?)")]
+    WrongResponse,
+}
+
+impl AuthError {
+    /// The stable code, e.g. `sip_auth_wrong_response`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::WrongRealm { .. } => "sip_auth_wrong_realm",
+            AuthError::UnknownNonce => "sip_auth_unknown_nonce",
+            AuthError::StaleNonce => "sip_auth_stale_nonce",
+            AuthError::UriMismatch { .. } => "sip_auth_uri_mismatch",
+            AuthError::UnsupportedQop(_) => "sip_auth_unsupported_qop",
+            AuthError::MissingParameter(_) => "sip_auth_missing_parameter",
+            AuthError::WrongResponse => "sip_auth_wrong_response",
+        }
+    }
+}
+
+/// What the server knows about a user's secret.
+#[derive(Debug, Clone, Copy)]
+pub enum Secret<'a> {
+    Password(&'a str),
+    /// `H(username:realm:password)` in hex, made with the credentials' algorithm family
+    /// (see [`ha1`](super::ha1)).
+    Ha1(&'a str),
+}
+
+/// Issues challenges and verifies credentials; holds no per-client state.
+#[derive(Debug, Clone)]
+pub struct DigestServer {
+    key: NonceKey,
+    lifetime: u64,
+    algorithms: Vec<Algorithm>,
+}
+
+impl DigestServer {
+    /// A server with nonces keyed by `secret`, living 300 s, challenging with MD5 (what
+    /// every handset supports).
+    pub fn new(secret: &[u8]) -> DigestServer {
+        DigestServer {
+            key: NonceKey::new(secret),
+            lifetime: 300,
+            algorithms: vec![Algorithm::Md5],
+        }
+    }
+
+    /// How many seconds a nonce is accepted.
+    pub fn with_nonce_lifetime(mut self, seconds: u64) -> DigestServer {
+        self.lifetime = seconds;
+        self
+    }
+
+    /// The algorithms to offer, most preferred first; one challenge each (RFC 8760). An
+    /// empty list keeps MD5.
+    pub fn with_algorithms(mut self, algorithms: &[Algorithm]) -> DigestServer {
+        if !algorithms.is_empty() {
+            self.algorithms = algorithms.to_vec();
+        }
+        self
+    }
+
+    /// A challenge for `realm` with a nonce issued at `now` (Unix seconds).
+    pub fn challenge(&self, realm: &str, algorithm: Algorithm, now: u64, stale: bool) -> Challenge {
+        Challenge {
+            realm: realm.to_owned(),
+            nonce: self.key.issue(realm, now),
+            algorithm,
+            qop: vec!["auth".to_owned()],
+            opaque: None,
+            stale,
+        }
+    }
+
+    /// The 401 response to `request`, with one WWW-Authenticate per offered algorithm.
+    pub fn unauthorized(&self, request: &Request, realm: &str, now: u64, stale: bool) -> Response {
+        let mut response = Response::for_request(request, StatusCode::UNAUTHORIZED);
+        for algorithm in &self.algorithms {
+            let challenge = self.challenge(realm, *algorithm, now, stale);
+            response
+                .headers
+                .push("WWW-Authenticate", challenge.to_string());
+        }
+        response
+    }
+
+    /// Checks `credentials` (from `request`'s Authorization) against the user's secret.
+    /// The caller has looked the user up by `credentials.username` within `realm`.
+    pub fn verify(
+        &self,
+        request: &Request,
+        credentials: &Credentials,
+        realm: &str,
+        secret: Secret<'_>,
+        now: u64,
+    ) -> Result<(), AuthError> {
+        if credentials.realm != realm {
+            return Err(AuthError::WrongRealm {
+                expected: realm.to_owned(),
+                got: credentials.realm.clone(),
+            });
+        }
+        let nonce = self
+            .key
+            .check(realm, &credentials.nonce, now, self.lifetime);
+        if nonce == NonceCheck::Unknown {
+            return Err(AuthError::UnknownNonce);
+        }
+        if !same_uri(&credentials.uri, &request.uri) {
+            return Err(AuthError::UriMismatch {
+                credentials: credentials.uri.clone(),
+                request: request.uri.to_string(),
+            });
+        }
+        let qop = match credentials.qop.as_deref() {
+            None => None,
+            Some("auth") => Some((
+                "auth",
+                credentials
+                    .nc
+                    .as_deref()
+                    .ok_or(AuthError::MissingParameter("nc"))?,
+                credentials
+                    .cnonce
+                    .as_deref()
+                    .ok_or(AuthError::MissingParameter("cnonce"))?,
+            )),
+            Some(other) => return Err(AuthError::UnsupportedQop(other.to_owned())),
+        };
+        let algorithm = credentials.algorithm;
+        let computed_ha1;
+        let ha1 = match secret {
+            Secret::Password(password) => {
+                computed_ha1 = ha1(algorithm, &credentials.username, realm, password);
+                computed_ha1.as_str()
+            }
+            Secret::Ha1(ha1) => ha1,
+        };
+        let expected = ResponseInput {
+            algorithm,
+            ha1,
+            nonce: &credentials.nonce,
+            qop,
+            cnonce: credentials.cnonce.as_deref(),
+            method: request.method.as_str(),
+            uri: &credentials.uri,
+        }
+        .response();
+        let given = credentials.response.to_ascii_lowercase();
+        if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+            return Err(AuthError::WrongResponse);
+        }
+        match nonce {
+            NonceCheck::Expired => Err(AuthError::StaleNonce),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether the digest's `uri` names the Request-URI: the same text, or an equivalent URI
+/// (a client may print it differently, e.g. `SIP:` or reordered parameters).
+fn same_uri(credentials: &str, request: &Uri) -> bool {
+    credentials == request.to_string()
+        || Uri::parse(credentials).is_ok_and(|uri| uri.matches(request))
+}
