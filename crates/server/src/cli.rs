@@ -36,6 +36,13 @@ enum Command {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// A demo server: tenants, users and phones on simulated PBXs with live call traffic,
+    /// on a fresh data directory that is removed on exit.
+    Demo {
+        /// HTTP listen address; default 127.0.0.1:8080.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
     /// Print this installation's system id (licenses are bound to it).
     SystemId {
         #[arg(long)]
@@ -156,6 +163,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             crate::telemetry::init_logging(&config.log);
             runtime()?.block_on(serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { listen } => {
+            crate::telemetry::init_logging(&crate::config::LogConfig::default());
+            runtime()?.block_on(crate::demo::run(listen, shutdown_signal()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::SystemId { config, data } => {

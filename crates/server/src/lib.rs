@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod cti;
+pub mod demo;
 pub mod error;
 pub mod licensing;
 pub mod startup;

@@ -271,3 +271,89 @@ fn csta_decode_reports_bad_frames_and_continues() {
     assert!(output.status.success());
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
 }
+
+/// `ucplus demo` starts a filled server with live traffic, every printed login works, and
+/// the demo data directory is gone after SIGTERM.
+#[test]
+fn demo_runs_with_tenants_phones_and_traffic() {
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .env("UCPLUS_ADMIN_PASSWORD", "demo-test-admin")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("demo starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let address = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the URL is printed")
+        .to_string();
+    let data_dir = first
+        .split("(data: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .expect("the data directory is printed")
+        .to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let login = |tenant: Option<&str>, user: &str, password: &str, client: &str| {
+            http.post(format!("http://{address}/api/v1/auth/login"))
+                .json(&serde_json::json!({"tenant": tenant, "username": user, "password": password, "client": client}))
+                .send()
+        };
+        let admin: serde_json::Value = login(None, "admin", "demo-test-admin", "admin").await.unwrap().json().await.unwrap();
+        let admin = admin["token"].as_str().expect("system admin login").to_string();
+        for (tenant, users) in ucplus_server::demo::accounts() {
+            for user in users {
+                let answer = login(Some(tenant), &user, ucplus_server::demo::DEMO_PASSWORD, "desktop").await.unwrap();
+                assert_eq!(answer.status(), 200, "{tenant}/{user}");
+            }
+            let answer = login(Some(tenant), "boss", ucplus_server::demo::DEMO_PASSWORD, "admin").await.unwrap();
+            assert_eq!(answer.status(), 200, "{tenant} admin");
+        }
+        // Both simulated PBXs come up, and the generated traffic makes calls.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let pbxs: serde_json::Value = http
+                .get(format!("http://{address}/api/v1/pbxs"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let all_up = pbxs.as_array().is_some_and(|list| list.len() == 2 && list.iter().all(|p| p["link"]["state"] == "up"));
+            let metrics = http.get(format!("http://{address}/metrics")).send().await.unwrap().text().await.unwrap();
+            let events = metrics
+                .lines()
+                .find(|l| l.starts_with("ucplus_pbx_events_total{kind=\"call\"}"))
+                .and_then(|l| l.split_whitespace().last())
+                .and_then(|n| n.parse::<f64>().ok())
+                .unwrap_or(0.0);
+            if all_up && events > 0.0 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no live traffic: {pbxs}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(
+        !std::path::Path::new(&data_dir).exists(),
+        "the demo data directory is removed"
+    );
+}

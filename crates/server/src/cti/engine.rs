@@ -36,7 +36,13 @@ enum Effect {
 pub async fn run(cti: Weak<Cti>, runtime: Arc<PbxRuntime>, mut events: mpsc::Receiver<LinkEvent>) {
     while let Some(event) = events.recv().await {
         let Some(cti) = cti.upgrade() else { break };
-        metrics::counter!("ucplus_pbx_events_total").increment(1);
+        let kind = match &event {
+            LinkEvent::State { .. } => "link",
+            LinkEvent::Snapshot { .. } => "snapshot",
+            LinkEvent::Call(_) => "call",
+            LinkEvent::DoNotDisturb { .. } | LinkEvent::Forwarding { .. } => "feature",
+        };
+        metrics::counter!("ucplus_pbx_events_total", "kind" => kind).increment(1);
         let effects = apply(&runtime, event, Timestamp::now());
         for effect in effects {
             act(&cti, &runtime, effect).await;

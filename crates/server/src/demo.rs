@@ -1,0 +1,318 @@
+//! `ucplus demo`: a server on a fresh data directory, filled with what a hosting provider
+//! would have after a day of setting up — dev-signed licenses, three tenants on a shared
+//! (hosted) simulated PBX with overlapping extension numbers and on a tenant's own
+//! simulated PBX, users with devices, contacts — and live simulated call traffic.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use license::file::Issue;
+use license::{ItemType, License, SigningKey};
+use ucplus_core::{
+    Contact, ContactNumber, DEFAULT_TENANT_SLUG, Device, DeviceRecordId, Pbx, PbxId, PbxKind, Role,
+    Site, SiteId, StoredLicense, Tenant, TenantId, Timestamp, User, UserId,
+};
+
+use crate::auth::password;
+use crate::config::{Config, Secret};
+use crate::licensing::today;
+use crate::startup::Application;
+use crate::state::AppState;
+
+/// The password of every demo account but the system admin.
+pub const DEMO_PASSWORD: &str = "demo1234";
+
+struct DemoTenant {
+    slug: &'static str,
+    name: &'static str,
+    people: &'static [&'static str],
+}
+
+const TENANTS: [DemoTenant; 3] = [
+    DemoTenant {
+        slug: "acme",
+        name: "Acme Corp",
+        people: &[
+            "Anna Schmidt",
+            "Bert Meyer",
+            "Carla Rossi",
+            "Dieter Wolf",
+            "Eva Novak",
+        ],
+    },
+    DemoTenant {
+        slug: "globex",
+        name: "Globex Inc",
+        people: &["Gina Marsh", "Hank Scorpio", "Ida Berg", "Jon Fox"],
+    },
+    DemoTenant {
+        slug: "initech",
+        name: "Initech",
+        people: &["Peter Gibbons", "Milton Waddams", "Bill Lumbergh"],
+    },
+];
+
+fn username(display_name: &str) -> String {
+    display_name
+        .split(' ')
+        .next()
+        .unwrap_or(display_name)
+        .to_lowercase()
+}
+
+/// Runs the demo until Ctrl-C / SIGTERM; removes its data directory afterwards.
+pub async fn run(
+    listen: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let mut suffix = [0u8; 6];
+    getrandom::getrandom(&mut suffix).context("reading the OS random source")?;
+    let data_dir: PathBuf = std::env::temp_dir().join(format!(
+        "ucplus-demo-{}",
+        suffix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ));
+    let vendor = SigningKey::generate().context("making the demo vendor key")?;
+    let admin_password = std::env::var("UCPLUS_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "demo-admin".into());
+    let mut config = Config::default();
+    config.apply_env(|name| std::env::var(name).ok())?;
+    config.listen = listen;
+    config.data_dir = data_dir.clone();
+    config.license.trusted_keys = vec![vendor.public_key().to_string()];
+    config.initial_admin_password = Some(Secret(admin_password.clone()));
+    let app = Application::build(config).await?;
+    let address = app.local_addr()?;
+    let state = app.state().clone();
+    seed(&state, &vendor).await.context("filling the demo")?;
+
+    println!(
+        "ucplus demo running at http://{address}  (data: {}, removed on exit)",
+        data_dir.display()
+    );
+    println!("  system admin:  tenant none, user admin, password {admin_password}");
+    for tenant in &TENANTS {
+        let users: Vec<String> = tenant.people.iter().map(|p| username(p)).collect();
+        println!(
+            "  tenant {:<8} admin: boss / {DEMO_PASSWORD}   users: {} / {DEMO_PASSWORD}",
+            tenant.slug,
+            users.join(", ")
+        );
+    }
+    println!(
+        "  try: curl -s -X POST http://{address}/api/v1/auth/login -H 'content-type: application/json' \\"
+    );
+    println!(
+        "         -d '{{\"tenant\": \"acme\", \"username\": \"anna\", \"password\": \"{DEMO_PASSWORD}\", \"client\": \"desktop\"}}'"
+    );
+    let result = app.run_until_stopped(shutdown).await;
+    if let Err(error) = std::fs::remove_dir_all(&data_dir) {
+        tracing::warn!(%error, "could not remove the demo data directory");
+    }
+    result
+}
+
+async fn seed(state: &AppState, vendor: &SigningKey) -> anyhow::Result<()> {
+    let now = Timestamp::now();
+    // Licenses: a starter pack (5 tenants) and client licenses, signed by the demo vendor.
+    let text = Issue {
+        id: ucplus_core::ids::new_uuid().to_string(),
+        system_id: state.system_id.clone(),
+        customer: Some("Demo Hosting".into()),
+        issued: today(),
+        expires: None,
+        items: [
+            (ItemType::MtStarter5, 1),
+            (ItemType::Pool(license::LicenseType::Desktop), 100),
+            (ItemType::Pool(license::LicenseType::Mobile), 50),
+            (ItemType::Pool(license::LicenseType::Attendant), 10),
+            (ItemType::Pool(license::LicenseType::Wallboard), 5),
+            (ItemType::Pool(license::LicenseType::Crm), 10),
+            (ItemType::Pool(license::LicenseType::Api), 10),
+        ]
+        .into(),
+    }
+    .sign(vendor);
+    let license = License::verify(&text, &state.trusted_keys)?;
+    state
+        .licensing
+        .with_pool(|pool| pool.load(license.clone(), today()))?;
+    state
+        .store
+        .insert_license(&StoredLicense {
+            id: license.id.clone(),
+            text,
+            loaded_at: now,
+        })
+        .await?;
+    // Multi-tenant now: the implicit default tenant is not needed.
+    if let Ok(default) = state.store.tenant_by_slug(DEFAULT_TENANT_SLUG).await {
+        state.store.delete_tenant(default.id).await?;
+        state.licensing.remove_tenant(default.id);
+    }
+
+    let hash = {
+        let secret = DEMO_PASSWORD.to_string();
+        tokio::task::spawn_blocking(move || password::hash(&secret))
+            .await?
+            .map_err(anyhow::Error::msg)?
+    };
+    let mut tenant_ids = Vec::new();
+    for demo in &TENANTS {
+        let tenant = Tenant {
+            id: TenantId::new(),
+            name: demo.name.into(),
+            slug: demo.slug.into(),
+            created_at: now,
+        };
+        let boss = user(
+            tenant.id,
+            "boss",
+            &format!("{} Admin", demo.name),
+            Role::Admin,
+            None,
+            &hash,
+        );
+        state
+            .licensing
+            .with_pool(|pool| pool.add_tenant(tenant.id, today()))?;
+        state.store.insert_tenant(&tenant, Some(&boss)).await?;
+        state.cti.user_updated(&boss);
+        tenant_ids.push(tenant.id);
+    }
+
+    // The hosted PBX: Acme's extensions 200-219 are devices 1200-1219 on the switch,
+    // Globex's 200-219 are 2200-2219. Initech has a PBX of its own (300-319).
+    let hosted = pbx("Hosted PBX", None, "1200-1219,2200-2219", 0.3, now);
+    let own = pbx("Initech PBX", Some(tenant_ids[2]), "300-319", 0.2, now);
+    for record in [&hosted, &own] {
+        state.store.insert_pbx(record).await?;
+    }
+    let plans: [(usize, &Pbx, u32, Option<&str>); 3] = [
+        (0, &hosted, 1200, Some("1")),
+        (1, &hosted, 2200, Some("2")),
+        (2, &own, 300, None),
+    ];
+    for (index, record, first, prefix) in plans {
+        let demo = &TENANTS[index];
+        let tenant = tenant_ids[index];
+        let site = Site {
+            id: SiteId::new(),
+            tenant_id: tenant,
+            name: "Headquarters".into(),
+            address: Some("1 Demo Street".into()),
+            created_at: now,
+        };
+        state.store.insert_site(tenant, &site).await?;
+        let mut devices = Vec::new();
+        for n in 0..20u32 {
+            let device_id = (first + n).to_string();
+            let extension = prefix
+                .and_then(|p| device_id.strip_prefix(p))
+                .map(str::to_string);
+            let person = demo.people.get(n as usize);
+            let owner = match person {
+                Some(name) => {
+                    let member = user(
+                        tenant,
+                        &username(name),
+                        name,
+                        Role::User,
+                        Some(site.id),
+                        &hash,
+                    );
+                    state.store.insert_user(tenant, &member).await?;
+                    state.cti.user_updated(&member);
+                    Some(member.id)
+                }
+                None => None,
+            };
+            let number = extension.clone().unwrap_or_else(|| device_id.clone());
+            devices.push(Device {
+                id: DeviceRecordId::new(),
+                tenant_id: tenant,
+                pbx_id: record.id,
+                name: person
+                    .map_or_else(|| format!("Extension {number}"), |p| format!("{p}'s phone")),
+                device_id,
+                extension,
+                user_id: owner,
+                created_at: now,
+            });
+        }
+        state.store.insert_devices(tenant, &devices).await?;
+        let contacts = [
+            ("Pizza Planet", "+4930555010"),
+            ("City Taxi", "+4930555020"),
+            ("IT Helpdesk", "+4930555030"),
+        ]
+        .iter()
+        .map(|(name, number)| Contact {
+            id: ucplus_core::ids::new_uuid().to_string(),
+            tenant_id: tenant,
+            owner_id: None,
+            name: (*name).into(),
+            company: None,
+            email: None,
+            numbers: vec![ContactNumber {
+                label: Some("work".into()),
+                number: (*number).into(),
+            }],
+            created_at: now,
+        })
+        .collect::<Vec<_>>();
+        state.store.insert_contacts(tenant, &contacts).await?;
+    }
+    for record in [&hosted, &own] {
+        state.cti.reload_pbx(record.id).await?;
+    }
+    Ok(())
+}
+
+fn user(
+    tenant: TenantId,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    site: Option<SiteId>,
+    hash: &str,
+) -> User {
+    User {
+        id: UserId::new(),
+        tenant_id: Some(tenant),
+        username: username.into(),
+        display_name: display_name.into(),
+        role,
+        site_id: site,
+        licenses: vec!["desktop".into(), "mobile".into()],
+        email: None,
+        created_at: Timestamp::now(),
+        password_hash: hash.into(),
+    }
+}
+
+fn pbx(name: &str, owner: Option<TenantId>, devices: &str, traffic: f64, now: Timestamp) -> Pbx {
+    Pbx {
+        id: PbxId::new(),
+        name: name.into(),
+        kind: PbxKind::Sim,
+        tenant_id: owner,
+        host: None,
+        port: None,
+        settings: serde_json::json!({"devices": devices, "traffic": traffic}),
+        created_at: now,
+    }
+}
+
+/// The demo's shape for tests: (tenant slug, usernames).
+pub fn accounts() -> Vec<(&'static str, Vec<String>)> {
+    TENANTS
+        .iter()
+        .map(|t| (t.slug, t.people.iter().map(|p| username(p)).collect()))
+        .collect()
+}
