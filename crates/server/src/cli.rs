@@ -79,6 +79,8 @@ enum Command {
         #[arg(long, default_value_t = 0.0)]
         traffic: f64,
     },
+    /// An end-to-end load run against a simulated PBX, printing a table.
+    Bench(crate::bench::BenchArgs),
     /// CSTA tools for engineers.
     Csta {
         #[command(subcommand)]
@@ -163,6 +165,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             crate::telemetry::init_logging(&config.log);
             runtime()?.block_on(serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            runtime()?.block_on(crate::bench::run(args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { listen } => {

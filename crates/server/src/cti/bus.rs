@@ -39,13 +39,26 @@ struct Message<'a, T: Serialize> {
     #[serde(rename = "type")]
     kind: &'a str,
     data: &'a T,
+    /// When the PBX sent the event behind this message (unix ns), if it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pbx_sent_at_ns: Option<i64>,
 }
 
 /// Serializes `{"type": kind, "data": data}`.
 pub fn message_json<T: Serialize>(kind: &str, data: &T) -> Arc<str> {
-    serde_json::to_string(&Message { kind, data })
-        .unwrap_or_else(|_| "{}".into())
-        .into()
+    stamped_json(kind, data, None)
+}
+
+/// Serializes `{"type": kind, "data": data, "pbx_sent_at_ns": stamp}` (the stamp only
+/// when the PBX gave one: the simulator does when asked, for latency measurement).
+pub fn stamped_json<T: Serialize>(kind: &str, data: &T, pbx_sent_at_ns: Option<i64>) -> Arc<str> {
+    serde_json::to_string(&Message {
+        kind,
+        data,
+        pbx_sent_at_ns,
+    })
+    .unwrap_or_else(|_| "{}".into())
+    .into()
 }
 
 pub struct Bus {

@@ -11,7 +11,7 @@ use ucplus_core::cti::{CallEnded, DeviceCall, LinkEvent, LinkState, PhoneState};
 use ucplus_core::{CallLogEntry, Device, LogDirection, Timestamp};
 
 use super::Cti;
-use super::bus::{Audience, Envelope, message_json};
+use super::bus::{Audience, Envelope, message_json, stamped_json};
 use super::runtime::{LinkStatus, PbxRuntime};
 use super::views::{CallEndedView, CallView, Party};
 
@@ -28,6 +28,7 @@ enum Effect {
     },
     PhoneState {
         device: Device,
+        sent_at_ns: Option<i64>,
     },
     Link,
 }
@@ -109,6 +110,7 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
             if entry.calls.phone_state() != before {
                 effects.push(Effect::PhoneState {
                     device: entry.record.clone(),
+                    sent_at_ns: call_event.sent_at_ns,
                 });
             }
         }
@@ -138,6 +140,7 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
             if entry.calls.phone_state() != before {
                 effects.push(Effect::PhoneState {
                     device: entry.record.clone(),
+                    sent_at_ns: None,
                 });
             }
         }
@@ -148,6 +151,7 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
                 if entry.calls.phone_state() != before || before == PhoneState::Dnd || on {
                     effects.push(Effect::PhoneState {
                         device: entry.record.clone(),
+                        sent_at_ns: None,
                     });
                 }
             }
@@ -157,6 +161,7 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
                 entry.calls.forwarding_to = if on { to } else { None };
                 effects.push(Effect::PhoneState {
                     device: entry.record.clone(),
+                    sent_at_ns: None,
                 });
             }
         }
@@ -178,7 +183,7 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                 device.tenant_id,
                 Envelope {
                     audience,
-                    json: message_json("call", &view),
+                    json: stamped_json("call", &view, sent_at_ns),
                     pbx_sent_at_ns: sent_at_ns,
                 },
             );
@@ -209,14 +214,14 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                 }
             }
         }
-        Effect::PhoneState { device } => {
+        Effect::PhoneState { device, sent_at_ns } => {
             if let Some(view) = cti.device_state(runtime, &device.device_id) {
                 cti.bus.publish(
                     device.tenant_id,
                     Envelope {
                         audience: Audience::Tenant,
-                        json: message_json("device_state", &view),
-                        pbx_sent_at_ns: None,
+                        json: stamped_json("device_state", &view, sent_at_ns),
+                        pbx_sent_at_ns: sent_at_ns,
                     },
                 );
             }

@@ -1,0 +1,471 @@
+//! `ucplus bench`: an end-to-end load run. A ucplus server runs as a child process (so the
+//! load clients' sockets do not count against its file limit); this process runs the PBX
+//! simulator with time-stamped events and N WebSocket clients spread over T tenants, and
+//! reports delivered messages/s, PBX-send → client-receive latency, misdeliveries (events
+//! that reached a client of another tenant or user: must be 0) and server memory per
+//! client.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use license::file::Issue;
+use license::{ItemType, LicenseType, SigningKey};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// WebSocket clients.
+    #[arg(long, default_value_t = 1000)]
+    pub clients: usize,
+    /// Tenants the clients are spread over.
+    #[arg(long, default_value_t = 10)]
+    pub tenants: usize,
+    /// Devices per tenant on the simulated PBX.
+    #[arg(long, default_value_t = 20)]
+    pub devices: usize,
+    /// Users per tenant (clients of one user share its session).
+    #[arg(long, default_value_t = 5)]
+    pub users: usize,
+    /// Simulated calls per second (each makes about a dozen PBX events).
+    #[arg(long, default_value_t = 100.0)]
+    pub calls_per_second: f64,
+    /// Seconds of traffic.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+}
+
+/// A minimal HTTP/1.1 client for the few setup calls (one connection per request).
+async fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+    content_type: &str,
+) -> anyhow::Result<(u16, Value)> {
+    let mut stream = TcpStream::connect(address)
+        .await
+        .with_context(|| format!("connecting to {address}"))?;
+    let body = body.unwrap_or_default();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").context("an HTTP response")?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("an HTTP status")?;
+    Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+}
+
+async fn call(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> anyhow::Result<Value> {
+    let (status, answer) = http(
+        address,
+        method,
+        path,
+        token,
+        Some(body.to_string()),
+        "application/json",
+    )
+    .await?;
+    if !(200..300).contains(&status) {
+        bail!("{method} {path}: {status} {answer}");
+    }
+    Ok(answer)
+}
+
+/// The server child process; killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+    system_id: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(data_dir: &std::path::Path, public_key: &str) -> anyhow::Result<Server> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data_dir)
+        .env("UCPLUS_ADMIN_PASSWORD", "bench-admin")
+        .env("UCPLUS_LICENSE_PUBLIC_KEYS", public_key)
+        .env("UCPLUS_LOG_LEVEL", "warn")
+        .env("UCPLUS_SESSION_IDLE_TIMEOUT", "3600")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting the server")?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut address = None;
+    let mut system_id = None;
+    while address.is_none() || system_id.is_none() {
+        let line = lines.next().context("the server exited")??;
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            address = Some(rest.trim().to_string());
+        }
+        if let Some(rest) = line.strip_prefix("system id: ") {
+            system_id = Some(rest.trim().to_string());
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Ok(Server {
+        child,
+        address: address.unwrap_or_default(),
+        system_id: system_id.unwrap_or_default(),
+    })
+}
+
+fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// What one tenant's clients may see.
+struct TenantView {
+    devices: HashSet<String>,
+    users: HashSet<String>,
+    tokens: Vec<(String, String)>,
+}
+
+#[derive(Default)]
+struct Totals {
+    delivered: AtomicU64,
+    misdelivered: AtomicU64,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.tenants >= 1 && args.clients >= args.tenants,
+        "need at least one client per tenant"
+    );
+    anyhow::ensure!(
+        args.users >= 1 && args.devices >= 2 && args.devices <= 100,
+        "--devices must be 2-100, --users at least 1"
+    );
+    let data_dir = std::env::temp_dir().join(format!("ucplus-bench-{}", std::process::id()));
+    let vendor = SigningKey::generate().context("a vendor key")?;
+    let server = start_server(&data_dir, &vendor.public_key().to_string())?;
+    let address = server.address.clone();
+    let pid = server.child.id();
+    println!(
+        "ucplus bench: {} clients in {} tenants, {} devices each, {} calls/s for {} s",
+        args.clients, args.tenants, args.devices, args.calls_per_second, args.duration
+    );
+
+    // Licenses, tenants, the simulated PBX and its devices, users.
+    let admin = call(
+        &address,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        json!({"username": "admin", "password": "bench-admin", "client": "admin"}),
+    )
+    .await?;
+    let admin = admin["token"].as_str().context("admin token")?.to_string();
+    let packs = args.tenants.div_ceil(20) as u32;
+    let text = Issue {
+        id: ucplus_core::ids::new_uuid().to_string(),
+        system_id: server.system_id.clone(),
+        customer: Some("bench".into()),
+        issued: crate::licensing::today(),
+        expires: None,
+        items: [
+            (ItemType::MtStarter20, packs),
+            (
+                ItemType::Pool(LicenseType::Desktop),
+                (args.tenants * args.users) as u32,
+            ),
+        ]
+        .into(),
+    }
+    .sign(&vendor);
+    let (status, answer) = http(
+        &address,
+        "POST",
+        "/api/v1/licenses",
+        Some(&admin),
+        Some(text),
+        "text/plain",
+    )
+    .await?;
+    anyhow::ensure!(
+        status == 201,
+        "loading the bench license: {status} {answer}"
+    );
+    let mut ranges = Vec::new();
+    for t in 0..args.tenants {
+        let first = 10_000 + t * 100;
+        ranges.push((first, format!("{first}-{}", first + args.devices - 1)));
+    }
+    let device_list = ranges
+        .iter()
+        .map(|(_, r)| r.clone())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut sim_config =
+        pbx::sim::SimConfig::new(device_list.parse().map_err(|e| anyhow::anyhow!("{e}"))?);
+    sim_config.listen = "127.0.0.1:0".parse()?;
+    sim_config.stamp_events = true;
+    sim_config.limits.client_queue = 1 << 16;
+    let sim = pbx::sim::Simulator::start(sim_config).await?;
+    let pbx = call(&address, "POST", "/api/v1/pbxs", Some(&admin), json!({"name": "bench", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none"})).await?;
+    let pbx_id = pbx["id"].as_str().context("pbx id")?.to_string();
+    let mut views = Vec::new();
+    for (t, (_, range)) in ranges.iter().enumerate() {
+        let slug = format!("bench-{t}");
+        let tenant = call(&address, "POST", "/api/v1/tenants", Some(&admin), json!({"name": slug, "slug": slug, "admin": {"username": "boss", "password": "bench-password"}})).await?;
+        let tenant_id = tenant["id"].as_str().context("tenant id")?.to_string();
+        let assigned = call(
+            &address,
+            "POST",
+            &format!("/api/v1/pbxs/{pbx_id}/devices"),
+            Some(&admin),
+            json!({"tenant_id": tenant_id, "device_ids": [range]}),
+        )
+        .await?;
+        let devices: HashSet<String> = assigned["devices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["id"].as_str().map(String::from))
+            .collect();
+        let mut users = HashSet::new();
+        let mut tokens = Vec::new();
+        for u in 0..args.users {
+            let name = format!("user{u}");
+            let user = call_in(
+                &address,
+                &admin,
+                &tenant_id,
+                json!({"username": name, "password": "bench-password", "display_name": name}),
+            )
+            .await?;
+            let user_id = user["id"].as_str().context("user id")?.to_string();
+            let login = call(&address, "POST", "/api/v1/auth/login", None, json!({"tenant": slug, "username": name, "password": "bench-password", "client": "desktop"})).await?;
+            users.insert(user_id.clone());
+            tokens.push((
+                user_id,
+                login["token"].as_str().context("token")?.to_string(),
+            ));
+        }
+        views.push(Arc::new(TenantView {
+            devices,
+            users,
+            tokens,
+        }));
+    }
+    // Wait for the link.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let link = call(
+            &address,
+            "GET",
+            &format!("/api/v1/pbxs/{pbx_id}"),
+            Some(&admin),
+            Value::Null,
+        )
+        .await?;
+        if link["link"]["state"] == "up" {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the PBX link did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Connect the clients.
+    let before_kib = resident_kib(pid);
+    let totals = Arc::new(Totals::default());
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let mut clients = Vec::new();
+    for i in 0..args.clients {
+        let view = views[i % args.tenants].clone();
+        let (user, token) = view.tokens[(i / args.tenants) % view.tokens.len()].clone();
+        let url = format!("ws://{address}/api/v1/events?token={token}");
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .context("a WebSocket client")?;
+        let totals = totals.clone();
+        let stop = stop.clone();
+        clients.push(tokio::spawn(client(socket, view, user, totals, stop)));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after_kib = resident_kib(pid);
+
+    // Traffic.
+    let sent_before = sim.stats().events_sent;
+    totals.delivered.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    let traffic = sim.start_traffic(pbx::sim::TrafficConfig {
+        calls_per_second: args.calls_per_second,
+        ring_time: pbx::sim::DurationRange::new(
+            Duration::from_millis(200),
+            Duration::from_millis(800),
+        ),
+        talk_time: pbx::sim::DurationRange::new(Duration::from_millis(500), Duration::from_secs(2)),
+        max_calls: u64::MAX,
+        max_duration: Duration::from_secs(args.duration),
+        ..pbx::sim::TrafficConfig::default()
+    });
+    tokio::time::sleep(Duration::from_secs(args.duration)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let pbx_events = sim.stats().events_sent - sent_before;
+    let delivered = totals.delivered.load(Ordering::Relaxed);
+    drop(traffic);
+    stop.notify_waiters();
+    let mut latencies: Vec<u64> = Vec::new();
+    for client in clients {
+        if let Ok(samples) = client.await {
+            latencies.extend(samples);
+        }
+    }
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    let per_client = after_kib.saturating_sub(before_kib) as f64 / args.clients as f64;
+    println!(
+        "{:<28} {:>12} ({:.0}/s)",
+        "PBX events sent",
+        pbx_events,
+        pbx_events as f64 / elapsed
+    );
+    println!(
+        "{:<28} {:>12} ({:.0}/s)",
+        "messages delivered",
+        delivered,
+        delivered as f64 / elapsed
+    );
+    println!(
+        "{:<28} {:>9.2} ms p50 {:>9.2} ms p99 ({} samples)",
+        "latency PBX → client",
+        percentile(0.5) as f64 / 1000.0,
+        percentile(0.99) as f64 / 1000.0,
+        latencies.len()
+    );
+    println!(
+        "{:<28} {:>12}",
+        "misdeliveries",
+        totals.misdelivered.load(Ordering::Relaxed)
+    );
+    println!(
+        "{:<28} {:>9.1} KiB per client ({} KiB → {} KiB)",
+        "server memory", per_client, before_kib, after_kib
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data_dir);
+    if totals.misdelivered.load(Ordering::Relaxed) > 0 {
+        bail!("events reached clients that should not see them");
+    }
+    Ok(())
+}
+
+/// Creates a user in a tenant as the system admin (naming the tenant in the header).
+async fn call_in(address: &str, admin: &str, tenant: &str, body: Value) -> anyhow::Result<Value> {
+    let mut stream = TcpStream::connect(address).await?;
+    let body = body.to_string();
+    let request = format!(
+        "POST /api/v1/users HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nAuthorization: Bearer {admin}\r\nX-Ucplus-Tenant: {tenant}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let text = String::from_utf8_lossy(&response);
+    let (_, body) = text.split_once("\r\n\r\n").context("an HTTP response")?;
+    Ok(serde_json::from_str(body)?)
+}
+
+/// One WebSocket client: counts what it receives, checks it may see it, and samples the
+/// latency of stamped events (µs).
+async fn client(
+    mut socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+    view: Arc<TenantView>,
+    user: String,
+    totals: Arc<Totals>,
+    stop: Arc<tokio::sync::Notify>,
+) -> Vec<u64> {
+    let mut latencies = Vec::new();
+    loop {
+        let message = tokio::select! {
+            message = socket.next() => message,
+            () = stop.notified() => break,
+        };
+        let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message else {
+            if message.is_none() {
+                break;
+            }
+            continue;
+        };
+        let received_ns = ucplus_core::Timestamp::now().0 as i128 * 1_000_000;
+        let Ok(value) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        totals.delivered.fetch_add(1, Ordering::Relaxed);
+        let data = &value["data"];
+        let allowed = match value["type"].as_str() {
+            Some("device_state") => data["device_id"]
+                .as_str()
+                .is_some_and(|d| view.devices.contains(d)),
+            Some("presence") => data["user_id"]
+                .as_str()
+                .is_some_and(|u| view.users.contains(u)),
+            Some("call") | Some("call_ended") => {
+                data["user_id"].as_str().is_none_or(|u| u == user)
+                    && data["device_id"]
+                        .as_str()
+                        .is_some_and(|d| view.devices.contains(d))
+            }
+            _ => true,
+        };
+        if !allowed {
+            totals.misdelivered.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(sent) = value["pbx_sent_at_ns"].as_i64() {
+            let micros = (received_ns.max(i128::from(sent)) - i128::from(sent)) / 1000;
+            latencies.push(u64::try_from(micros).unwrap_or(u64::MAX));
+        }
+    }
+    latencies
+}
