@@ -293,6 +293,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             tokens,
         }));
     }
+    eprintln!("  tenants, users and devices set up; waiting for the PBX link");
     // Wait for the link.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -311,10 +312,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    eprintln!("  connecting {} WebSocket clients", args.clients);
     // Connect the clients.
     let before_kib = resident_kib(pid);
     let totals = Arc::new(Totals::default());
-    let stop = Arc::new(tokio::sync::Notify::new());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut clients = Vec::new();
     for i in 0..args.clients {
         let view = views[i % args.tenants].clone();
@@ -324,12 +326,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .await
             .context("a WebSocket client")?;
         let totals = totals.clone();
-        let stop = stop.clone();
-        clients.push(tokio::spawn(client(socket, view, user, totals, stop)));
+        clients.push(tokio::spawn(client(
+            socket,
+            view,
+            user,
+            totals,
+            stopped.clone(),
+        )));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after_kib = resident_kib(pid);
 
+    eprintln!("  generating traffic");
     // Traffic.
     let sent_before = sim.stats().events_sent;
     totals.delivered.store(0, Ordering::Relaxed);
@@ -350,7 +358,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let pbx_events = sim.stats().events_sent - sent_before;
     let delivered = totals.delivered.load(Ordering::Relaxed);
     drop(traffic);
-    stop.notify_waiters();
+    stop.send_replace(true);
     let mut latencies: Vec<u64> = Vec::new();
     for client in clients {
         if let Ok(samples) = client.await {
@@ -424,13 +432,13 @@ async fn client(
     view: Arc<TenantView>,
     user: String,
     totals: Arc<Totals>,
-    stop: Arc<tokio::sync::Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<u64> {
     let mut latencies = Vec::new();
     loop {
         let message = tokio::select! {
             message = socket.next() => message,
-            () = stop.notified() => break,
+            _ = stop.wait_for(|stopped| *stopped) => break,
         };
         let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message else {
             if message.is_none() {

@@ -357,3 +357,64 @@ fn demo_runs_with_tenants_phones_and_traffic() {
         "the demo data directory is removed"
     );
 }
+
+/// `ucplus sim-pbx` is a switch a CSTA client can talk to.
+#[test]
+fn sim_pbx_answers_csta_over_tcp() {
+    use std::io::{Read as _, Write as _};
+    let mut child = Command::new(BIN)
+        .args([
+            "sim-pbx",
+            "--listen",
+            "127.0.0.1:0",
+            "--devices",
+            "200-209",
+            "--edition",
+            "ed5",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sim-pbx starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let address = line
+        .rsplit(' ')
+        .next()
+        .expect("the address is printed")
+        .trim()
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let request = r#"<MonitorStart xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3"><monitorObject><deviceObject>201</deviceObject></monitorObject></MonitorStart>"#;
+    let mut frame = vec![0u8, 0];
+    frame.extend_from_slice(&u16::try_from(8 + request.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(b"0001");
+    frame.extend_from_slice(request.as_bytes());
+    stream.write_all(&frame).unwrap();
+    let mut header = [0u8; 8];
+    stream.read_exact(&mut header).unwrap();
+    assert_eq!(
+        &header[4..8],
+        b"0001",
+        "the answer carries the request's invoke id"
+    );
+    let length = usize::from(u16::from_be_bytes([header[2], header[3]])) - 8;
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    let answer = csta::decode(&body).expect("a CSTA document");
+    assert_eq!(answer.name(), "MonitorStartResponse");
+    assert_eq!(
+        csta::detect_edition(&body),
+        Some(csta::Edition::Ed5),
+        "the switch answers in its edition"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}

@@ -431,7 +431,7 @@ async fn feature(
     state: &AppState,
     auth: &Auth,
     id: &str,
-    make: impl FnOnce(String) -> ApiResult<PbxRequest>,
+    make: impl FnOnce(&PbxRuntime, TenantId, String) -> ApiResult<PbxRequest>,
 ) -> ApiResult<StatusCode> {
     let tenant = auth.tenant()?;
     let device = state.store.device(tenant, parse_id(id)?).await?;
@@ -441,7 +441,8 @@ async fn feature(
             "the PBX connection is not running".into(),
         ))
     })?;
-    state.cti.request(&runtime, make(device.device_id)?).await?;
+    let request = make(&runtime, tenant, device.device_id)?;
+    state.cti.request(&runtime, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -454,7 +455,7 @@ pub async fn set_dnd(
     Path(id): Path<String>,
     ApiJson(setting): ApiJson<DndSetting>,
 ) -> ApiResult<StatusCode> {
-    feature(&state, &auth, &id, |device| {
+    feature(&state, &auth, &id, |_, _, device| {
         Ok(PbxRequest::SetDoNotDisturb {
             device,
             on: setting.on,
@@ -477,11 +478,11 @@ pub async fn set_forwarding(
         (true, None) => return Err(ApiError::field("to", "forward where?")),
         (false, _) => None,
     };
-    feature(&state, &auth, &id, |device| {
+    feature(&state, &auth, &id, |runtime, tenant, device| {
         Ok(PbxRequest::SetForwarding {
             device,
             on: setting.on,
-            to,
+            to: to.map(|to| pbx_number(runtime, tenant, &to)),
         })
     })
     .await

@@ -55,6 +55,11 @@ pub async fn events(
     let session = auth.0.clone();
     Ok(upgrade
         .max_message_size(64 * 1024)
+        // Clients send little; small buffers keep an idle client cheap (the defaults are
+        // 128 KiB each). Each message is sent as it comes.
+        .read_buffer_size(1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
         .on_upgrade(move |socket| client(socket, state, session, tenant)))
 }
 

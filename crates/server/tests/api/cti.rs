@@ -646,3 +646,105 @@ async fn the_link_survives_drops_restarts_silence_and_garbage() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conference_and_forwarding_end_to_end() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let Hosted {
+        sim: _switch, acme, ..
+    } = hosted(&server, &admin).await;
+    let anna = &acme.people["anna"];
+    let bert = &acme.people["bert"];
+    let carl = &acme.people["carl"];
+    let mut anna_events = Events::connect(&server, &anna.token).await;
+    let mut carl_events = Events::connect(&server, &carl.token).await;
+
+    // Anna talks to Bert, consults Carl, and joins all three.
+    let (_, first) = server
+        .post(&anna.token, "/api/v1/calls", json!({"to": "201"}))
+        .await;
+    let at_bert = my_call(&server, &bert.token, "ringing").await;
+    act(&server, &bert.token, &at_bert, "answer", json!({})).await;
+    anna_events
+        .wait_for("call", |c| {
+            c["id"] == first["id"] && c["state"] == "connected"
+        })
+        .await;
+    let second = act(
+        &server,
+        &anna.token,
+        &first,
+        "consult",
+        json!({"to": "202"}),
+    )
+    .await;
+    let at_carl = my_call(&server, &carl.token, "ringing").await;
+    act(&server, &carl.token, &at_carl, "answer", json!({})).await;
+    anna_events
+        .wait_for("call", |c| {
+            c["id"] == second["id"] && c["state"] == "connected"
+        })
+        .await;
+    act(
+        &server,
+        &anna.token,
+        &second,
+        "conference",
+        json!({"call_id": first["id"]}),
+    )
+    .await;
+    anna_events
+        .wait_for("call", |c| c["conference"] == true)
+        .await;
+    carl_events
+        .wait_for("call", |c| c["conference"] == true)
+        .await;
+    let (_, anna_calls) = server.get(&anna.token, "/api/v1/calls").await;
+    assert_eq!(
+        calls(&anna_calls).len(),
+        1,
+        "one conference call: {anna_calls}"
+    );
+    let conference = calls(&anna_calls).remove(0);
+    act(&server, &anna.token, &conference, "clear", json!({})).await;
+    // Bert and Carl stay connected with each other.
+    let (_, carl_calls) = server.get(&carl.token, "/api/v1/calls").await;
+    assert_eq!(calls(&carl_calls).len(), 1, "{carl_calls}");
+    let carl_call = calls(&carl_calls).remove(0);
+    act(&server, &carl.token, &carl_call, "clear", json!({})).await;
+    carl_events.wait_for("call_ended", |_| true).await;
+
+    // Carl forwards to Bert: a call to Carl rings at Bert.
+    let (status, _) = server
+        .put(
+            &carl.token,
+            &format!("/api/v1/devices/{}/forwarding", carl.device),
+            json!({"on": true, "to": "201"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    carl_events
+        .wait_for("device_state", |d| {
+            d["device_id"] == carl.device.as_str() && d["forwarding_to"].is_string()
+        })
+        .await;
+    server
+        .post(&anna.token, "/api/v1/calls", json!({"to": "202"}))
+        .await;
+    let forwarded = my_call(&server, &bert.token, "ringing").await;
+    assert_eq!(forwarded["other"]["number"], "200");
+    act(&server, &bert.token, &forwarded, "clear", json!({})).await;
+    let (status, body) = server
+        .put(
+            &carl.token,
+            &format!("/api/v1/devices/{}/forwarding", carl.device),
+            json!({"on": true}),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "validation_failed")
+    );
+    server.stop().await;
+}
