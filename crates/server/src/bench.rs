@@ -201,7 +201,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     )
     .await?;
     let admin = admin["token"].as_str().context("admin token")?.to_string();
-    let packs = args.tenants.div_ceil(20) as u32;
+    // One more tenant slot for the implicit default tenant.
+    let packs = (args.tenants + 1).div_ceil(20) as u32;
     let text = Issue {
         id: ucplus_core::ids::new_uuid().to_string(),
         system_id: server.system_id.clone(),
