@@ -3,7 +3,9 @@
 //! `csta` settings (besides `host` and `port`): `session` (`ecma354` | `system_status` |
 //! `none`, default `ecma354`), `login` + `password` (ECMA-354 vendor login), `edition`
 //! (`ed2`..`ed5`, default `ed3`), `framing` (`header` | `nul`), `heartbeat_interval`
-//! (seconds, default 30), `application_id`, `tls` (not supported yet: refused).
+//! (seconds, default 30), `application_id`, `tls` (true: TLS to the PBX) with
+//! `tls_ca_file` (PEM of the PBX's CA or certificate), `tls_server_name` (default: the
+//! host) and `tls_verify` (default true; false only in a lab).
 
 use std::time::Duration;
 
@@ -74,10 +76,32 @@ pub fn csta_config(pbx: &Pbx, errors: &mut ValidationErrors) -> Option<CstaLinkC
         config.application_id = id.to_string();
     }
     if settings.get("tls").and_then(Value::as_bool) == Some(true) {
-        errors.add(
-            "tls",
-            "TLS links are not supported yet; use a TLS tunnel to the PBX",
-        );
+        let verify = settings
+            .get("tls_verify")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let trusted_pem = match text(settings, "tls_ca_file") {
+            Some(path) => match std::fs::read(path) {
+                Ok(pem) => Some(pem),
+                Err(error) => {
+                    errors.add("tls_ca_file", format!("cannot read {path}: {error}"));
+                    None
+                }
+            },
+            None if verify => {
+                errors.add(
+                    "tls_ca_file",
+                    "a TLS link needs the PBX's CA or certificate (PEM file), or tls_verify false",
+                );
+                None
+            }
+            None => None,
+        };
+        config.tls = Some(pbx::link::csta::TlsSettings {
+            trusted_pem,
+            verify,
+            server_name: text(settings, "tls_server_name").map(str::to_string),
+        });
     }
     Some(config)
 }

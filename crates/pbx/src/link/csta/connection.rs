@@ -2,8 +2,11 @@
 
 use bytes::BytesMut;
 use csta::{Edition, Frame, FrameCodec, FrameError, Framing, InvokeId, Message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// A byte stream to the PBX: plain TCP or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// Why reading stopped.
 #[derive(Debug)]
@@ -25,7 +28,7 @@ impl std::fmt::Display for ReadError {
 }
 
 pub struct Connection {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     codec: FrameCodec,
     input: BytesMut,
     output: BytesMut,
@@ -34,7 +37,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(stream: TcpStream, framing: Framing, edition: Edition) -> Connection {
+    pub fn new(stream: Box<dyn Io>, framing: Framing, edition: Edition) -> Connection {
         Connection {
             stream,
             codec: FrameCodec::new(framing),

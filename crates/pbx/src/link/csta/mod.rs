@@ -9,6 +9,7 @@
 //! survives a reconnect. Malformed messages are logged and skipped, never fatal.
 
 mod connection;
+mod tls;
 mod translate;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -27,6 +28,7 @@ use ucplus_core::cti::{LinkEvent, LinkState, PbxError, PbxResponse};
 use self::connection::{Connection, ReadError};
 use super::LinkChannels;
 
+pub use tls::TlsSettings;
 pub use translate::{link_event, request_message, response, snapshot_calls};
 
 /// How the session with the switch starts.
@@ -69,6 +71,8 @@ pub struct CstaLinkConfig {
     pub connect_timeout: Duration,
     pub backoff_min: Duration,
     pub backoff_max: Duration,
+    /// TLS, when the PBX's CSTA port speaks it.
+    pub tls: Option<TlsSettings>,
 }
 
 impl CstaLinkConfig {
@@ -87,6 +91,7 @@ impl CstaLinkConfig {
             connect_timeout: Duration::from_secs(5),
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -204,6 +209,19 @@ async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(
         })?
         .map_err(|e| format!("connecting to {}:{}: {e}", config.host, config.port))?;
     let _ = stream.set_nodelay(true);
+    let stream: Box<dyn connection::Io> = match &config.tls {
+        None => Box::new(stream),
+        Some(settings) => {
+            let connector = tls::connector(settings)?;
+            let name = tls::server_name(settings, &config.host)?;
+            let secured =
+                tokio::time::timeout(config.connect_timeout, connector.connect(name, stream))
+                    .await
+                    .map_err(|_| "no TLS handshake with the PBX in time".to_string())?
+                    .map_err(|e| format!("TLS handshake with the PBX failed: {e}"))?;
+            Box::new(secured)
+        }
+    };
     let mut session = Session {
         config,
         channels,
