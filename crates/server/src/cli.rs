@@ -173,7 +173,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { listen } => {
             crate::telemetry::init_logging(&crate::config::LogConfig::default());
-            runtime()?.block_on(crate::demo::run(listen, shutdown_signal()))?;
+            let runtime = runtime()?;
+            let stop = {
+                let _context = runtime.enter();
+                shutdown_signal()
+            };
+            runtime.block_on(crate::demo::run(listen, stop))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::SystemId { config, data } => {
@@ -212,6 +217,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "--traffic must be 0-10000 calls per second"
             );
             runtime()?.block_on(async move {
+                let stop = shutdown_signal();
                 let simulator = pbx::sim::Simulator::start(config).await?;
                 println!("CSTA PBX simulator listening on {}", simulator.local_addr());
                 let traffic = (traffic > 0.0).then(|| {
@@ -222,7 +228,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         ..pbx::sim::TrafficConfig::default()
                     })
                 });
-                shutdown_signal().await;
+                stop.await;
                 drop(traffic);
                 simulator.shutdown().await;
                 anyhow::Ok(())
@@ -341,6 +347,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let stop = shutdown_signal();
     let app = Application::build(config.clone()).await?;
     let address = app.local_addr()?;
     if let Some(password) = &app.generated_admin_password {
@@ -354,38 +361,46 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     println!("system id: {}", app.state().system_id);
     tracing::info!(%address, data_dir = %config.data_dir.display(), "serving");
-    app.run_until_stopped(shutdown_signal()).await?;
+    app.run_until_stopped(stop).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called (not
+/// when first awaited), so a signal that arrives right after start-up is not lost.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {},
+                        _ = terminate.recv() => {},
+                    }
+                }
+                (interrupt, terminate) => {
+                    if let Err(error) = interrupt.and(terminate) {
+                        tracing::error!(%error, "cannot listen for signals; stop with SIGKILL");
+                    }
+                    std::future::pending::<()>().await;
+                }
             }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
 
 fn license_command(command: LicenseCommand) -> anyhow::Result<ExitCode> {
