@@ -160,6 +160,18 @@ pub struct Device {
     pub name: String,
     pub user_id: Option<UserId>,
     pub created_at: Timestamp,
+    /// For a uaCSTA handset: the SIP user it registers as (in the PBX's SIP domain).
+    pub sip_username: Option<String>,
+    /// Digest HA1 values of the handset's SIP password (MD5, SHA-256); never serialized.
+    #[serde(skip)]
+    pub sip_ha1: Option<SipHa1>,
+}
+
+/// `H(username:realm:password)` for both digest algorithm families.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipHa1 {
+    pub md5: String,
+    pub sha256: String,
 }
 
 impl Device {

@@ -23,6 +23,8 @@
 //! request_timeout = 5000          # ms a PBX request may take
 //! call_log_retention_days = 365
 //! client_queue = 4096             # events a slow WebSocket client may fall behind
+//! [sip]
+//! listen = "127.0.0.1:5060"       # SIP registrar for uaCSTA handsets (UDP + TCP); unset: off
 //! ```
 
 use std::net::SocketAddr;
@@ -50,6 +52,7 @@ pub struct Config {
     pub login: LoginConfig,
     pub usage: UsageConfig,
     pub cti: CtiConfig,
+    pub sip: SipConfig,
     /// The first system admin's password (`UCPLUS_ADMIN_PASSWORD`); generated when unset.
     /// Environment only: a password does not belong in a config file.
     #[serde(skip)]
@@ -110,6 +113,7 @@ impl Default for Config {
             login: LoginConfig::default(),
             usage: UsageConfig::default(),
             cti: CtiConfig::default(),
+            sip: SipConfig::default(),
             initial_admin_password: None,
         }
     }
@@ -125,6 +129,13 @@ pub struct CtiConfig {
     /// Events a tenant's ring holds; a WebSocket client that falls this far behind is
     /// disconnected (close code 4008).
     pub client_queue: usize,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// The SIP registrar for uaCSTA handsets (UDP and TCP on this address); none: off.
+    pub listen: Option<SocketAddr>,
 }
 
 impl Default for CtiConfig {
@@ -186,6 +197,7 @@ const ENV_VARS: &[&str] = &[
     "UCPLUS_LOG_LEVEL",
     "UCPLUS_LICENSE_PUBLIC_KEYS",
     "UCPLUS_ADMIN_PASSWORD",
+    "UCPLUS_SIP_LISTEN",
 ];
 
 impl Config {
@@ -239,6 +251,7 @@ impl Config {
                         .filter(|k| !k.is_empty())
                         .map(str::to_string),
                 ),
+                "UCPLUS_SIP_LISTEN" => self.sip.listen = Some(value.parse().map_err(|e| bad(&e))?),
                 "UCPLUS_ADMIN_PASSWORD" => {
                     self.initial_admin_password = Some(value).filter(|p| !p.is_empty()).map(Secret);
                 }

@@ -241,6 +241,8 @@ async fn seed(state: &AppState, vendor: &SigningKey) -> anyhow::Result<()> {
                     .map_or_else(|| format!("Extension {number}"), |p| format!("{p}'s phone")),
                 device_id,
                 extension,
+                sip_username: None,
+                sip_ha1: None,
                 user_id: owner,
                 created_at: now,
             });

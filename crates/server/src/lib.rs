@@ -10,6 +10,7 @@ pub mod cti;
 pub mod demo;
 pub mod error;
 pub mod licensing;
+pub mod registrar;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -90,7 +90,20 @@ impl Application {
         )
         .await
         .context("starting the PBX connections")?;
+        let sip = Arc::new(crate::registrar::SipService::new());
+        sip.reload(store.as_ref()).await?;
+        let sip_address = match config.sip.listen {
+            Some(address) => Some(
+                sip.clone()
+                    .listen(address, cti.clone())
+                    .await
+                    .with_context(|| format!("binding the SIP registrar to {address}"))?,
+            ),
+            None => None,
+        };
         let state = AppState::new(Inner {
+            sip,
+            sip_address,
             cti,
             config,
             store,

@@ -26,6 +26,9 @@ pub struct Inner {
     pub limiter: LoginLimiter,
     pub metrics: PrometheusHandle,
     pub cti: Arc<Cti>,
+    pub sip: Arc<crate::registrar::SipService>,
+    /// Where the SIP registrar listens, when it does.
+    pub sip_address: Option<std::net::SocketAddr>,
 }
 
 impl Deref for AppState {

@@ -83,6 +83,12 @@ pub fn device(row: &SqliteRow) -> Result<Device, StoreError> {
         name: row.try_get("name").map_err(backend)?,
         user_id: opt_id(row.try_get("user_id").map_err(backend)?)?,
         created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+        sip_username: row.try_get("sip_username").map_err(backend)?,
+        sip_ha1: {
+            let md5: Option<String> = row.try_get("sip_ha1_md5").map_err(backend)?;
+            let sha256: Option<String> = row.try_get("sip_ha1_sha256").map_err(backend)?;
+            md5.zip(sha256).map(|(md5, sha256)| SipHa1 { md5, sha256 })
+        },
     })
 }
 

@@ -529,7 +529,8 @@ impl Store for SqliteStore {
         for device in devices {
             sqlx::query(
                 "INSERT INTO devices (id, tenant_id, pbx_id, device_id, name, user_id, created_at, \
-                 extension) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 extension, sip_username, sip_ha1_md5, sip_ha1_sha256) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(device.id.to_string())
             .bind(tenant.to_string())
@@ -539,6 +540,9 @@ impl Store for SqliteStore {
             .bind(device.user_id.map(|u| u.to_string()))
             .bind(device.created_at.0)
             .bind(&device.extension)
+            .bind(&device.sip_username)
+            .bind(device.sip_ha1.as_ref().map(|h| h.md5.clone()))
+            .bind(device.sip_ha1.as_ref().map(|h| h.sha256.clone()))
             .execute(&mut *tx)
             .await
             .map_err(|e| map_error(e, "device_id"))?;
@@ -548,12 +552,15 @@ impl Store for SqliteStore {
 
     async fn update_device(&self, tenant: TenantId, device: &Device) -> StoreResult<()> {
         let result = sqlx::query(
-            "UPDATE devices SET name = $1, user_id = $2, extension = $3 \
-             WHERE tenant_id = $4 AND id = $5",
+            "UPDATE devices SET name = $1, user_id = $2, extension = $3, sip_username = $4, \
+             sip_ha1_md5 = $5, sip_ha1_sha256 = $6 WHERE tenant_id = $7 AND id = $8",
         )
         .bind(&device.name)
         .bind(device.user_id.map(|u| u.to_string()))
         .bind(&device.extension)
+        .bind(&device.sip_username)
+        .bind(device.sip_ha1.as_ref().map(|h| h.md5.clone()))
+        .bind(device.sip_ha1.as_ref().map(|h| h.sha256.clone()))
         .bind(tenant.to_string())
         .bind(device.id.to_string())
         .execute(&self.pool)

@@ -47,6 +47,8 @@ fn device(pbx: PbxId, number: &str) -> Device {
         pbx_id: pbx,
         device_id: number.into(),
         extension: None,
+        sip_username: None,
+        sip_ha1: None,
         name: format!("Phone {number}"),
         user_id: None,
         created_at: Timestamp(4_000),

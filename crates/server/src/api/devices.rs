@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use ucplus_core::{
     Device, DeviceRecordId, PbxId, StoreError, TenantId, Timestamp, UserId, ValidationErrors,
 };
@@ -12,6 +12,7 @@ use super::parse_id;
 use super::patch::nullable;
 use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::registrar::RegistrationView;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -30,12 +31,34 @@ pub struct NewDevice {
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct DevicePatch {
     name: Option<String>,
+    /// uaCSTA handsets: the SIP user the phone registers as (with `sip_password`).
+    sip_username: Option<String>,
+    /// Write-only: stored as digest hashes, never returned.
+    sip_password: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     extension: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     user_id: Option<Option<String>>,
+}
+
+/// A device with, for a uaCSTA handset, its SIP registration.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeviceView {
+    #[serde(flatten)]
+    device: Device,
+    /// uaCSTA handsets: `registered`/`unregistered`, the contact, seconds to expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration: Option<RegistrationView>,
+}
+
+fn view(state: &AppState, device: Device) -> DeviceView {
+    let registration = state.sip.registration(device.id);
+    DeviceView {
+        device,
+        registration,
+    }
 }
 
 /// A device id on a PBX: 1-64 printable characters without spaces.
@@ -73,6 +96,61 @@ pub async fn reload(state: &AppState, pbx: PbxId) {
     if let Err(error) = state.cti.reload_pbx(pbx).await {
         tracing::error!(%error, %pbx, "could not reload the PBX connection");
     }
+    if let Err(error) = state.sip.reload(state.store.as_ref()).await {
+        tracing::error!(%error, "could not reload the SIP accounts");
+    }
+}
+
+/// Checks new SIP credentials for a handset of a uaCSTA connection and hashes them for
+/// its realm (the connection's SIP domain).
+async fn sip_credentials(
+    state: &AppState,
+    tenant: TenantId,
+    device: &Device,
+    patch: &DevicePatch,
+    errors: &mut ValidationErrors,
+) -> ApiResult<Option<(String, ucplus_core::SipHa1)>> {
+    let (username, password) = match (&patch.sip_username, &patch.sip_password) {
+        (None, None) => return Ok(None),
+        (Some(username), Some(password)) => (username, password),
+        _ => {
+            errors.add("sip_password", "set sip_username and sip_password together");
+            return Ok(None);
+        }
+    };
+    let pbx = state.store.pbx(device.pbx_id).await?;
+    let domain = pbx
+        .settings
+        .get("sip_domain")
+        .and_then(serde_json::Value::as_str);
+    let Some(domain) = domain.filter(|_| pbx.kind == ucplus_core::PbxKind::Uacsta) else {
+        errors.add(
+            "sip_username",
+            "only handsets of a uacsta connection have SIP credentials",
+        );
+        return Ok(None);
+    };
+    errors.username("sip_username", username);
+    errors.password("sip_password", password);
+    let taken = state
+        .store
+        .pbx_devices(pbx.id)
+        .await?
+        .iter()
+        .any(|d| d.id != device.id && d.sip_username.as_deref() == Some(username.as_str()));
+    if taken {
+        errors.add(
+            "sip_username",
+            "another handset of this connection has this SIP user",
+        );
+    }
+    let _ = tenant;
+    let md5 = sip::auth::ha1(sip::Algorithm::Md5, username, domain, password);
+    let sha256 = sip::auth::ha1(sip::Algorithm::Sha256, username, domain, password);
+    Ok(Some((
+        username.clone(),
+        ucplus_core::SipHa1 { md5, sha256 },
+    )))
 }
 
 /// Within a tenant, a number dials one device only.
@@ -101,8 +179,9 @@ async fn check_number_free(
 /// The tenant's devices, on every PBX.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
     responses((status = 200, body = Vec<Device>), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Device>>> {
-    Ok(Json(state.store.devices(auth.tenant()?).await?))
+pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<DeviceView>>> {
+    let devices = state.store.devices(auth.tenant()?).await?;
+    Ok(Json(devices.into_iter().map(|d| view(&state, d)).collect()))
 }
 
 /// Adds a device on a PBX the tenant owns (tenant admin). Devices of a shared PBX are
@@ -114,7 +193,7 @@ pub async fn create(
     auth: Auth,
     ClientAddress(address): ClientAddress,
     ApiJson(new): ApiJson<NewDevice>,
-) -> ApiResult<(StatusCode, Json<Device>)> {
+) -> ApiResult<(StatusCode, Json<DeviceView>)> {
     let tenant = auth.tenant_admin()?;
     let mut errors = ValidationErrors::new();
     check_device_id(&mut errors, "device_id", &new.device_id);
@@ -155,6 +234,8 @@ pub async fn create(
         tenant_id: tenant,
         pbx_id: pbx.id,
         extension: new.extension,
+        sip_username: None,
+        sip_ha1: None,
         name: new
             .name
             .map(|n| n.trim().to_string())
@@ -177,7 +258,7 @@ pub async fn create(
             &address,
         )
         .await;
-    Ok((StatusCode::CREATED, Json(device)))
+    Ok((StatusCode::CREATED, Json(view(&state, device))))
 }
 
 /// One device.
@@ -187,10 +268,9 @@ pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Device>> {
-    Ok(Json(
-        state.store.device(auth.tenant()?, parse_id(&id)?).await?,
-    ))
+) -> ApiResult<Json<DeviceView>> {
+    let device = state.store.device(auth.tenant()?, parse_id(&id)?).await?;
+    Ok(Json(view(&state, device)))
 }
 
 /// Renames a device or gives it to a user (tenant admin).
@@ -202,7 +282,7 @@ pub async fn update(
     ClientAddress(address): ClientAddress,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<DevicePatch>,
-) -> ApiResult<Json<Device>> {
+) -> ApiResult<Json<DeviceView>> {
     let tenant = auth.tenant_admin()?;
     let mut device = state.store.device(tenant, parse_id(&id)?).await?;
     let mut errors = ValidationErrors::new();
@@ -220,6 +300,7 @@ pub async fn update(
         let number = extension.as_deref().unwrap_or(&device.device_id);
         check_number_free(&state, tenant, Some(device.id), number, &mut errors).await?;
     }
+    let sip_credentials = sip_credentials(&state, tenant, &device, &patch, &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
     if let Some(name) = patch.name {
         device.name = name.trim().to_string();
@@ -230,6 +311,10 @@ pub async fn update(
     if let Some(user_id) = user_id {
         device.user_id = user_id;
     }
+    if let Some((username, ha1)) = sip_credentials {
+        device.sip_username = Some(username);
+        device.sip_ha1 = Some(ha1);
+    }
     state.store.update_device(tenant, &device).await?;
     reload(&state, device.pbx_id).await;
     state
@@ -238,11 +323,11 @@ pub async fn update(
             Some(tenant),
             "device.update",
             Some(device.id.to_string()),
-            serde_json::json!({"name": device.name, "user_id": device.user_id}),
+            serde_json::json!({"name": device.name, "user_id": device.user_id, "sip_username": device.sip_username}),
             &address,
         )
         .await;
-    Ok(Json(device))
+    Ok(Json(view(&state, device)))
 }
 
 /// Removes a device from the tenant (tenant admin).

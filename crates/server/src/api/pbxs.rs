@@ -81,6 +81,16 @@ fn check(errors: &mut ValidationErrors, pbx: &Pbx) {
             errors.add("port", "a CSTA link needs the PBX's CSTA port");
         }
     }
+    if let Some(domain) = pbx.settings.get("sip_domain").and_then(Value::as_str) {
+        let valid = (3..=253).contains(&domain.len())
+            && domain.contains('.')
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        if !valid {
+            errors.add("sip_domain", "must be a DNS domain, e.g. acme.example.com");
+        }
+    }
     if pbx.kind == PbxKind::Uacsta
         && pbx
             .settings
@@ -93,6 +103,32 @@ fn check(errors: &mut ValidationErrors, pbx: &Pbx) {
             "a uaCSTA connection needs the tenant's SIP domain",
         );
     }
+}
+
+/// A SIP domain names one uaCSTA connection on the whole server.
+async fn check_domain_free(
+    state: &AppState,
+    pbx: &Pbx,
+    errors: &mut ValidationErrors,
+) -> ApiResult<()> {
+    let Some(domain) = pbx.settings.get("sip_domain").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let taken = state.store.pbxs().await?.iter().any(|other| {
+        other.id != pbx.id
+            && other
+                .settings
+                .get("sip_domain")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.eq_ignore_ascii_case(domain))
+    });
+    if taken {
+        errors.add(
+            "sip_domain",
+            "another connection already has this SIP domain",
+        );
+    }
+    Ok(())
 }
 
 /// PBX connections: all for the system admin, a tenant admin's own otherwise.
@@ -157,6 +193,7 @@ pub async fn create(
         created_at: Timestamp::now(),
     };
     check(&mut errors, &pbx);
+    check_domain_free(&state, &pbx, &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
     state.store.insert_pbx(&pbx).await?;
     reload(&state, pbx.id).await;
@@ -230,6 +267,7 @@ pub async fn update(
     }
     let mut errors = ValidationErrors::new();
     check(&mut errors, &pbx);
+    check_domain_free(&state, &pbx, &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
     state.store.update_pbx(&pbx).await?;
     reload(&state, pbx.id).await;
@@ -435,6 +473,8 @@ pub async fn assign_devices(
             pbx_id: pbx.id,
             device_id: device_id.clone(),
             extension,
+            sip_username: None,
+            sip_ha1: None,
             name: format!("Extension {number}"),
             user_id: None,
             created_at: now,

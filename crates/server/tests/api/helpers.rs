@@ -19,6 +19,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     pub data_dir: PathBuf,
     pub system_id: String,
+    /// The SIP registrar's address when `sip.listen` was set.
+    pub sip: Option<std::net::SocketAddr>,
     pub vendor: Arc<SigningKey>,
     graceful: Option<oneshot::Sender<()>>,
     kill: Option<oneshot::Sender<()>>,
@@ -75,7 +77,8 @@ impl TestServer {
                 };
                 let address = app.local_addr().expect("address");
                 let system_id = app.state().system_id.clone();
-                let _ = ready_tx.send(Ok((address, system_id)));
+                let sip = app.state().sip_address;
+                let _ = ready_tx.send(Ok((address, system_id, sip)));
                 let graceful = async {
                     let _ = graceful_rx.await;
                 };
@@ -87,7 +90,7 @@ impl TestServer {
             // Dropping the runtime drops every task: like a process that died.
             drop(runtime);
         });
-        let (address, system_id) = tokio::task::spawn_blocking(move || ready_rx.recv())
+        let (address, system_id, sip) = tokio::task::spawn_blocking(move || ready_rx.recv())
             .await
             .expect("join")
             .expect("server thread answered")
@@ -97,6 +100,7 @@ impl TestServer {
             http: reqwest::Client::new(),
             data_dir: dir.to_path_buf(),
             system_id,
+            sip,
             vendor,
             graceful: Some(graceful_tx),
             kill: Some(kill_tx),

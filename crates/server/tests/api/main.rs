@@ -9,5 +9,6 @@ mod cti;
 mod isolation;
 mod restart;
 mod sessions;
+mod sip;
 mod slow;
 mod story;

@@ -14,7 +14,7 @@ use crate::ws::Events;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_client_is_disconnected_without_affecting_the_others() {
     let server = TestServer::start_with(|config| {
-        config.cti.client_queue = 64;
+        config.cti.client_queue = 512;
         config.socket_send_buffer = 16 * 1024;
     })
     .await;

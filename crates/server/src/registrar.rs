@@ -1,0 +1,382 @@
+//! The SIP registrar for uaCSTA handsets: UDP and TCP on `sip.listen`, digest
+//! authentication with each device's credentials in its PBX connection's SIP domain
+//! (the realm), registration bindings per RFC 3261 §10, and the registration state of
+//! each device for the API and the tenant's event stream.
+//!
+//! ```text
+//! phone                         ucplus
+//!   | REGISTER sip:acme.example   |
+//!   |---------------------------->|  domain → uacsta PBX, user → device
+//!   |          401 (nonce)        |
+//!   |<----------------------------|
+//!   | REGISTER + Authorization    |
+//!   |---------------------------->|  digest verified against the device's HA1
+//!   |   200 (Contact; expires)    |  binding stored, `registration` event to the tenant
+//!   |<----------------------------|
+//! ```
+//! Answers: 400 (malformed or no usable To), 401 (challenge, stale nonce), 403 (wrong
+//! credentials, registering someone else's address, too many failures), 404 (unknown
+//! domain or user), 405 (not REGISTER), 423 (too brief), 503 (too many contacts).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use serde::Serialize;
+use sip::{
+    AuthError, ChangeKind, DigestServer, Limits, Message, Method, Request, Response, Secret,
+    StatusCode, StreamFramer, StreamItem,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use ucplus_core::{DeviceRecordId, PbxKind, SipHa1, Store, StoreResult, TenantId, Timestamp};
+
+use crate::auth::rate_limit::LoginLimiter;
+use crate::cti::Cti;
+use crate::cti::bus::{Audience, Bus, Envelope, message_json};
+
+/// A device's registration as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RegistrationView {
+    /// `registered` or `unregistered`.
+    pub state: &'static str,
+    /// The contact URI of the newest binding.
+    pub contact: Option<String>,
+    /// Seconds until it expires.
+    pub expires: Option<u64>,
+}
+
+#[derive(Clone)]
+struct Account {
+    device: DeviceRecordId,
+    tenant: TenantId,
+    ha1: SipHa1,
+}
+
+#[derive(Default)]
+struct Index {
+    /// SIP domain → tenant owning the uaCSTA connection (None: shared).
+    domains: HashMap<String, Option<TenantId>>,
+    /// `user@domain` → account.
+    accounts: HashMap<String, Account>,
+    /// Device → its address-of-record.
+    aors: HashMap<DeviceRecordId, String>,
+}
+
+pub struct SipService {
+    registrar: Mutex<sip::Registrar>,
+    digest: DigestServer,
+    index: RwLock<Index>,
+    failures: LoginLimiter,
+    limits: Limits,
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(Timestamp::now().0 / 1000).unwrap_or(0)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SipService {
+    pub fn new() -> SipService {
+        let mut secret = [0u8; 32];
+        if getrandom::getrandom(&mut secret).is_err() {
+            // Without randomness nonces would be guessable: refuse every login instead.
+            tracing::error!("no OS random source for SIP nonces");
+        }
+        SipService {
+            registrar: Mutex::new(sip::Registrar::new(sip::RegistrarConfig::default())),
+            digest: DigestServer::new(&secret),
+            index: RwLock::new(Index::default()),
+            failures: LoginLimiter::new(Duration::from_secs(60), 10, 30),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Rebuilds the account index from the uaCSTA connections and their devices.
+    pub async fn reload(&self, store: &dyn Store) -> StoreResult<()> {
+        let mut index = Index::default();
+        for pbx in store.pbxs().await? {
+            if pbx.kind != PbxKind::Uacsta {
+                continue;
+            }
+            let Some(domain) = pbx
+                .settings
+                .get("sip_domain")
+                .and_then(|d| d.as_str())
+                .map(str::to_lowercase)
+            else {
+                continue;
+            };
+            index.domains.insert(domain.clone(), pbx.tenant_id);
+            for device in store.pbx_devices(pbx.id).await? {
+                let (Some(user), Some(ha1)) = (device.sip_username.clone(), device.sip_ha1.clone())
+                else {
+                    continue;
+                };
+                let aor = format!("{user}@{domain}");
+                index.aors.insert(device.id, aor.clone());
+                index.accounts.insert(
+                    aor,
+                    Account {
+                        device: device.id,
+                        tenant: device.tenant_id,
+                        ha1,
+                    },
+                );
+            }
+        }
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+        Ok(())
+    }
+
+    /// The registration state of a device (None: not a handset with credentials).
+    pub fn registration(&self, device: DeviceRecordId) -> Option<RegistrationView> {
+        let aor = self
+            .index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .aors
+            .get(&device)?
+            .clone();
+        let now = unix_now();
+        let registrar = lock(&self.registrar);
+        let newest = registrar.bindings(&aor).iter().max_by_key(|b| b.expires_at);
+        Some(match newest {
+            Some(binding) => RegistrationView {
+                state: "registered",
+                contact: Some(binding.contact.uri.to_string()),
+                expires: Some(binding.remaining(now)),
+            },
+            None => RegistrationView {
+                state: "unregistered",
+                contact: None,
+                expires: None,
+            },
+        })
+    }
+
+    /// Answers one request from `source`; publishes registration changes.
+    pub fn handle(&self, request: &Request, source: SocketAddr, bus: &Bus) -> Response {
+        metrics::counter!("ucplus_sip_requests_total", "method" => request.method.as_str().to_string()).increment(1);
+        match request.method {
+            Method::Register => {}
+            Method::Options => return Response::for_request(request, StatusCode::OK),
+            _ => return Response::for_request(request, StatusCode::METHOD_NOT_ALLOWED),
+        }
+        let Some((user, domain)) = request.headers.to().ok().and_then(|to| match &to.uri {
+            sip::Uri::Sip(uri) => Some((uri.user.clone()?, uri.host.to_lowercase())),
+            sip::Uri::Other(_) => None,
+        }) else {
+            return Response::for_request(request, StatusCode::BAD_REQUEST);
+        };
+        let address = source.ip().to_string();
+        let now_instant = Instant::now();
+        if self
+            .failures
+            .check(&domain, &user, &address, now_instant)
+            .is_some()
+        {
+            metrics::counter!("ucplus_sip_rate_limited_total").increment(1);
+            let mut response = Response::for_request(request, StatusCode::FORBIDDEN);
+            response.reason = "Too many failed attempts".into();
+            return response;
+        }
+        let (known_domain, account) = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            (
+                index.domains.contains_key(&domain),
+                index.accounts.get(&format!("{user}@{domain}")).cloned(),
+            )
+        };
+        let now = unix_now();
+        let Some(account) = account.filter(|_| known_domain) else {
+            self.failures
+                .record_failure(&domain, &user, &address, now_instant);
+            return Response::for_request(request, StatusCode::NOT_FOUND);
+        };
+        let credentials = match request.headers.authorization() {
+            Ok(Some(credentials)) => credentials,
+            Ok(None) => return self.digest.unauthorized(request, &domain, now, false),
+            Err(_) => return Response::for_request(request, StatusCode::BAD_REQUEST),
+        };
+        if credentials.username != user {
+            self.failures
+                .record_failure(&domain, &user, &address, now_instant);
+            let mut response = Response::for_request(request, StatusCode::FORBIDDEN);
+            response.reason = "Credentials of another user".into();
+            return response;
+        }
+        let ha1 = match credentials.algorithm {
+            sip::Algorithm::Md5 | sip::Algorithm::Md5Sess => account.ha1.md5.as_str(),
+            _ => account.ha1.sha256.as_str(),
+        };
+        match self
+            .digest
+            .verify(request, &credentials, &domain, Secret::Ha1(ha1), now)
+        {
+            Ok(()) => {}
+            Err(AuthError::StaleNonce) => {
+                return self.digest.unauthorized(request, &domain, now, true);
+            }
+            Err(AuthError::UnknownNonce) => {
+                return self.digest.unauthorized(request, &domain, now, false);
+            }
+            Err(error) => {
+                tracing::info!(%user, %domain, %address, code = error.code(), "SIP authentication failed");
+                self.failures
+                    .record_failure(&domain, &user, &address, now_instant);
+                return Response::for_request(request, StatusCode::FORBIDDEN);
+            }
+        }
+        self.failures.record_success(&domain, &user);
+        let registration = lock(&self.registrar).register(request, Some(source), now);
+        if !registration.changes.is_empty() {
+            self.announce(account.device, account.tenant, bus);
+        }
+        registration.response
+    }
+
+    fn announce(&self, device: DeviceRecordId, tenant: TenantId, bus: &Bus) {
+        if let Some(view) = self.registration(device) {
+            #[derive(Serialize)]
+            struct Event<'a> {
+                device_id: DeviceRecordId,
+                #[serde(flatten)]
+                registration: &'a RegistrationView,
+            }
+            bus.publish(
+                tenant,
+                Envelope {
+                    audience: Audience::Tenant,
+                    json: message_json(
+                        "registration",
+                        &Event {
+                            device_id: device,
+                            registration: &view,
+                        },
+                    ),
+                    pbx_sent_at_ns: None,
+                },
+            );
+        }
+    }
+
+    /// Drops expired bindings and announces them.
+    pub fn expire(&self, bus: &Bus) {
+        let changes = lock(&self.registrar).expire(unix_now());
+        for change in changes {
+            if change.kind != ChangeKind::Expired {
+                continue;
+            }
+            let account = self
+                .index
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .accounts
+                .get(&change.aor)
+                .cloned();
+            if let Some(account) = account {
+                self.announce(account.device, account.tenant, bus);
+            }
+        }
+    }
+
+    /// Serves UDP and TCP on `address` (the same port for both), and expires bindings.
+    pub async fn listen(
+        self: Arc<Self>,
+        address: SocketAddr,
+        cti: Arc<Cti>,
+    ) -> std::io::Result<SocketAddr> {
+        let udp = Arc::new(UdpSocket::bind(address).await?);
+        let bound = udp.local_addr()?;
+        let tcp = TcpListener::bind(bound).await?;
+        tracing::info!(%bound, "SIP registrar listening (UDP and TCP)");
+        let (service, events) = (self.clone(), cti.clone());
+        tokio::spawn(async move {
+            let mut buffer = vec![0u8; 65_535];
+            loop {
+                let Ok((length, source)) = udp.recv_from(&mut buffer).await else {
+                    continue;
+                };
+                let Some(datagram) = buffer.get(..length) else {
+                    continue;
+                };
+                let answer = match sip::parse_datagram(datagram, &service.limits) {
+                    Ok(Some(Message::Request(request))) => {
+                        service.handle(&request, source, &events.bus).to_bytes()
+                    }
+                    Ok(_) => continue,
+                    Err(error) => {
+                        metrics::counter!("ucplus_sip_malformed_total").increment(1);
+                        tracing::debug!(%source, code = error.code(), "malformed SIP datagram");
+                        continue;
+                    }
+                };
+                let _ = udp.send_to(&answer, source).await;
+            }
+        });
+        let (service, events) = (self.clone(), cti.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, source)) = tcp.accept().await else {
+                    continue;
+                };
+                let (service, events) = (service.clone(), events.clone());
+                tokio::spawn(async move { service.serve_tcp(stream, source, &events.bus).await });
+            }
+        });
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                self.expire(&cti.bus);
+            }
+        });
+        Ok(bound)
+    }
+
+    async fn serve_tcp(&self, mut stream: tokio::net::TcpStream, source: SocketAddr, bus: &Bus) {
+        let mut framer = StreamFramer::new(self.limits);
+        let mut buffer = BytesMut::with_capacity(4096);
+        loop {
+            loop {
+                match framer.decode(&mut buffer) {
+                    Ok(Some(StreamItem::Message(message))) => {
+                        if let Message::Request(request) = *message {
+                            let answer = self.handle(&request, source, bus).to_bytes();
+                            if stream.write_all(&answer).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Ok(Some(StreamItem::KeepAlive)) => {
+                        if stream.write_all(b"\r\n").await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::debug!(%source, code = error.code(), "malformed SIP stream; closing");
+                        return;
+                    }
+                }
+            }
+            match tokio::time::timeout(Duration::from_secs(300), stream.read_buf(&mut buffer)).await
+            {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+impl Default for SipService {
+    fn default() -> Self {
+        SipService::new()
+    }
+}

@@ -1,0 +1,329 @@
+//! The SIP registrar for uaCSTA handsets (RFC 3261 §10), over real UDP and TCP.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use sip::{Credentials, Message, Method, Response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+use crate::helpers::TestServer;
+use crate::ws::Events;
+
+/// A SIP phone as far as registering goes.
+struct Phone {
+    socket: UdpSocket,
+    registrar: SocketAddr,
+    user: String,
+    domain: String,
+    call_id: String,
+    cseq: u32,
+}
+
+impl Phone {
+    async fn new(registrar: SocketAddr, user: &str, domain: &str) -> Phone {
+        Phone {
+            socket: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+            registrar,
+            user: user.into(),
+            domain: domain.into(),
+            call_id: sip::new_call_id("127.0.0.1"),
+            cseq: 0,
+        }
+    }
+
+    fn register_text(
+        &mut self,
+        contact: &str,
+        expires: u32,
+        authorization: Option<&str>,
+    ) -> String {
+        self.cseq += 1;
+        let local = self.socket.local_addr().unwrap();
+        let mut text = format!(
+            "REGISTER sip:{domain} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\nMax-Forwards: 70\r\n\
+             From: <sip:{user}@{domain}>;tag=a1b2\r\nTo: <sip:{user}@{domain}>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n\
+             Contact: {contact}\r\nExpires: {expires}\r\nUser-Agent: ucplus-test\r\n",
+            domain = self.domain,
+            branch = sip::new_branch(),
+            user = self.user,
+            call_id = self.call_id,
+            cseq = self.cseq,
+        );
+        if let Some(authorization) = authorization {
+            text.push_str(&format!("Authorization: {authorization}\r\n"));
+        }
+        text.push_str("Content-Length: 0\r\n\r\n");
+        text
+    }
+
+    async fn exchange(&self, text: &str) -> Response {
+        self.socket
+            .send_to(text.as_bytes(), self.registrar)
+            .await
+            .unwrap();
+        let mut buffer = vec![0u8; 65_535];
+        let (length, _) =
+            tokio::time::timeout(Duration::from_secs(5), self.socket.recv_from(&mut buffer))
+                .await
+                .expect("the registrar answers")
+                .unwrap();
+        match sip::parse_datagram(&buffer[..length], &sip::Limits::default()) {
+            Ok(Some(Message::Response(response))) => response,
+            other => panic!("not a response: {other:?}"),
+        }
+    }
+
+    /// REGISTER, answering the digest challenge with `password`.
+    async fn register(&mut self, password: &str, contact: &str, expires: u32) -> Response {
+        let first = self.register_text(contact, expires, None);
+        let challenge = self.exchange(&first).await;
+        if challenge.status.as_u16() != 401 {
+            return challenge;
+        }
+        let challenge = challenge
+            .headers
+            .www_authenticate()
+            .unwrap()
+            .expect("a challenge");
+        let credentials = Credentials::answer(
+            &challenge,
+            &self.user,
+            password,
+            &Method::Register,
+            &format!("sip:{}", self.domain),
+            "c0ffee",
+            1,
+        );
+        let second = self.register_text(contact, expires, Some(&credentials.to_string()));
+        self.exchange(&second).await
+    }
+}
+
+async fn handset_setup(server: &TestServer) -> (String, String, String, String) {
+    let admin = server.admin().await;
+    server
+        .load_license(
+            &admin,
+            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
+        )
+        .await;
+    let (tenant_a, admin_a) = server.tenant(&admin, "acme").await;
+    let (tenant_b, admin_b) = server.tenant(&admin, "globex").await;
+    let mut devices = Vec::new();
+    for (tenant, tenant_admin, domain, number) in [
+        (&tenant_a, &admin_a, "acme.example", "100"),
+        (&tenant_b, &admin_b, "globex.example", "200"),
+    ] {
+        let (status, pbx) = server
+            .post(&admin, "/api/v1/pbxs", json!({"name": "handsets", "kind": "uacsta", "tenant_id": tenant, "sip_domain": domain}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{pbx}");
+        let (status, device) = server
+            .post(
+                tenant_admin,
+                "/api/v1/devices",
+                json!({"pbx_id": pbx["id"], "device_id": number}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{device}");
+        let id = device["id"].as_str().unwrap().to_string();
+        let (status, body) = server
+            .patch(
+                tenant_admin,
+                &format!("/api/v1/devices/{id}"),
+                json!({"sip_username": number, "sip_password": format!("secret-{number}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.get("sip_password").is_none() && body.get("sip_ha1").is_none(),
+            "secrets are write-only: {body}"
+        );
+        assert_eq!(body["registration"]["state"], "unregistered");
+        devices.push(id);
+    }
+    // The same SIP domain cannot name two connections.
+    let (status, body) = server
+        .post(
+            &admin,
+            "/api/v1/pbxs",
+            json!({"name": "copy", "kind": "uacsta", "sip_domain": "acme.example"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["fields"][0]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("sip_domain"))
+    );
+    (admin_a, devices[0].clone(), admin_b, devices[1].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handsets_register_with_digest_auth_per_rfc_3261() {
+    let server =
+        TestServer::start_with(|config| config.sip.listen = Some("127.0.0.1:0".parse().unwrap()))
+            .await;
+    let registrar = server.sip.expect("the registrar listens");
+    let (admin_a, device_a, admin_b, _) = handset_setup(&server).await;
+    let mut events = Events::connect(&server, &admin_a).await;
+
+    let mut phone = Phone::new(registrar, "100", "acme.example").await;
+    let contact = format!("<sip:100@{}>", phone.socket.local_addr().unwrap());
+    let ok = phone.register("secret-100", &contact, 120).await;
+    assert_eq!(ok.status.as_u16(), 200, "{ok:?}");
+    let contacts = ok.headers.get_all("Contact").count();
+    assert_eq!(contacts, 1);
+    events
+        .wait_for("registration", |r| {
+            r["device_id"] == device_a.as_str() && r["state"] == "registered"
+        })
+        .await;
+    let (_, device) = server
+        .get(&admin_a, &format!("/api/v1/devices/{device_a}"))
+        .await;
+    assert_eq!(device["registration"]["state"], "registered");
+    assert!(
+        device["registration"]["contact"]
+            .as_str()
+            .unwrap()
+            .contains("sip:100@127.0.0.1")
+    );
+    assert!(device["registration"]["expires"].as_u64().unwrap() <= 120);
+
+    // A second contact of the same handset (another line or app).
+    let second = "<sip:100@127.0.0.2:5099>".to_string();
+    let ok = phone.register("secret-100", &second, 120).await;
+    assert_eq!(ok.headers.get_all("Contact").count(), 2, "{ok:?}");
+    // Refreshing keeps two bindings.
+    let ok = phone.register("secret-100", &second, 300).await;
+    assert_eq!(ok.headers.get_all("Contact").count(), 2);
+    // Too brief: 423 with Min-Expires.
+    let brief = phone.register("secret-100", &contact, 10).await;
+    assert_eq!(brief.status.as_u16(), 423);
+    assert!(brief.headers.get("Min-Expires").is_some());
+    // Wildcard unregister.
+    let gone = phone.register("secret-100", "*", 0).await;
+    assert_eq!(gone.status.as_u16(), 200, "{gone:?}");
+    events
+        .wait_for("registration", |r| {
+            r["device_id"] == device_a.as_str() && r["state"] == "unregistered"
+        })
+        .await;
+
+    // Wrong password, unknown user, unknown domain.
+    let mut wrong = Phone::new(registrar, "100", "acme.example").await;
+    assert_eq!(
+        wrong
+            .register("not-the-password", &contact, 120)
+            .await
+            .status
+            .as_u16(),
+        403
+    );
+    let mut nobody = Phone::new(registrar, "999", "acme.example").await;
+    assert_eq!(
+        nobody.register("x", &contact, 120).await.status.as_u16(),
+        404
+    );
+    let mut elsewhere = Phone::new(registrar, "100", "unknown.example").await;
+    assert_eq!(
+        elsewhere
+            .register("secret-100", &contact, 120)
+            .await
+            .status
+            .as_u16(),
+        404
+    );
+    // Tenant isolation: B's handset cannot register in A's domain, nor A's in B's.
+    let mut b_in_a = Phone::new(registrar, "200", "acme.example").await;
+    assert_eq!(
+        b_in_a
+            .register("secret-200", &contact, 120)
+            .await
+            .status
+            .as_u16(),
+        404
+    );
+    let mut a_in_b = Phone::new(registrar, "100", "globex.example").await;
+    assert_eq!(
+        a_in_b
+            .register("secret-100", &contact, 120)
+            .await
+            .status
+            .as_u16(),
+        404
+    );
+    // A's registration events never reach B.
+    let mut b_events = Events::connect(&server, &admin_b).await;
+    let mut again = Phone::new(registrar, "100", "acme.example").await;
+    assert_eq!(
+        again
+            .register("secret-100", &contact, 120)
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    b_events.drain(Duration::from_millis(300)).await;
+    assert!(
+        b_events.seen.iter().all(|e| e["type"] != "registration"),
+        "{:?}",
+        b_events.seen
+    );
+
+    // Garbage is ignored; the registrar keeps answering.
+    phone
+        .socket
+        .send_to(b"\x00\x01garbage\r\n\r\n", registrar)
+        .await
+        .unwrap();
+    let options = "OPTIONS sip:acme.example SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    assert_eq!(phone.exchange(options).await.status.as_u16(), 200);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handsets_register_over_tcp_too() {
+    let server =
+        TestServer::start_with(|config| config.sip.listen = Some("127.0.0.1:0".parse().unwrap()))
+            .await;
+    let registrar = server.sip.expect("the registrar listens");
+    handset_setup(&server).await;
+    let mut phone = Phone::new(registrar, "100", "acme.example").await;
+    let mut stream = TcpStream::connect(registrar).await.unwrap();
+    let contact = "<sip:100@127.0.0.1:5070;transport=tcp>";
+    let mut exchange = async |text: String| -> Response {
+        stream.write_all(text.as_bytes()).await.unwrap();
+        let mut framer = sip::StreamFramer::new(sip::Limits::default());
+        let mut buffer = bytes::BytesMut::new();
+        loop {
+            if let Ok(Some(sip::StreamItem::Message(message))) = framer.decode(&mut buffer) {
+                if let Message::Response(response) = *message {
+                    return response;
+                }
+            }
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read_buf(&mut buffer))
+                .await
+                .expect("an answer")
+                .unwrap();
+            assert!(read > 0, "the registrar closed the connection");
+        }
+    };
+    let challenge = exchange(phone.register_text(contact, 120, None)).await;
+    assert_eq!(challenge.status.as_u16(), 401);
+    let challenge = challenge.headers.www_authenticate().unwrap().unwrap();
+    let credentials = Credentials::answer(
+        &challenge,
+        "100",
+        "secret-100",
+        &Method::Register,
+        "sip:acme.example",
+        "beef",
+        1,
+    );
+    let ok = exchange(phone.register_text(contact, 120, Some(&credentials.to_string()))).await;
+    assert_eq!(ok.status.as_u16(), 200, "{ok:?}");
+    server.stop().await;
+}
