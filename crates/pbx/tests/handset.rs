@@ -18,7 +18,7 @@ const WAIT: Duration = Duration::from_secs(3);
 
 enum Wire {
     Udp(UdpSocket, Option<SocketAddr>),
-    Tcp(TcpListener, Option<TcpStream>, BytesMut, StreamFramer),
+    Tcp(TcpListener, Option<TcpStream>, BytesMut, Box<StreamFramer>),
 }
 
 /// The registrar and controller in one socket, as ucplus is.
@@ -35,7 +35,7 @@ impl Controller {
                 TcpListener::bind("127.0.0.1:0").await.unwrap(),
                 None,
                 BytesMut::new(),
-                StreamFramer::new(Limits::default()),
+                Box::new(StreamFramer::new(Limits::default())),
             ),
         };
         let addr = match &wire {
