@@ -1,5 +1,7 @@
 //! PBX connectors for ucplus, and the simulator to test them against.
 //!
+//! - [`handset`]: a simulated uaCSTA SIP handset (TR/87) that registers with a
+//!   registrar and is driven by CSTA XML in SIP INVITE/INFO.
 //! - [`link`]: the boundary between a PBX's engine and its link (channels), and the link
 //!   kinds: [`link::csta`] speaks CSTA XML over TCP to a telephone system.
 //! - [`sim`]: the CSTA PBX simulator — a switch with devices, calls and the event
@@ -7,5 +9,6 @@
 //!   field, with manual actions, generated traffic and fault injection for tests, demos
 //!   and benchmarks.
 
+pub mod handset;
 pub mod link;
 pub mod sim;

@@ -79,7 +79,7 @@ mod config;
 mod control;
 mod devices;
 mod error;
-mod events;
+pub(crate) mod events;
 mod link;
 mod requests;
 mod rng;
