@@ -14,6 +14,7 @@ pub mod registrar;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod uacsta;
 
 pub use config::Config;
 pub use startup::Application;

@@ -52,6 +52,9 @@ pub struct RegistrationView {
 struct Account {
     device: DeviceRecordId,
     tenant: TenantId,
+    pbx: ucplus_core::PbxId,
+    /// The handset's device id on its connection (its number).
+    number: String,
     ha1: SipHa1,
 }
 
@@ -66,6 +69,7 @@ struct Index {
 }
 
 pub struct SipService {
+    controller: Arc<crate::uacsta::Controller>,
     registrar: Mutex<sip::Registrar>,
     digest: DigestServer,
     index: RwLock<Index>,
@@ -82,13 +86,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl SipService {
-    pub fn new() -> SipService {
+    pub fn new(controller: Arc<crate::uacsta::Controller>) -> SipService {
         let mut secret = [0u8; 32];
         if getrandom::getrandom(&mut secret).is_err() {
             // Without randomness nonces would be guessable: refuse every login instead.
             tracing::error!("no OS random source for SIP nonces");
         }
         SipService {
+            controller,
             registrar: Mutex::new(sip::Registrar::new(sip::RegistrarConfig::default())),
             digest: DigestServer::new(&secret),
             index: RwLock::new(Index::default()),
@@ -125,6 +130,8 @@ impl SipService {
                     Account {
                         device: device.id,
                         tenant: device.tenant_id,
+                        pbx: pbx.id,
+                        number: device.device_id.clone(),
                         ha1,
                     },
                 );
@@ -237,8 +244,36 @@ impl SipService {
         let registration = lock(&self.registrar).register(request, Some(source), now);
         if !registration.changes.is_empty() {
             self.announce(account.device, account.tenant, bus);
+            self.sessions(&account, &format!("{user}@{domain}"));
         }
         registration.response
+    }
+
+    /// Opens the handset's uaCSTA session for its newest binding, or closes it when none
+    /// is left.
+    fn sessions(&self, account: &Account, aor: &str) {
+        let newest = lock(&self.registrar)
+            .bindings(aor)
+            .iter()
+            .max_by_key(|b| b.expires_at)
+            .cloned();
+        match newest {
+            Some(binding) => {
+                let source = binding
+                    .source
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
+                self.controller.open(crate::uacsta::Handset {
+                    device: account.device,
+                    pbx: account.pbx,
+                    number: &account.number,
+                    aor,
+                    contact: &binding.contact.uri,
+                    source,
+                    registration: &binding.call_id,
+                });
+            }
+            None => self.controller.close(account.device),
+        }
     }
 
     fn announce(&self, device: DeviceRecordId, tenant: TenantId, bus: &Bus) {
@@ -282,6 +317,7 @@ impl SipService {
                 .cloned();
             if let Some(account) = account {
                 self.announce(account.device, account.tenant, bus);
+                self.sessions(&account, &change.aor);
             }
         }
     }
@@ -296,6 +332,7 @@ impl SipService {
         let bound = udp.local_addr()?;
         let tcp = TcpListener::bind(bound).await?;
         tracing::info!(%bound, "SIP registrar listening (UDP and TCP)");
+        self.controller.set_socket(udp.clone(), bound);
         let (service, events) = (self.clone(), cti.clone());
         tokio::spawn(async move {
             let mut buffer = vec![0u8; 65_535];
@@ -307,10 +344,24 @@ impl SipService {
                     continue;
                 };
                 let answer = match sip::parse_datagram(datagram, &service.limits) {
-                    Ok(Some(Message::Request(request))) => {
-                        service.handle(&request, source, &events.bus).to_bytes()
+                    Ok(Some(Message::Request(request))) => match request.method {
+                        Method::Register | Method::Options => {
+                            service.handle(&request, source, &events.bus).to_bytes()
+                        }
+                        Method::Ack => continue,
+                        _ => service
+                            .controller
+                            .on_request(&request)
+                            .unwrap_or_else(|| {
+                                Response::for_request(&request, StatusCode::CALL_DOES_NOT_EXIST)
+                            })
+                            .to_bytes(),
+                    },
+                    Ok(Some(Message::Response(response))) => {
+                        service.controller.on_response(&response);
+                        continue;
                     }
-                    Ok(_) => continue,
+                    Ok(None) => continue,
                     Err(error) => {
                         metrics::counter!("ucplus_sip_malformed_total").increment(1);
                         tracing::debug!(%source, code = error.code(), "malformed SIP datagram");
@@ -372,11 +423,5 @@ impl SipService {
                 Ok(Ok(_)) => {}
             }
         }
-    }
-}
-
-impl Default for SipService {
-    fn default() -> Self {
-        SipService::new()
     }
 }

@@ -80,17 +80,20 @@ impl Application {
             config.login.max_failures_per_user,
             config.login.max_failures_per_address,
         );
+        let controller = Arc::new(crate::uacsta::Controller::default());
+        controller.set_request_timeout(Duration::from_millis(config.cti.request_timeout));
         let cti = crate::cti::Cti::start(
             store.clone(),
             Box::new(crate::cti::launch::Launcher {
                 request_timeout: Duration::from_millis(config.cti.request_timeout),
+                controller: controller.clone(),
             }),
             Duration::from_millis(config.cti.request_timeout),
             config.cti.client_queue,
         )
         .await
         .context("starting the PBX connections")?;
-        let sip = Arc::new(crate::registrar::SipService::new());
+        let sip = Arc::new(crate::registrar::SipService::new(controller));
         sip.reload(store.as_ref()).await?;
         let sip_address = match config.sip.listen {
             Some(address) => Some(

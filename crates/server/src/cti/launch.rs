@@ -20,6 +20,8 @@ use super::link::LinkChannels;
 /// The link kinds of this build.
 pub struct Launcher {
     pub request_timeout: Duration,
+    /// Serves `uacsta` connections (handsets registered with the SIP registrar).
+    pub controller: std::sync::Arc<crate::uacsta::Controller>,
 }
 
 fn text<'a>(settings: &'a Value, key: &str) -> Option<&'a str> {
@@ -148,12 +150,7 @@ impl LinkLauncher for Launcher {
                     }
                 }
             }
-            PbxKind::Uacsta => {
-                refuse(
-                    channels,
-                    "links of kind uacsta are not available in this build".into(),
-                );
-            }
+            PbxKind::Uacsta => self.controller.attach(pbx.id, channels),
         }
     }
 }

@@ -12,3 +12,4 @@ mod sessions;
 mod sip;
 mod slow;
 mod story;
+mod uacsta;

@@ -1,0 +1,468 @@
+//! The uaCSTA controller (ECMA TR/87): for every registered handset of a `uacsta`
+//! connection it opens a CSTA-over-SIP session from the registrar's socket, monitors the
+//! phone, turns the CSTA events the phone sends in INFO into the engine's link events, and
+//! carries the engine's requests to the phone in INFO. To the engine a `uacsta` connection
+//! is a link like any other.
+//!
+//! ```text
+//! handset registers ──▶ INVITE <RequestSystemStatus> ──▶ 200 ──▶ ACK
+//!                   ──▶ INFO <MonitorStart> ──▶ 200 <MonitorStartResponse>
+//!                   ──▶ INFO <SnapshotDevice> ──▶ 200 (calls) → link Snapshot
+//! handset           ◀── INFO <DeliveredEvent> …  answered 200 → link Call events
+//! engine request    ──▶ INFO <AnswerCall> ──▶ 200 <AnswerCallResponse>
+//! unregister/expiry ──▶ INFO <MonitorStop>, BYE;  a new registration (reboot) reopens
+//! ```
+//! Requests are retransmitted over UDP (RFC 3261 Timer A/E) until a final answer or the
+//! request timeout.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use csta::{Edition, Message as Csta};
+use pbx::link::LinkChannels;
+use sip::{Dialog, DialogSetup, Method, Request, Response, StatusCode, Uri};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use ucplus_core::cti::{LinkEvent, LinkState, PbxError, PbxRequest, PbxResponse};
+use ucplus_core::{DeviceRecordId, PbxId};
+
+/// What a request in flight is for.
+enum Purpose {
+    Open,
+    Monitor,
+    Snapshot,
+    Engine(oneshot::Sender<Result<PbxResponse, PbxError>>),
+    Close,
+}
+
+struct Session {
+    pbx: PbxId,
+    /// The device's id on the "PBX" (its number).
+    number: String,
+    dialog: Dialog,
+    target: SocketAddr,
+    /// The Call-ID of the registration that opened it (a new one means a reboot).
+    registration: String,
+    /// In-flight requests by CSeq.
+    pending: HashMap<u32, Purpose>,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<DeviceRecordId, Session>,
+    /// Dialog Call-ID → device.
+    by_call_id: HashMap<String, DeviceRecordId>,
+    /// uaCSTA connections and where their events go.
+    links: HashMap<PbxId, mpsc::Sender<LinkEvent>>,
+}
+
+/// A registered handset, as the registrar knows it.
+pub struct Handset<'a> {
+    pub device: DeviceRecordId,
+    pub pbx: PbxId,
+    /// Its device id on the connection (its number).
+    pub number: &'a str,
+    pub aor: &'a str,
+    pub contact: &'a Uri,
+    /// Where its REGISTER came from (where the session is sent).
+    pub source: SocketAddr,
+    /// The registration's Call-ID.
+    pub registration: &'a str,
+}
+
+#[derive(Default)]
+pub struct Controller {
+    state: Mutex<State>,
+    socket: OnceLock<(Arc<UdpSocket>, SocketAddr)>,
+    request_timeout: OnceLock<Duration>,
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn body(xml: &Csta) -> Bytes {
+    Bytes::from(csta::encode(xml, Edition::Ed3))
+}
+
+impl Controller {
+    /// Gives the controller the registrar's UDP socket (sessions start from it).
+    pub fn set_socket(&self, socket: Arc<UdpSocket>, bound: SocketAddr) {
+        let _ = self.socket.set((socket, bound));
+    }
+
+    pub fn set_request_timeout(&self, timeout: Duration) {
+        let _ = self.request_timeout.set(timeout);
+    }
+
+    fn timeout(&self) -> Duration {
+        self.request_timeout
+            .get()
+            .copied()
+            .unwrap_or(Duration::from_secs(5))
+    }
+
+    /// A `uacsta` connection's link: up while the controller serves it; requests go to the
+    /// handsets' sessions.
+    pub fn attach(self: &Arc<Self>, pbx: PbxId, channels: LinkChannels) {
+        let LinkChannels {
+            devices: _,
+            mut requests,
+            events,
+            mut shutdown,
+        } = channels;
+        lock(&self.state).links.insert(pbx, events.clone());
+        let controller = self.clone();
+        tokio::spawn(async move {
+            let up = if controller.socket.get().is_some() {
+                LinkEvent::State {
+                    state: LinkState::Up,
+                    error: None,
+                }
+            } else {
+                LinkEvent::State {
+                    state: LinkState::Down,
+                    error: Some("the SIP listener is off (set sip.listen)".into()),
+                }
+            };
+            let _ = events.send(up).await;
+            loop {
+                tokio::select! {
+                    request = requests.recv() => match request {
+                        Some(request) => controller.request(pbx, request.request, request.reply),
+                        None => break,
+                    },
+                    changed = shutdown.changed() => if changed.is_err() || *shutdown.borrow() { break },
+                }
+            }
+            let mut state = lock(&controller.state);
+            state.links.remove(&pbx);
+        });
+    }
+
+    fn send(&self, bytes: Bytes, target: SocketAddr) {
+        if let Some((socket, _)) = self.socket.get() {
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                let _ = socket.send_to(&bytes, target).await;
+            });
+        }
+    }
+
+    /// Sends an in-dialog request and retransmits it until answered or timed out.
+    fn transmit(self: &Arc<Self>, device: DeviceRecordId, request: Request, target: SocketAddr) {
+        let Ok(cseq) = request.headers.cseq().map(|c| c.seq) else {
+            return;
+        };
+        let bytes = request.to_bytes();
+        self.send(bytes.clone(), target);
+        let controller = self.clone();
+        let deadline = tokio::time::Instant::now() + self.timeout();
+        tokio::spawn(async move {
+            let mut wait = sip::timers::T1;
+            loop {
+                tokio::time::sleep(
+                    wait.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
+                )
+                .await;
+                let still = lock(&controller.state)
+                    .sessions
+                    .get(&device)
+                    .is_some_and(|s| s.pending.contains_key(&cseq));
+                if !still {
+                    return;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    let purpose = lock(&controller.state)
+                        .sessions
+                        .get_mut(&device)
+                        .and_then(|s| s.pending.remove(&cseq));
+                    if let Some(Purpose::Engine(reply)) = purpose {
+                        let _ = reply.send(Err(PbxError::Timeout));
+                    }
+                    return;
+                }
+                controller.send(bytes.clone(), target);
+                wait = (wait * 2).min(sip::timers::T2);
+            }
+        });
+    }
+
+    /// A handset registered (or re-registered after a reboot): open its session.
+    pub fn open(self: &Arc<Self>, handset: Handset<'_>) {
+        let Handset {
+            device,
+            pbx,
+            number,
+            aor,
+            contact,
+            source,
+            registration,
+        } = handset;
+        let Some((_, bound)) = self.socket.get() else {
+            return;
+        };
+        let mut state = lock(&self.state);
+        if !state.links.contains_key(&pbx) {
+            return;
+        }
+        if state
+            .sessions
+            .get(&device)
+            .is_some_and(|s| s.registration == registration)
+        {
+            return; // a refresh of the same registration
+        }
+        if let Some(old) = state.sessions.remove(&device) {
+            state.by_call_id.remove(old.dialog.call_id());
+        }
+        let Ok(local_uri) = format!("sip:ucplus@{}", bound.ip()).parse::<Uri>() else {
+            return;
+        };
+        let Ok(remote_uri) = format!("sip:{aor}").parse::<Uri>() else {
+            return;
+        };
+        let local_contact = format!("sip:ucplus@{bound}")
+            .parse::<Uri>()
+            .unwrap_or(local_uri.clone());
+        let mut dialog = Dialog::new(DialogSetup {
+            local_uri,
+            local_contact,
+            remote_uri,
+            remote_target: contact.clone(),
+            transport: "UDP".into(),
+            host: bound.ip().to_string(),
+            port: Some(bound.port()),
+        });
+        let invite = dialog.invite(body(
+            &csta::RequestSystemStatus {
+                extra: Default::default(),
+            }
+            .into(),
+        ));
+        let Ok(cseq) = invite.headers.cseq().map(|c| c.seq) else {
+            return;
+        };
+        let mut session = Session {
+            pbx,
+            number: number.to_string(),
+            dialog,
+            target: source,
+            registration: registration.to_string(),
+            pending: HashMap::new(),
+        };
+        session.pending.insert(cseq, Purpose::Open);
+        state
+            .by_call_id
+            .insert(session.dialog.call_id().to_string(), device);
+        state.sessions.insert(device, session);
+        drop(state);
+        tracing::info!(%device, %source, "opening a uaCSTA session");
+        self.transmit(device, invite, source);
+    }
+
+    /// The handset unregistered or expired: stop monitoring and end the dialog.
+    pub fn close(self: &Arc<Self>, device: DeviceRecordId) {
+        let mut state = lock(&self.state);
+        let Some(mut session) = state.sessions.remove(&device) else {
+            return;
+        };
+        state.by_call_id.remove(session.dialog.call_id());
+        let events = state.links.get(&session.pbx).cloned();
+        drop(state);
+        if session.dialog.is_established() {
+            let stop = session.dialog.info(body(
+                &csta::MonitorStop {
+                    monitor_cross_ref_id: "1".into(),
+                    extra: Default::default(),
+                }
+                .into(),
+            ));
+            self.send(stop.to_bytes(), session.target);
+            self.send(session.dialog.bye().to_bytes(), session.target);
+        }
+        for (_, purpose) in session.pending.drain() {
+            if let Purpose::Engine(reply) = purpose {
+                let _ = reply.send(Err(PbxError::Unavailable("the handset went away".into())));
+            }
+        }
+        if let Some(events) = events {
+            // Its calls are gone with it.
+            let _ = events.try_send(LinkEvent::Snapshot {
+                device: session.number,
+                calls: Vec::new(),
+            });
+        }
+        let _ = Purpose::Close;
+    }
+
+    fn request(
+        self: &Arc<Self>,
+        pbx: PbxId,
+        request: PbxRequest,
+        reply: oneshot::Sender<Result<PbxResponse, PbxError>>,
+    ) {
+        let mut state = lock(&self.state);
+        let found = state.sessions.iter_mut().find(|(_, s)| {
+            s.pbx == pbx && s.number == request.device() && s.dialog.is_established()
+        });
+        let Some((device, session)) = found else {
+            drop(state);
+            let _ = reply.send(Err(PbxError::Unavailable(
+                "the handset is not registered".into(),
+            )));
+            return;
+        };
+        let device = *device;
+        let info = session
+            .dialog
+            .info(body(&pbx::link::csta::request_message(&request)));
+        let Ok(cseq) = info.headers.cseq().map(|c| c.seq) else {
+            return;
+        };
+        session.pending.insert(cseq, Purpose::Engine(reply));
+        let target = session.target;
+        drop(state);
+        self.transmit(device, info, target);
+    }
+
+    /// A response from a handset.
+    pub fn on_response(self: &Arc<Self>, response: &Response) {
+        let Ok(call_id) = response.headers.call_id() else {
+            return;
+        };
+        let Ok(cseq) = response.headers.cseq() else {
+            return;
+        };
+        if response.status.is_provisional() {
+            return;
+        }
+        let mut state = lock(&self.state);
+        let Some(device) = state.by_call_id.get(call_id).copied() else {
+            return;
+        };
+        let events = state
+            .sessions
+            .get(&device)
+            .and_then(|s| state.links.get(&s.pbx).cloned());
+        let Some(session) = state.sessions.get_mut(&device) else {
+            return;
+        };
+        if cseq.method == Method::Invite {
+            if let Ok(Some(ack)) = session.dialog.on_invite_response(response) {
+                self.send(ack.to_bytes(), session.target);
+            }
+        }
+        let Some(purpose) = session.pending.remove(&cseq.seq) else {
+            return;
+        };
+        let answer = csta::decode(&response.body).ok();
+        let number = session.number.clone();
+        let target = session.target;
+        let mut next: Option<(Request, Purpose)> = None;
+        match purpose {
+            Purpose::Engine(reply) => {
+                let result = match (&answer, response.status.is_success()) {
+                    (Some(message), true) => pbx::link::csta::response(message),
+                    (_, true) => Ok(PbxResponse::default()),
+                    (_, false) => Err(PbxError::Rejected(format!(
+                        "SIP {} {}",
+                        response.status.as_u16(),
+                        response.reason
+                    ))),
+                };
+                let _ = reply.send(result);
+            }
+            Purpose::Open if response.status.is_success() => {
+                let monitor: Csta = csta::MonitorStart {
+                    monitor_object: csta::MonitorObject {
+                        device_object: Some(csta::DeviceId::new(number.as_str())),
+                        call_object: None,
+                        extra: Default::default(),
+                    },
+                    requested_monitor_filter: None,
+                    monitor_type: None,
+                    extra: Default::default(),
+                }
+                .into();
+                next = Some((session.dialog.info(body(&monitor)), Purpose::Monitor));
+            }
+            Purpose::Monitor if response.status.is_success() => {
+                let snapshot: Csta = csta::SnapshotDevice {
+                    snapshot_object: csta::DeviceId::new(number.as_str()),
+                    extra: Default::default(),
+                }
+                .into();
+                next = Some((session.dialog.info(body(&snapshot)), Purpose::Snapshot));
+            }
+            Purpose::Snapshot => {
+                if let (Some(events), Some(calls)) = (
+                    events,
+                    answer.as_ref().and_then(pbx::link::csta::snapshot_calls),
+                ) {
+                    let _ = events.try_send(LinkEvent::Snapshot {
+                        device: number,
+                        calls,
+                    });
+                }
+            }
+            Purpose::Open | Purpose::Monitor => {
+                tracing::warn!(%device, status = response.status.as_u16(), "a handset refused the uaCSTA session");
+            }
+            Purpose::Close => {}
+        }
+        if let Some((request, purpose)) = next {
+            if let Ok(seq) = request.headers.cseq().map(|c| c.seq) {
+                session.pending.insert(seq, purpose);
+            }
+            drop(state);
+            self.transmit(device, request, target);
+        }
+    }
+
+    /// A request from a handset within a session (INFO with an event, BYE): its answer.
+    pub fn on_request(&self, request: &Request) -> Option<Response> {
+        let call_id = request.headers.call_id().ok()?;
+        let mut state = lock(&self.state);
+        let device = state.by_call_id.get(call_id).copied()?;
+        let events = state
+            .sessions
+            .get(&device)
+            .and_then(|s| state.links.get(&s.pbx).cloned());
+        let session = state.sessions.get_mut(&device)?;
+        if session.dialog.on_request(request).is_err() {
+            return Some(Response::for_request(
+                request,
+                StatusCode::CALL_DOES_NOT_EXIST,
+            ));
+        }
+        match request.method {
+            Method::Info => {
+                if let (Ok(message), Some(events)) = (csta::decode(&request.body), events) {
+                    if let Some(event) = pbx::link::csta::link_event(&session.number, &message) {
+                        if events.try_send(event).is_err() {
+                            tracing::warn!("the engine is not keeping up with a handset's events");
+                        }
+                    }
+                }
+                Some(Response::for_request(request, StatusCode::OK))
+            }
+            Method::Bye => {
+                let number = session.number.clone();
+                state.by_call_id.remove(call_id);
+                state.sessions.remove(&device);
+                if let Some(events) = events {
+                    let _ = events.try_send(LinkEvent::Snapshot {
+                        device: number,
+                        calls: Vec::new(),
+                    });
+                }
+                Some(Response::for_request(request, StatusCode::OK))
+            }
+            _ => Some(Response::for_request(request, StatusCode::OK)),
+        }
+    }
+}

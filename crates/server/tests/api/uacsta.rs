@@ -1,0 +1,171 @@
+//! uaCSTA end to end: a simulated SIP handset registers with ucplus, ucplus opens the
+//! CSTA-over-SIP session, and the handset behaves in the engine like any other device —
+//! events to its user's WebSocket, call control from the API, recovery after a reboot.
+
+use std::time::Duration;
+
+use pbx::handset::{HandsetConfig, RegistrationState, SimHandset};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestServer, error_code};
+use crate::ws::Events;
+
+async fn wait_state(server: &TestServer, token: &str, state: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, calls) = server.get(token, "/api/v1/calls").await;
+        if let Some(call) = calls
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["state"] == state))
+        {
+            return call.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {state} call: {calls}"
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
+    let server =
+        TestServer::start_with(|config| config.sip.listen = Some("127.0.0.1:0".parse().unwrap()))
+            .await;
+    let registrar = server.sip.expect("the registrar listens");
+    let admin = server.admin().await;
+    server
+        .load_license(
+            &admin,
+            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
+        )
+        .await;
+    let (tenant, boss) = server.tenant(&admin, "acme").await;
+    let (status, pbx) = server
+        .post(&admin, "/api/v1/pbxs", json!({"name": "handsets", "kind": "uacsta", "tenant_id": tenant, "sip_domain": "acme.example"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let anna = server.user(&boss, "anna", &["desktop"]).await;
+    let (_, device) = server
+        .post(
+            &boss,
+            "/api/v1/devices",
+            json!({"pbx_id": pbx["id"], "device_id": "100", "user_id": anna}),
+        )
+        .await;
+    let device = device["id"].as_str().unwrap().to_string();
+    let (status, body) = server
+        .patch(
+            &boss,
+            &format!("/api/v1/devices/{device}"),
+            json!({"sip_username": "100", "sip_password": "secret-100"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .unwrap();
+    let mut events = Events::connect(&server, &token).await;
+
+    let mut config = HandsetConfig::new(registrar, "100");
+    config.password = "secret-100".into();
+    config.domain = "acme.example".into();
+    config.answer_delay = Duration::from_millis(200);
+    let handset = SimHandset::start(config).await.expect("handset");
+    let registered = handset
+        .wait_registration(Duration::from_secs(10), |state| {
+            matches!(state, RegistrationState::Registered { .. })
+        })
+        .await;
+    assert!(
+        registered,
+        "the handset registered: {:?}",
+        handset.registration()
+    );
+    events
+        .wait_for("registration", |r| r["state"] == "registered")
+        .await;
+    // The session is open once the snapshot of the handset arrived (monitor + snapshot).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // An incoming call on the handset reaches Anna; she answers and hangs up from the API.
+    handset.ring_from("+4930777").await.expect("rings");
+    let ringing = events.wait_for("call", |c| c["state"] == "ringing").await;
+    assert_eq!(ringing["data"]["other"]["number"], "+4930777");
+    let call = wait_state(&server, &token, "ringing").await;
+    let (status, answer) = server
+        .post(
+            &token,
+            &format!("/api/v1/calls/{}/answer", call["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    events
+        .wait_for("call", |c| {
+            c["id"] == call["id"] && c["state"] == "connected"
+        })
+        .await;
+    let (status, _) = server
+        .post(
+            &token,
+            &format!("/api/v1/calls/{}/clear", call["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    events
+        .wait_for("call_ended", |e| e["id"] == call["id"])
+        .await;
+
+    // Click-to-dial through the handset.
+    let (status, made) = server
+        .post(&token, "/api/v1/calls", json!({"to": "+4930555"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    events
+        .wait_for("call", |c| {
+            c["id"] == made["id"] && c["state"] == "connected"
+        })
+        .await;
+    let (status, _) = server
+        .post(
+            &token,
+            &format!("/api/v1/calls/{}/clear", made["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    events
+        .wait_for("call_ended", |e| e["id"] == made["id"])
+        .await;
+
+    // The handset reboots: it registers again and the session is reopened.
+    handset.reboot().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    handset
+        .ring_from("+4930888")
+        .await
+        .expect("rings after the reboot");
+    let ringing = events.wait_for("call", |c| c["state"] == "ringing").await;
+    assert_eq!(ringing["data"]["other"]["number"], "+4930888");
+    handset.hang_up().await.ok();
+
+    // It unregisters: the device says so and calls cannot go through it.
+    handset.unregister().await;
+    events
+        .wait_for("registration", |r| r["state"] == "unregistered")
+        .await;
+    let (status, body) = server
+        .post(&token, "/api/v1/calls", json!({"to": "+4930555"}))
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "pbx_unavailable"),
+        "{body}"
+    );
+    server.stop().await;
+}
