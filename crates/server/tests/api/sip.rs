@@ -327,3 +327,95 @@ async fn handsets_register_over_tcp_too() {
     assert_eq!(ok.status.as_u16(), 200, "{ok:?}");
     server.stop().await;
 }
+
+async fn registration_of(server: &TestServer, admin: &str, device: &str) -> serde_json::Value {
+    let (_, body) = server
+        .get(admin, &format!("/api/v1/devices/{device}"))
+        .await;
+    body["registration"].clone()
+}
+
+/// Interop: baresip, a SIP user agent written elsewhere, registers with ucplus using
+/// digest auth; ucplus shows the binding; baresip unregisters when it quits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_registers_and_unregisters() {
+    let Some(baresip) = ["/usr/bin/baresip", "/usr/local/bin/baresip"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "baresip is missing: .ci/run installs it (apt-get install baresip)"
+        );
+        eprintln!("SKIPPED outside CI: baresip is not installed");
+        return;
+    };
+    let server =
+        TestServer::start_with(|config| config.sip.listen = Some("127.0.0.1:0".parse().unwrap()))
+            .await;
+    let registrar = server.sip.expect("the registrar listens");
+    let (admin_a, device_a, _, _) = handset_setup(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let local_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("config"),
+        format!("poll_method\t\tpoll\nsip_listen\t\t127.0.0.1:{local_port}\nmodule_path\t\t/usr/lib/baresip/modules\nmodule\t\t\tg711.so\nmodule_app\t\taccount.so\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("accounts"),
+        format!("<sip:100@acme.example;transport=udp>;auth_pass=secret-100;outbound=\"sip:{registrar};transport=udp\";regint=60\n"),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(baresip)
+        .args(["-f"])
+        .arg(dir.path())
+        .args(["-t", "6"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("baresip starts");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let registered = loop {
+        let registration = registration_of(&server, &admin_a, &device_a).await;
+        if registration["state"] == "registered" {
+            break registration;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "baresip did not register: {registration}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        registered["contact"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{local_port}")),
+        "{registered}"
+    );
+    // baresip quits after its time and unregisters.
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("baresip quits")
+        .unwrap();
+    assert!(status.success() || status.code().is_some());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let registration = registration_of(&server, &admin_a, &device_a).await;
+        if registration["state"] == "unregistered" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "baresip did not unregister: {registration}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.stop().await;
+}
