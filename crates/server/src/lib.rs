@@ -12,6 +12,7 @@ pub mod licensing;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 pub use config::Config;
 pub use startup::Application;
