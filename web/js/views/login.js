@@ -73,10 +73,10 @@ export function mountLogin(main, { reason, onLoggedIn }) {
     }
   });
 
+  /** The alert is read out by itself; focus stays where the user can fix things. */
   function showError(text) {
     error.replaceChildren(h('p', { text }));
     error.hidden = false;
-    error.focus();
   }
 
   main.replaceChildren(h('div', { class: 'login-page' },
