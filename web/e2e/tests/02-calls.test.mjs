@@ -112,6 +112,23 @@ test('hold and retrieve, tones, consultation and conference', async () => {
   assertNoConsoleErrors(anna, bert, carla);
 });
 
+test('consultation, then completing the transfer: bert and carla are connected, anna is free', async () => {
+  await blfTile(anna, 'Bert Meyer').click();
+  await bert.locator('.call.incoming-notice').getByRole('button', { name: 'Answer' }).click();
+  await callCard(anna, 'connected').waitFor();
+  await anna.getByLabel('To number').fill('202');
+  await anna.getByRole('button', { name: 'Consult' }).click();
+  await carla.locator('.call.incoming-notice').getByRole('button', { name: 'Answer' }).click();
+  await callCard(anna, 'connected').filter({ hasText: 'Carla Rossi' }).getByRole('button', { name: 'Complete transfer' }).click();
+  await anna.getByText('No active calls').waitFor();
+  await callCard(bert, 'connected').waitFor();
+  await callCard(carla, 'connected').waitFor();
+  await bert.locator('.call').getByRole('button', { name: 'Hang up' }).click();
+  await carla.getByText('No active calls').waitFor();
+  await bert.getByText('No active calls').waitFor();
+  assertNoConsoleErrors(anna, bert, carla);
+});
+
 test('the busy-lamp field at phone width', async () => {
   const phone = await openPage(browser, { name: 'eva-phone', viewport: PHONE });
   await login(phone, { tenant: 'acme', username: 'eva', client: 'mobile' });
