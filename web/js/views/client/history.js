@@ -48,9 +48,13 @@ export function historyPanel(state) {
             h('strong', { text: e.other_name ?? e.other_number ?? 'Unknown' }),
             e.other_name && e.other_number ? h('span', { class: 'muted small', text: ` ${e.other_number}` }) : null),
         },
-        { label: 'Direction', render: (e) => h('span', { class: e.missed ? 'badge missed' : 'badge neutral', text: directionText(e) }) },
+        {
+          label: 'Call',
+          render: (e) => h('span', { class: 'call-cell' },
+            h('span', { class: e.missed ? 'badge missed' : 'badge neutral', text: directionText(e) }),
+            e.transferred.length ? h('span', { class: 'muted small', text: ` transferred: ${e.transferred.join(', ')}` }) : null),
+        },
         { label: 'Duration', render: (e) => (e.answered ? duration(e.talk_ms) : '—') },
-        { label: 'Note', class: 'wrap', render: (e) => (e.transferred.length ? `transferred: ${e.transferred.join(', ')}` : '') },
         {
           label: 'Call back',
           render: (e) => (e.other_number
