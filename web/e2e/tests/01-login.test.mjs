@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE, assertNoConsoleErrors, launch, login, openPage, screenshot } from '../lib/harness.mjs';
+import { BASE, assertNoConsoleErrors, launch, openPage, logoutAll, screenshot } from '../lib/harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -75,5 +75,6 @@ test('the login form works with the keyboard alone', async () => {
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/app$/);
   await page.getByRole('heading', { name: 'Eva Novak' }).waitFor();
+  await logoutAll(page);
   assertNoConsoleErrors(page);
 });

@@ -43,12 +43,6 @@ test('loading a license file grows the pool; the chart follows license use', asy
     [before + 7],
   );
 
-  // Loading the same file again is refused with its code.
-  await admin.getByLabel('License file').setInputFiles(file);
-  admin.allowConsoleError(/status of 409/);
-  await admin.getByRole('button', { name: 'Load license', exact: true }).click();
-  await admin.getByText('(duplicate_license)').waitFor();
-
   // Two desktop clients log in: the chart's desktop line rises within a poll or two.
   const inUse = Number(await poolCell('desktop', 'pool-in-use').innerText());
   const tokens = [await apiLogin({ tenant: 'initech', username: 'peter' }), await apiLogin({ tenant: 'initech', username: 'milton' })];
@@ -57,6 +51,12 @@ test('loading a license file grows the pool; the chart follows license use', asy
   await admin.locator('.chart-box').scrollIntoViewIfNeeded();
   await screenshot(admin, 'system-licenses', { fullPage: true });
   for (const token of tokens) await apiCall('POST', '/api/v1/auth/logout', { token });
+
+  // Loading the same file again is refused with its code.
+  await admin.getByLabel('License file').setInputFiles(file);
+  admin.allowConsoleError(/status of 409/);
+  await admin.getByRole('button', { name: 'Load license', exact: true }).click();
+  await admin.getByText('(duplicate_license)').waitFor();
   assertNoConsoleErrors(admin);
 });
 

@@ -38,18 +38,27 @@ export function incomingNotices(state) {
       const who = state.partyName(call);
       const number = call.other?.number && call.other.number !== who ? ` (${call.other.number})` : '';
       region.textContent = `Incoming call from ${who}${number}`;
-      if (supported && Notification.permission === 'granted') {
-        const notice = new Notification('Incoming call', { body: `${who}${number}`, tag: call.id });
-        notice.addEventListener('click', () => {
-          window.focus();
-          document.querySelector(`[data-key="${call.id}"] .button.primary`)?.focus();
-        });
-        notifications.set(call.id, notice);
-      }
+      if (supported && Notification.permission === 'granted') showNotification(call, `${who}${number}`);
     } else if (!ringing && notifications.has(call.id)) {
       notifications.get(call.id).close();
       notifications.delete(call.id);
     }
+  }
+
+  function showNotification(call, body) {
+    let notice;
+    try {
+      notice = new Notification('Incoming call', { body, tag: call.id });
+    } catch {
+      // Mobile browsers allow notifications only from a service worker: the card and
+      // the live region still tell.
+      return;
+    }
+    notice.addEventListener('click', () => {
+      window.focus();
+      document.querySelector(`[data-key="${call.id}"] .button.primary`)?.focus();
+    });
+    notifications.set(call.id, notice);
   }
 
   state.addEventListener('calls', onCalls);
