@@ -12,7 +12,6 @@ export class ApiError extends Error {
 }
 
 let token = null;
-let actingTenant = null;
 let onSessionEnded = () => {};
 
 export function setToken(value) {
@@ -21,11 +20,6 @@ export function setToken(value) {
 
 export function currentToken() {
   return token;
-}
-
-/** The tenant a system admin works in (`X-Ucplus-Tenant`), or null. */
-export function setActingTenant(tenantId) {
-  actingTenant = tenantId;
 }
 
 /** Called once when a request answers 401 for a session that was logged in. */
@@ -40,7 +34,6 @@ export function whenSessionEnds(callback) {
 export async function request(method, path, { body, contentType, query } = {}) {
   const headers = {};
   if (token) headers.authorization = `Bearer ${token}`;
-  if (actingTenant) headers['x-ucplus-tenant'] = actingTenant;
   let payload;
   if (typeof body === 'string') {
     payload = body;
@@ -104,7 +97,6 @@ export function upload(path, text, contentType, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', path);
     if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
-    if (actingTenant) xhr.setRequestHeader('x-ucplus-tenant', actingTenant);
     xhr.setRequestHeader('content-type', contentType);
     xhr.upload.addEventListener('progress', (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);

@@ -31,13 +31,6 @@ function append(element, children) {
   }
 }
 
-/** Replaces an element's children. */
-export function replace(element, ...children) {
-  element.replaceChildren();
-  append(element, children);
-  return element;
-}
-
 /**
  * Updates `container`'s children to match `items` by key, reusing the elements of items
  * that stay (so focus and typed text survive an update). `create(item)` makes an element,

@@ -58,9 +58,3 @@ export function duration(ms) {
   const seconds = String(total % 60).padStart(2, '0');
   return hours ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
 }
-
-/** The far party as a person reads it: name and number, or what is known. */
-export function partyName(other) {
-  if (!other) return 'Unknown';
-  return other.name || other.number || 'Unknown';
-}
