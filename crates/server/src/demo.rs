@@ -84,17 +84,26 @@ pub async fn run(
     config.apply_env(|name| std::env::var(name).ok())?;
     config.listen = listen;
     config.data_dir = data_dir.clone();
-    config.license.trusted_keys = vec![vendor.public_key().to_string()];
+    // The demo vendor's key, and any from UCPLUS_LICENSE_PUBLIC_KEYS: so licenses of your
+    // own vendor key can be loaded into the demo too (the web end-to-end tests do).
+    config
+        .license
+        .trusted_keys
+        .push(vendor.public_key().to_string());
     config.initial_admin_password = Some(Secret(admin_password.clone()));
+    let traffic = demo_traffic(std::env::var("UCPLUS_DEMO_TRAFFIC").ok().as_deref())?;
     let app = Application::build(config).await?;
     let address = app.local_addr()?;
     let state = app.state().clone();
-    seed(&state, &vendor).await.context("filling the demo")?;
+    seed(&state, &vendor, traffic)
+        .await
+        .context("filling the demo")?;
 
     println!(
         "ucplus demo running at http://{address}  (data: {}, removed on exit)",
         data_dir.display()
     );
+    println!("  web client and admin consoles: open http://{address}/ in a browser");
     println!("  system admin:  tenant none, user admin, password {admin_password}");
     for tenant in &TENANTS {
         let users: Vec<String> = tenant.people.iter().map(|p| username(p)).collect();
@@ -117,7 +126,19 @@ pub async fn run(
     result
 }
 
-async fn seed(state: &AppState, vendor: &SigningKey) -> anyhow::Result<()> {
+/// Generated calls per second on each simulated PBX: `UCPLUS_DEMO_TRAFFIC` when set
+/// (0 = none, for tests that need quiet phones), else a lively default.
+fn demo_traffic(setting: Option<&str>) -> anyhow::Result<Option<f64>> {
+    let Some(text) = setting.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=100.0).contains(&rate) => Ok(Some(rate)),
+        _ => anyhow::bail!("UCPLUS_DEMO_TRAFFIC: `{text}` is not 0-100 calls per second"),
+    }
+}
+
+async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> anyhow::Result<()> {
     let now = Timestamp::now();
     // Licenses: a starter pack (5 tenants) and client licenses, signed by the demo vendor.
     let text = Issue {
@@ -188,8 +209,20 @@ async fn seed(state: &AppState, vendor: &SigningKey) -> anyhow::Result<()> {
 
     // The hosted PBX: Acme's extensions 200-219 are devices 1200-1219 on the switch,
     // Globex's 200-219 are 2200-2219. Initech has a PBX of its own (300-319).
-    let hosted = pbx("Hosted PBX", None, "1200-1219,2200-2219", 0.3, now);
-    let own = pbx("Initech PBX", Some(tenant_ids[2]), "300-319", 0.2, now);
+    let hosted = pbx(
+        "Hosted PBX",
+        None,
+        "1200-1219,2200-2219",
+        traffic.unwrap_or(0.3),
+        now,
+    );
+    let own = pbx(
+        "Initech PBX",
+        Some(tenant_ids[2]),
+        "300-319",
+        traffic.unwrap_or(0.2),
+        now,
+    );
     for record in [&hosted, &own] {
         state.store.insert_pbx(record).await?;
     }
@@ -317,4 +350,19 @@ pub fn accounts() -> Vec<(&'static str, Vec<String>)> {
         .iter()
         .map(|t| (t.slug, t.people.iter().map(|p| username(p)).collect()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_setting_is_a_rate_or_the_default() {
+        assert_eq!(demo_traffic(None).unwrap(), None);
+        assert_eq!(demo_traffic(Some("")).unwrap(), None);
+        assert_eq!(demo_traffic(Some("0")).unwrap(), Some(0.0));
+        assert_eq!(demo_traffic(Some(" 1.5 ")).unwrap(), Some(1.5));
+        assert!(demo_traffic(Some("lots")).is_err());
+        assert!(demo_traffic(Some("-1")).is_err());
+    }
 }

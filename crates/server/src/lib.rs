@@ -15,6 +15,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod uacsta;
+pub mod web;
 
 pub use config::Config;
 pub use startup::Application;

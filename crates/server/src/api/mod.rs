@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(openapi.as_ref().clone()) }
             }),
         )
+        .merge(crate::web::router())
         .layer(axum::middleware::from_fn(observe))
 }
 
