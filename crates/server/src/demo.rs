@@ -61,6 +61,8 @@ fn username(display_name: &str) -> String {
         .to_lowercase()
 }
 
+mod handsets;
+
 /// Runs the demo until Ctrl-C / SIGTERM; removes its data directory afterwards.
 pub async fn run(
     listen: SocketAddr,
@@ -91,6 +93,11 @@ pub async fn run(
         .trusted_keys
         .push(vendor.public_key().to_string());
     config.initial_admin_password = Some(Secret(admin_password.clone()));
+    // The demo always has a SIP registrar (for its handset tenant); any free port unless
+    // UCPLUS_SIP_LISTEN names one.
+    if config.sip.listen.is_none() {
+        config.sip.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    }
     let traffic = demo_traffic(std::env::var("UCPLUS_DEMO_TRAFFIC").ok().as_deref())?;
     let app = Application::build(config).await?;
     let address = app.local_addr()?;
@@ -98,6 +105,9 @@ pub async fn run(
     seed(&state, &vendor, traffic)
         .await
         .context("filling the demo")?;
+    let phones = handsets::start(&state, traffic.is_none_or(|rate| rate > 0.0))
+        .await
+        .context("starting the demo's SIP handsets")?;
 
     println!(
         "ucplus demo running at http://{address}  (data: {}, removed on exit)",
@@ -119,7 +129,17 @@ pub async fn run(
     println!(
         "         -d '{{\"tenant\": \"acme\", \"username\": \"anna\", \"password\": \"{DEMO_PASSWORD}\", \"client\": \"desktop\"}}'"
     );
+    if let Some(sip) = state.sip_address {
+        let users: Vec<String> = handsets::PEOPLE.iter().map(|p| username(p)).collect();
+        println!(
+            "  tenant {:<8} admin: boss / {DEMO_PASSWORD}   users: {} / {DEMO_PASSWORD}   (SIP handsets 100-102 registered at udp:{sip}, domain {})",
+            handsets::SLUG,
+            users.join(", "),
+            handsets::DOMAIN
+        );
+    }
     let result = app.run_until_stopped(shutdown).await;
+    drop(phones);
     if let Err(error) = std::fs::remove_dir_all(&data_dir) {
         tracing::warn!(%error, "could not remove the demo data directory");
     }
@@ -349,6 +369,10 @@ pub fn accounts() -> Vec<(&'static str, Vec<String>)> {
     TENANTS
         .iter()
         .map(|t| (t.slug, t.people.iter().map(|p| username(p)).collect()))
+        .chain(std::iter::once((
+            handsets::SLUG,
+            handsets::PEOPLE.iter().map(|p| username(p)).collect(),
+        )))
         .collect()
 }
 

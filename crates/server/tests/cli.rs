@@ -331,7 +331,7 @@ fn demo_runs_with_tenants_phones_and_traffic() {
                 .json()
                 .await
                 .unwrap();
-            let all_up = pbxs.as_array().is_some_and(|list| list.len() == 2 && list.iter().all(|p| p["link"]["state"] == "up"));
+            let all_up = pbxs.as_array().is_some_and(|list| list.len() == 3 && list.iter().all(|p| p["link"]["state"] == "up"));
             let metrics = http.get(format!("http://{address}/metrics")).send().await.unwrap().text().await.unwrap();
             let events = metrics
                 .lines()
@@ -343,6 +343,29 @@ fn demo_runs_with_tenants_phones_and_traffic() {
                 break;
             }
             assert!(std::time::Instant::now() < deadline, "no live traffic: {pbxs}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // The handset tenant's phones registered with the demo's SIP registrar.
+        let boss: serde_json::Value = login(Some("umbrella"), "boss", ucplus_server::demo::DEMO_PASSWORD, "admin").await.unwrap().json().await.unwrap();
+        let boss = boss["token"].as_str().expect("umbrella admin").to_string();
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let devices: serde_json::Value = http
+                .get(format!("http://{address}/api/v1/devices"))
+                .bearer_auth(&boss)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let registered = devices.as_array().is_some_and(|list| {
+                list.len() == 3 && list.iter().all(|d| d["registration"]["state"] == "registered")
+            });
+            if registered {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "handsets not registered: {devices}");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });

@@ -230,6 +230,14 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
             }
         }
         Effect::Link => {
+            // A stopped runtime (replaced after a settings change) says nothing more: its
+            // successor owns the link state of this PBX now.
+            if !cti
+                .runtime(runtime.id)
+                .is_some_and(|current| std::ptr::eq(current.as_ref(), runtime))
+            {
+                return;
+            }
             let view = runtime.link_view();
             let json = message_json("link", &view);
             for tenant in cti.tenants_of(runtime) {

@@ -59,20 +59,26 @@ impl Phone {
         text
     }
 
+    /// Sends `text` and returns the next response. Requests that arrive meanwhile (the
+    /// controller's INVITE opening a uaCSTA session once registered) are ignored: this
+    /// phone only registers.
     async fn exchange(&self, text: &str) -> Response {
         self.socket
             .send_to(text.as_bytes(), self.registrar)
             .await
             .unwrap();
         let mut buffer = vec![0u8; 65_535];
-        let (length, _) =
-            tokio::time::timeout(Duration::from_secs(5), self.socket.recv_from(&mut buffer))
-                .await
-                .expect("the registrar answers")
-                .unwrap();
-        match sip::parse_datagram(&buffer[..length], &sip::Limits::default()) {
-            Ok(Some(Message::Response(response))) => response,
-            other => panic!("not a response: {other:?}"),
+        loop {
+            let (length, _) =
+                tokio::time::timeout(Duration::from_secs(5), self.socket.recv_from(&mut buffer))
+                    .await
+                    .expect("the registrar answers")
+                    .unwrap();
+            match sip::parse_datagram(&buffer[..length], &sip::Limits::default()) {
+                Ok(Some(Message::Response(response))) => return response,
+                Ok(Some(Message::Request(_))) => continue,
+                other => panic!("not SIP: {other:?}"),
+            }
         }
     }
 
