@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod sip;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// WebSocket clients.
@@ -114,13 +116,27 @@ impl Drop for Server {
 }
 
 fn start_server(data_dir: &std::path::Path, public_key: &str) -> anyhow::Result<Server> {
-    let mut child = Command::new(std::env::current_exe()?)
+    start_server_with(data_dir, public_key, &[])
+}
+
+/// The server child process, with extra environment.
+fn start_server_with(
+    data_dir: &std::path::Path,
+    public_key: &str,
+    environment: &[(&str, &str)],
+) -> anyhow::Result<Server> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data_dir)
         .env("UCPLUS_ADMIN_PASSWORD", "bench-admin")
         .env("UCPLUS_LICENSE_PUBLIC_KEYS", public_key)
         .env("UCPLUS_LOG_LEVEL", "warn")
-        .env("UCPLUS_SESSION_IDLE_TIMEOUT", "3600")
+        .env("UCPLUS_SESSION_IDLE_TIMEOUT", "3600");
+    for (name, value) in environment {
+        command.env(name, value);
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -412,17 +428,37 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 /// Creates a user in a tenant as the system admin (naming the tenant in the header).
 async fn call_in(address: &str, admin: &str, tenant: &str, body: Value) -> anyhow::Result<Value> {
+    call_as(address, "POST", "/api/v1/users", admin, tenant, body).await
+}
+
+/// A request as the system admin acting in `tenant` (the X-Ucplus-Tenant header).
+async fn call_as(
+    address: &str,
+    method: &str,
+    path: &str,
+    admin: &str,
+    tenant: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
     let mut stream = TcpStream::connect(address).await?;
     let body = body.to_string();
     let request = format!(
-        "POST /api/v1/users HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nAuthorization: Bearer {admin}\r\nX-Ucplus-Tenant: {tenant}\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nAuthorization: Bearer {admin}\r\nX-Ucplus-Tenant: {tenant}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;
     let text = String::from_utf8_lossy(&response);
-    let (_, body) = text.split_once("\r\n\r\n").context("an HTTP response")?;
+    let (head, body) = text.split_once("\r\n\r\n").context("an HTTP response")?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("an HTTP status")?;
+    if !(200..300).contains(&status) {
+        bail!("{method} {path}: {status} {body}");
+    }
     Ok(serde_json::from_str(body)?)
 }
 

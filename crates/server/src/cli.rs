@@ -79,13 +79,25 @@ enum Command {
         #[arg(long, default_value_t = 0.0)]
         traffic: f64,
     },
-    /// An end-to-end load run against a simulated PBX, printing a table.
-    Bench(crate::bench::BenchArgs),
+    /// Load runs, printing a table: end to end against a simulated PBX, or `sip` for the
+    /// SIP registrar against Kamailio's.
+    Bench {
+        #[command(flatten)]
+        args: crate::bench::BenchArgs,
+        #[command(subcommand)]
+        what: Option<BenchCommand>,
+    },
     /// CSTA tools for engineers.
     Csta {
         #[command(subcommand)]
         command: CstaCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// REGISTER with digest auth per second: ucplus's registrar and Kamailio's, same load.
+    Sip(crate::bench::sip::SipBenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -167,8 +179,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(serve(config))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(args) => {
-            runtime()?.block_on(crate::bench::run(args))?;
+        Command::Bench { args, what } => {
+            match what {
+                None => runtime()?.block_on(crate::bench::run(args))?,
+                Some(BenchCommand::Sip(args)) => {
+                    runtime()?.block_on(crate::bench::sip::run(args))?
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { listen } => {

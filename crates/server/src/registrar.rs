@@ -333,44 +333,50 @@ impl SipService {
         let tcp = TcpListener::bind(bound).await?;
         tracing::info!(%bound, "SIP registrar listening (UDP and TCP)");
         self.controller.set_socket(udp.clone(), bound);
-        let (service, events) = (self.clone(), cti.clone());
-        tokio::spawn(async move {
-            let mut buffer = vec![0u8; 65_535];
-            loop {
-                let Ok((length, source)) = udp.recv_from(&mut buffer).await else {
-                    continue;
-                };
-                let Some(datagram) = buffer.get(..length) else {
-                    continue;
-                };
-                let answer = match sip::parse_datagram(datagram, &service.limits) {
-                    Ok(Some(Message::Request(request))) => match request.method {
-                        Method::Register | Method::Options => {
-                            service.handle(&request, source, &events.bus).to_bytes()
+        // Several readers on the one UDP socket, so requests use every core.
+        let readers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(2, 8);
+        for _ in 0..readers {
+            let (service, events, udp) = (self.clone(), cti.clone(), udp.clone());
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 65_535];
+                loop {
+                    let Ok((length, source)) = udp.recv_from(&mut buffer).await else {
+                        continue;
+                    };
+                    let Some(datagram) = buffer.get(..length) else {
+                        continue;
+                    };
+                    let answer = match sip::parse_datagram(datagram, &service.limits) {
+                        Ok(Some(Message::Request(request))) => match request.method {
+                            Method::Register | Method::Options => {
+                                service.handle(&request, source, &events.bus).to_bytes()
+                            }
+                            Method::Ack => continue,
+                            _ => service
+                                .controller
+                                .on_request(&request)
+                                .unwrap_or_else(|| {
+                                    Response::for_request(&request, StatusCode::CALL_DOES_NOT_EXIST)
+                                })
+                                .to_bytes(),
+                        },
+                        Ok(Some(Message::Response(response))) => {
+                            service.controller.on_response(&response);
+                            continue;
                         }
-                        Method::Ack => continue,
-                        _ => service
-                            .controller
-                            .on_request(&request)
-                            .unwrap_or_else(|| {
-                                Response::for_request(&request, StatusCode::CALL_DOES_NOT_EXIST)
-                            })
-                            .to_bytes(),
-                    },
-                    Ok(Some(Message::Response(response))) => {
-                        service.controller.on_response(&response);
-                        continue;
-                    }
-                    Ok(None) => continue,
-                    Err(error) => {
-                        metrics::counter!("ucplus_sip_malformed_total").increment(1);
-                        tracing::debug!(%source, code = error.code(), "malformed SIP datagram");
-                        continue;
-                    }
-                };
-                let _ = udp.send_to(&answer, source).await;
-            }
-        });
+                        Ok(None) => continue,
+                        Err(error) => {
+                            metrics::counter!("ucplus_sip_malformed_total").increment(1);
+                            tracing::debug!(%source, code = error.code(), "malformed SIP datagram");
+                            continue;
+                        }
+                    };
+                    let _ = udp.send_to(&answer, source).await;
+                }
+            });
+        }
         let (service, events) = (self.clone(), cti.clone());
         tokio::spawn(async move {
             loop {
