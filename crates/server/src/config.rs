@@ -25,6 +25,7 @@
 //! client_queue = 4096             # events a slow WebSocket client may fall behind
 //! [sip]
 //! listen = "127.0.0.1:5060"       # SIP registrar for uaCSTA handsets (UDP + TCP); unset: off
+//! session_refresh = 600           # seconds between re-INVITEs of each handset's session
 //! ```
 
 use std::net::SocketAddr;
@@ -131,11 +132,22 @@ pub struct CtiConfig {
     pub client_queue: usize,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SipConfig {
     /// The SIP registrar for uaCSTA handsets (UDP and TCP on this address); none: off.
     pub listen: Option<SocketAddr>,
+    /// Seconds between re-INVITEs that keep each handset's CSTA-over-SIP session alive.
+    pub session_refresh: u64,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: None,
+            session_refresh: 600,
+        }
+    }
 }
 
 impl Default for CtiConfig {

@@ -392,6 +392,7 @@ impl SipService {
             loop {
                 tick.tick().await;
                 self.expire(&cti.bus);
+                self.controller.refresh_due();
             }
         });
         Ok(bound)

@@ -82,6 +82,7 @@ impl Application {
         );
         let controller = Arc::new(crate::uacsta::Controller::default());
         controller.set_request_timeout(Duration::from_millis(config.cti.request_timeout));
+        controller.set_refresh(Duration::from_secs(config.sip.session_refresh.max(1)));
         let cti = crate::cti::Cti::start(
             store.clone(),
             Box::new(crate::cti::launch::Launcher {

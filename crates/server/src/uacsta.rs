@@ -35,6 +35,8 @@ enum Purpose {
     Monitor,
     Snapshot,
     Engine(oneshot::Sender<Result<PbxResponse, PbxError>>),
+    /// A re-INVITE keeping the session alive.
+    Refresh,
     Close,
 }
 
@@ -48,6 +50,8 @@ struct Session {
     registration: String,
     /// In-flight requests by CSeq.
     pending: HashMap<u32, Purpose>,
+    /// When the session was opened or last refreshed.
+    refreshed: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -78,6 +82,7 @@ pub struct Controller {
     state: Mutex<State>,
     socket: OnceLock<(Arc<UdpSocket>, SocketAddr)>,
     request_timeout: OnceLock<Duration>,
+    refresh: OnceLock<Duration>,
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -96,6 +101,44 @@ impl Controller {
 
     pub fn set_request_timeout(&self, timeout: Duration) {
         let _ = self.request_timeout.set(timeout);
+    }
+
+    /// How often established sessions are refreshed with a re-INVITE.
+    pub fn set_refresh(&self, every: Duration) {
+        let _ = self.refresh.set(every);
+    }
+
+    /// Sends a re-INVITE on every established session not refreshed for the refresh
+    /// interval. A handset that refuses (481: it forgot the dialog) loses its session
+    /// until it registers again.
+    pub fn refresh_due(self: &Arc<Self>) {
+        let every = self
+            .refresh
+            .get()
+            .copied()
+            .unwrap_or(Duration::from_secs(600));
+        let mut due = Vec::new();
+        {
+            let mut state = lock(&self.state);
+            for (device, session) in state.sessions.iter_mut() {
+                if session.dialog.is_established() && session.refreshed.elapsed() >= every {
+                    session.refreshed = std::time::Instant::now();
+                    let invite = session.dialog.invite(body(
+                        &csta::RequestSystemStatus {
+                            extra: Default::default(),
+                        }
+                        .into(),
+                    ));
+                    if let Ok(seq) = invite.headers.cseq().map(|c| c.seq) {
+                        session.pending.insert(seq, Purpose::Refresh);
+                        due.push((*device, invite, session.target));
+                    }
+                }
+            }
+        }
+        for (device, invite, target) in due {
+            self.transmit(device, invite, target);
+        }
     }
 
     fn timeout(&self) -> Duration {
@@ -247,6 +290,7 @@ impl Controller {
             return;
         };
         let mut session = Session {
+            refreshed: std::time::Instant::now(),
             pbx,
             number: number.to_string(),
             dialog,
@@ -411,6 +455,27 @@ impl Controller {
             }
             Purpose::Open | Purpose::Monitor => {
                 tracing::warn!(%device, status = response.status.as_u16(), "a handset refused the uaCSTA session");
+            }
+            Purpose::Refresh => {
+                let result = if response.status.is_success() {
+                    "ok"
+                } else {
+                    "refused"
+                };
+                metrics::counter!("ucplus_uacsta_refreshes_total", "result" => result).increment(1);
+                if !response.status.is_success() {
+                    tracing::info!(%device, status = response.status.as_u16(), "a handset refused the session refresh; dropping the session");
+                    let call_id = session.dialog.call_id().to_string();
+                    state.by_call_id.remove(&call_id);
+                    state.sessions.remove(&device);
+                    if let Some(events) = events {
+                        let _ = events.try_send(LinkEvent::Snapshot {
+                            device: number,
+                            calls: Vec::new(),
+                        });
+                    }
+                    return;
+                }
             }
             Purpose::Close => {}
         }

@@ -31,9 +31,11 @@ async fn wait_state(server: &TestServer, token: &str, state: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
-    let server =
-        TestServer::start_with(|config| config.sip.listen = Some("127.0.0.1:0".parse().unwrap()))
-            .await;
+    let server = TestServer::start_with(|config| {
+        config.sip.listen = Some("127.0.0.1:0".parse().unwrap());
+        config.sip.session_refresh = 1;
+    })
+    .await;
     let registrar = server.sip.expect("the registrar listens");
     let admin = server.admin().await;
     server
@@ -142,6 +144,24 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
     events
         .wait_for("call_ended", |e| e["id"] == made["id"])
         .await;
+
+    // The session is refreshed with re-INVITEs the handset accepts.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, metrics) = server
+            .call(reqwest::Method::GET, "/metrics", None, None)
+            .await;
+        let refreshed = metrics
+            .as_str()
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("ucplus_uacsta_refreshes_total{result=\"ok\"}"));
+        if refreshed {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no session refresh");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // The handset reboots: it registers again and the session is reopened.
     handset.reboot().await;
