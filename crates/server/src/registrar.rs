@@ -295,7 +295,6 @@ impl SipService {
                             registration: &view,
                         },
                     ),
-                    pbx_sent_at_ns: None,
                 },
             );
         }

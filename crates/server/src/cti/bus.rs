@@ -30,8 +30,6 @@ pub enum Audience {
 pub struct Envelope {
     pub audience: Audience,
     pub json: Arc<str>,
-    /// When the PBX sent the event behind this one, for latency measurement.
-    pub pbx_sent_at_ns: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -130,7 +128,6 @@ impl Bus {
             let _ = sender.send(Arc::new(Envelope {
                 audience: Audience::Tenant,
                 json,
-                pbx_sent_at_ns: None,
             }));
         }
     }
@@ -167,7 +164,6 @@ mod tests {
             Envelope {
                 audience: Audience::Tenant,
                 json: message_json("x", &1),
-                pbx_sent_at_ns: None,
             },
         );
         assert_eq!(
@@ -181,7 +177,6 @@ mod tests {
                 Envelope {
                     audience: Audience::Tenant,
                     json: message_json("x", &i),
-                    pbx_sent_at_ns: None,
                 },
             );
         }

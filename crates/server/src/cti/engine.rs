@@ -184,7 +184,6 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                 Envelope {
                     audience,
                     json: stamped_json("call", &view, sent_at_ns),
-                    pbx_sent_at_ns: sent_at_ns,
                 },
             );
         }
@@ -203,7 +202,6 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                 Envelope {
                     audience,
                     json: message_json("call_ended", &view),
-                    pbx_sent_at_ns: None,
                 },
             );
             if let Some(user) = device.user_id {
@@ -221,7 +219,6 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                     Envelope {
                         audience: Audience::Tenant,
                         json: stamped_json("device_state", &view, sent_at_ns),
-                        pbx_sent_at_ns: sent_at_ns,
                     },
                 );
             }
@@ -246,7 +243,6 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                     Envelope {
                         audience: Audience::Tenant,
                         json: json.clone(),
-                        pbx_sent_at_ns: None,
                     },
                 );
             }

@@ -266,7 +266,6 @@ impl Cti {
             Envelope {
                 audience: Audience::Tenant,
                 json: message_json("presence", &view),
-                pbx_sent_at_ns: None,
             },
         );
     }
