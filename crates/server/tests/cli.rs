@@ -276,14 +276,16 @@ fn csta_decode_reports_bad_frames_and_continues() {
 /// the demo data directory is gone after SIGTERM.
 #[test]
 fn demo_runs_with_tenants_phones_and_traffic() {
-    let mut child = Command::new(BIN)
-        .args(["demo", "--listen", "127.0.0.1:0"])
-        .env("UCPLUS_ADMIN_PASSWORD", "demo-test-admin")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("demo starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut child = KillOnDrop(
+        Command::new(BIN)
+            .args(["demo", "--listen", "127.0.0.1:0"])
+            .env("UCPLUS_ADMIN_PASSWORD", "demo-test-admin")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("demo starts"),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
     let address = first
@@ -370,10 +372,10 @@ fn demo_runs_with_tenants_phones_and_traffic() {
         }
     });
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success());
     assert!(
         !std::path::Path::new(&data_dir).exists(),
@@ -440,4 +442,16 @@ fn sim_pbx_answers_csta_over_tcp() {
         .status()
         .unwrap();
     assert!(child.wait().unwrap().success());
+}
+
+/// A child process that is killed if the test fails before stopping it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }

@@ -236,8 +236,18 @@ pub async fn run(args: SipBenchArgs) -> anyhow::Result<()> {
         .context("starting kamailio")?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let result = load(SocketAddr::from(([127, 0, 0, 1], port)), &args).await;
-    let _ = kamailio.kill();
-    let _ = kamailio.wait();
+    // SIGTERM lets kamailio stop its worker processes too (SIGKILL would orphan them).
+    let _ = Command::new("kill")
+        .args(["-TERM", &kamailio.id().to_string()])
+        .status();
+    let stopped = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        matches!(kamailio.try_wait(), Ok(Some(_)))
+    });
+    if !stopped {
+        let _ = kamailio.kill();
+        let _ = kamailio.wait();
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let (kamailio_rate, kamailio_failed) = result?;
     println!(
