@@ -85,6 +85,21 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// UDP and TCP on the same port. For port 0 the kernel picks a free UDP port that may be
+/// taken for TCP: try again with another.
+async fn bind_pair(address: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
+    let mut attempts = if address.port() == 0 { 20 } else { 1 };
+    loop {
+        attempts -= 1;
+        let udp = UdpSocket::bind(address).await?;
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(error) if attempts == 0 => return Err(error),
+            Err(_) => continue,
+        }
+    }
+}
+
 impl SipService {
     pub fn new(controller: Arc<crate::uacsta::Controller>) -> SipService {
         let mut secret = [0u8; 32];
@@ -327,9 +342,9 @@ impl SipService {
         address: SocketAddr,
         cti: Arc<Cti>,
     ) -> std::io::Result<SocketAddr> {
-        let udp = Arc::new(UdpSocket::bind(address).await?);
+        let (udp, tcp) = bind_pair(address).await?;
+        let udp = Arc::new(udp);
         let bound = udp.local_addr()?;
-        let tcp = TcpListener::bind(bound).await?;
         tracing::info!(%bound, "SIP registrar listening (UDP and TCP)");
         self.controller.set_socket(udp.clone(), bound);
         // Several readers on the one UDP socket, so requests use every core.
