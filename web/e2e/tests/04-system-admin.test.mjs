@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -31,7 +31,9 @@ test('loading a license file grows the pool; the chart follows license use', asy
   const systemId = (await admin.locator('.system-id').innerText()).trim();
   const before = Number(await poolCell('desktop', 'pool-total').innerText());
 
-  const file = join(mkdtempSync(join(tmpdir(), 'ucplus-e2e-')), 'extra.lic');
+  const dir = mkdtempSync(join(tmpdir(), 'ucplus-e2e-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'extra.lic');
   execFileSync(BINARY, ['license', 'issue', '--key', VENDOR_KEY, '--system-id', systemId,
     '--item', 'desktop=7', '--item', 'attendant=2', '--customer', 'E2E Hosting', '--out', file]);
   await admin.getByLabel('License file').setInputFiles(file);
