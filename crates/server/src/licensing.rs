@@ -46,7 +46,12 @@ impl Licensing {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` with the pool locked. Keep `f` short: logins wait on this lock.
+    /// Reads the pool under the lock. Keep `f` short: logins wait on this lock.
+    pub fn read_pool<R>(&self, f: impl FnOnce(&LicensePool<TenantId>) -> R) -> R {
+        f(&self.lock().pool)
+    }
+
+    /// Changes the pool under the lock and republishes the license gauges.
     pub fn with_pool<R>(&self, f: impl FnOnce(&mut LicensePool<TenantId>) -> R) -> R {
         let mut state = self.lock();
         let result = f(&mut state.pool);
@@ -106,9 +111,15 @@ impl Licensing {
         publish_gauges(&state.pool);
     }
 
-    /// Writes the peaks since the last flush into this hour's usage rows.
+    /// Writes the peaks since the last flush into this hour's usage rows, and refreshes
+    /// the license gauges.
     pub async fn flush_usage(&self, store: &dyn Store) -> StoreResult<()> {
-        let peaks = self.lock().pool.take_peaks();
+        let peaks = {
+            let mut state = self.lock();
+            // Also the periodic refresh of the gauges: licenses expire by the calendar.
+            publish_gauges(&state.pool);
+            state.pool.take_peaks()
+        };
         if peaks.is_empty() {
             return Ok(());
         }

@@ -336,7 +336,8 @@ impl SipService {
         }
     }
 
-    /// Serves UDP and TCP on `address` (the same port for both), and expires bindings.
+    /// Serves UDP and TCP on `address` (the same port for both), expires bindings and
+    /// forgets stale login failures.
     pub async fn listen(
         self: Arc<Self>,
         address: SocketAddr,
@@ -407,6 +408,7 @@ impl SipService {
                 tick.tick().await;
                 self.expire(&cti.bus);
                 self.controller.refresh_due();
+                self.failures.prune(Instant::now());
             }
         });
         Ok(bound)

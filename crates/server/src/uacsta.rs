@@ -37,7 +37,6 @@ enum Purpose {
     Engine(oneshot::Sender<Result<PbxResponse, PbxError>>),
     /// A re-INVITE keeping the session alive.
     Refresh,
-    Close,
 }
 
 struct Session {
@@ -340,7 +339,6 @@ impl Controller {
                 calls: Vec::new(),
             });
         }
-        let _ = Purpose::Close;
     }
 
     fn request(
@@ -477,7 +475,6 @@ impl Controller {
                     return;
                 }
             }
-            Purpose::Close => {}
         }
         if let Some((request, purpose)) = next {
             if let Ok(seq) = request.headers.cseq().map(|c| c.seq) {

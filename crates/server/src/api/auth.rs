@@ -192,7 +192,7 @@ async fn find_account(
             if let Some(admin) = absent(state.store.system_admin_by_name(username).await)? {
                 return Ok(Some((admin, None)));
             }
-            let single = state.licensing.with_pool(|p| p.mode()) == license::Mode::SingleTenant;
+            let single = state.licensing.read_pool(|p| p.mode()) == license::Mode::SingleTenant;
             if !single {
                 return Ok(None);
             }

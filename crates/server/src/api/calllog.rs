@@ -58,7 +58,8 @@ pub async fn list(
     }))
 }
 
-fn csv_field(text: &str) -> String {
+/// One CSV field: quoted when needed, and spreadsheet formulas defused.
+pub(crate) fn csv_field(text: &str) -> String {
     // Quote, and defuse spreadsheet formulas.
     let text = if text.starts_with(['=', '+', '-', '@'])
         && !text[1..].chars().all(|c| c.is_ascii_digit())
@@ -118,4 +119,21 @@ pub async fn csv(State(state): State<AppState>, auth: Auth) -> ApiResult<impl In
         ],
         out,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("ACME"), "ACME");
+        assert_eq!(
+            csv_field("ACME, Inc. \"best\""),
+            "\"ACME, Inc. \"\"best\"\"\""
+        );
+        assert_eq!(csv_field("+4930123"), "+4930123");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("@SUM(A1,A2)"), "\"'@SUM(A1,A2)\"");
+    }
 }

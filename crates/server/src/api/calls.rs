@@ -12,6 +12,7 @@ use ucplus_core::cti::{DeviceCall, PbxError, PbxRequest};
 use ucplus_core::{Device, DeviceRecordId, Role, TenantId};
 use uuid::Uuid;
 
+use super::directory::clean_number;
 use super::parse_id;
 use crate::auth::Auth;
 use crate::cti::CallRef;
@@ -54,23 +55,12 @@ pub struct CallAction {
 
 /// A dialled number: digits, `+`, `*`, `#`; spaces, dashes and brackets are dropped.
 fn dial_string(field: &str, text: &str) -> ApiResult<String> {
-    let cleaned: String = text
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '/' | '.'))
-        .collect();
-    let valid = (1..=32).contains(&cleaned.len())
-        && cleaned
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || c == '*' || c == '#' || (c == '+' && i == 0));
-    if valid {
-        Ok(cleaned)
-    } else {
-        Err(ApiError::field(
+    clean_number(text).ok_or_else(|| {
+        ApiError::field(
             field,
             "must be a phone number (digits, a leading +, * and #)",
-        ))
-    }
+        )
+    })
 }
 
 /// May this session control this device? Another tenant's device is unknown.

@@ -105,7 +105,6 @@ pub async fn reload(state: &AppState, pbx: PbxId) {
 /// its realm (the connection's SIP domain).
 async fn sip_credentials(
     state: &AppState,
-    tenant: TenantId,
     device: &Device,
     patch: &DevicePatch,
     errors: &mut ValidationErrors,
@@ -144,7 +143,6 @@ async fn sip_credentials(
             "another handset of this connection has this SIP user",
         );
     }
-    let _ = tenant;
     let md5 = sip::auth::ha1(sip::Algorithm::Md5, username, domain, password);
     let sha256 = sip::auth::ha1(sip::Algorithm::Sha256, username, domain, password);
     Ok(Some((
@@ -300,7 +298,7 @@ pub async fn update(
         let number = extension.as_deref().unwrap_or(&device.device_id);
         check_number_free(&state, tenant, Some(device.id), number, &mut errors).await?;
     }
-    let sip_credentials = sip_credentials(&state, tenant, &device, &patch, &mut errors).await?;
+    let sip_credentials = sip_credentials(&state, &device, &patch, &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
     if let Some(name) = patch.name {
         device.name = name.trim().to_string();

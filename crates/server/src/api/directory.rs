@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use ucplus_core::{Contact, ContactNumber, Role, TenantId, Timestamp, UserId, ValidationErrors};
+use ucplus_core::{Contact, ContactNumber, TenantId, Timestamp, UserId, ValidationErrors};
 
 use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiJson, ApiResult};
@@ -436,9 +436,10 @@ pub async fn search(
             });
         }
     }
-    let personal = match (auth.0.tenant_id, auth.0.role) {
-        (Some(_), _) => state.store.contacts(tenant, Some(auth.0.user_id)).await?,
-        (None, Role::SystemAdmin) | (None, _) => Vec::new(),
+    // A system admin acting in the tenant has no personal contacts there.
+    let personal = match auth.0.tenant_id {
+        Some(_) => state.store.contacts(tenant, Some(auth.0.user_id)).await?,
+        None => Vec::new(),
     };
     let shared = state.store.contacts(tenant, None).await?;
     for (kind, contact) in shared

@@ -10,6 +10,7 @@ use license::{ClientType, License, LicenseType};
 use serde::{Deserialize, Serialize};
 use ucplus_core::{StoredLicense, TenantId, Timestamp};
 
+use super::calllog::csv_field;
 use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiResult};
 use crate::licensing::today;
@@ -74,7 +75,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<L
         .map(|l| (l.id, l.loaded_at))
         .collect();
     let day = today();
-    let overview = state.licensing.with_pool(|pool| LicensesOverview {
+    let overview = state.licensing.read_pool(|pool| LicensesOverview {
         mode: pool.mode().as_str(),
         system_id: state.system_id.clone(),
         licenses: pool
@@ -233,7 +234,7 @@ pub async fn usage(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<
     for tenant in tenants {
         let Some(usage) = state
             .licensing
-            .with_pool(|pool| pool.tenant_usage(&tenant.id))
+            .read_pool(|pool| pool.tenant_usage(&tenant.id))
         else {
             continue;
         };
@@ -275,27 +276,19 @@ pub struct UsageRange {
     to: Option<String>,
 }
 
+/// Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
+
 fn days_since_epoch(date: time::Date) -> i64 {
-    i64::from(
-        date.to_julian_day()
-            - time::Date::from_julian_day(2_440_588).map_or(0, |d| d.to_julian_day()),
-    )
+    i64::from(date.to_julian_day() - UNIX_EPOCH_JULIAN_DAY)
 }
 
 fn date_from_days(days: i64) -> String {
-    i32::try_from(days + 2_440_588)
+    i32::try_from(days + i64::from(UNIX_EPOCH_JULIAN_DAY))
         .ok()
         .and_then(|julian| time::Date::from_julian_day(julian).ok())
         .map(license::file::format_date)
         .unwrap_or_default()
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 /// Daily peak use per tenant and license type, as CSV for billing:
@@ -406,15 +399,6 @@ mod tests {
         assert_eq!(
             date_from_days(days_since_epoch(time::macros::date!(2026 - 11 - 28))),
             "2026-11-28"
-        );
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("ACME"), "ACME");
-        assert_eq!(
-            csv_field("ACME, Inc. \"best\""),
-            "\"ACME, Inc. \"\"best\"\"\""
         );
     }
 }

@@ -212,7 +212,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     auth.system_admin()?;
     let tenant = state.store.tenant(parse_id(&id)?).await?;
-    let (single, count) = state.licensing.with_pool(|pool| {
+    let (single, count) = state.licensing.read_pool(|pool| {
         (
             pool.mode() == license::Mode::SingleTenant,
             pool.tenant_count(),

@@ -79,11 +79,11 @@ async fn acting_tenant(parts: &Parts, state: &AppState) -> ApiResult<Option<Tena
     };
     match named {
         Some(text) => match text.parse::<TenantId>() {
-            Ok(id) if state.licensing.with_pool(|p| p.has_tenant(&id)) => Ok(Some(id)),
+            Ok(id) if state.licensing.read_pool(|p| p.has_tenant(&id)) => Ok(Some(id)),
             Ok(_) => Err(ApiError::not_found()),
             Err(_) => lookup(state.store.tenant_by_slug(text).await),
         },
-        None if state.licensing.with_pool(|p| p.mode()) == license::Mode::SingleTenant => {
+        None if state.licensing.read_pool(|p| p.mode()) == license::Mode::SingleTenant => {
             match state.store.tenant_by_slug(DEFAULT_TENANT_SLUG).await {
                 Ok(tenant) => Ok(Some(tenant.id)),
                 Err(StoreError::NotFound) => Ok(None),

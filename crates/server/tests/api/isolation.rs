@@ -252,7 +252,6 @@ async fn tenants_never_see_each_other() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let _ = a.admin;
 
     server.stop().await;
 }
