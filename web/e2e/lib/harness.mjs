@@ -63,8 +63,11 @@ export function assertNoConsoleErrors(...pages) {
   assert.deepEqual(problems, [], `console errors:\n${problems.join('\n')}`);
 }
 
-/** Logs in through the form; waits for the view the session belongs to. */
-export async function login(page, { tenant = '', username, password = 'demo1234', client = 'desktop' }) {
+/**
+ * Logs in through the form; waits for the view the session belongs to (for a client, until
+ * its connection banner is in state `connection`: `connected`, or e.g. `link-down`).
+ */
+export async function login(page, { tenant = '', username, password = 'demo1234', client = 'desktop', connection = 'connected' }) {
   await page.goto('/');
   await page.getByLabel('Tenant').fill(tenant);
   await page.getByLabel('Username').fill(username);
@@ -75,7 +78,7 @@ export async function login(page, { tenant = '', username, password = 'demo1234'
     await page.waitForURL(tenant ? /\/admin/ : /\/system/);
   } else {
     await page.waitForURL(/\/app/);
-    await page.locator('.connection[data-state="connected"]').waitFor();
+    await page.locator(`.connection[data-state="${connection}"]`).waitFor();
   }
 }
 
