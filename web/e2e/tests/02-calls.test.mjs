@@ -99,16 +99,23 @@ test('hold and retrieve, tones, consultation and conference', async () => {
   await callCard(anna, 'held').filter({ hasText: 'Bert Meyer' }).waitFor();
   const consultation = callCard(anna, 'connected').filter({ hasText: 'Carla Rossi' });
   await consultation.getByRole('button', { name: 'Conference' }).click();
-  await anna.locator('.call', { hasText: 'conference' }).first().waitFor();
+  // One conference call for each of the three; anna's held call to bert has joined it.
+  await callCard(anna, 'held').waitFor({ state: 'detached' });
+  for (const page of [anna, bert, carla]) {
+    await callCard(page, 'connected').filter({ hasText: 'conference' }).waitFor();
+    assert.equal(await page.locator('.call').count(), 1, `${page.userName} has one call`);
+  }
   await screenshot(anna, 'client-conference');
 
-  for (const page of [anna, bert, carla]) {
-    while (await page.locator('.call').count()) {
-      await page.locator('.call').first().getByRole('button', { name: 'Hang up' }).click();
-      await page.waitForTimeout(300);
-    }
-  }
+  // Everyone leaves, each step waiting for its outcome: anna first (bert and carla stay
+  // together), then bert, which ends carla's call too.
+  await anna.locator('.call').getByRole('button', { name: 'Hang up' }).click();
   await anna.getByText('No active calls').waitFor();
+  await callCard(bert, 'connected').waitFor();
+  await callCard(carla, 'connected').waitFor();
+  await bert.locator('.call').getByRole('button', { name: 'Hang up' }).click();
+  await bert.getByText('No active calls').waitFor();
+  await carla.getByText('No active calls').waitFor();
   assertNoConsoleErrors(anna, bert, carla);
 });
 
