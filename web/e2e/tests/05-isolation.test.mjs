@@ -1,6 +1,8 @@
 // Tenants are separate in every view: while globex people are busy (a status note, a
 // call on the shared hosted PBX, a contact), no acme user — end user or tenant admin —
-// ever sees a name, note or number that only globex has.
+// ever sees a name, note or number that only globex has. That globex's own people do see
+// all of it (in the API and in the same views of their client) is checked first, so a
+// leak would be found.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
