@@ -16,6 +16,8 @@
 //! max_failures_per_user = 5
 //! max_failures_per_address = 30
 //! failure_window = 300
+//! max_concurrent_hashes = 0       # Argon2 hashes at once (19 MiB each); 0: one per core
+//! hash_wait = 5000                # ms a login waits for a hashing slot, then 503 busy
 //! [usage]
 //! flush_interval = 60
 //! retention_days = 800
@@ -89,6 +91,10 @@ pub struct LoginConfig {
     pub max_failures_per_address: u32,
     /// Seconds over which failures are counted.
     pub failure_window: u64,
+    /// Password hashes computed at once (19 MiB each); 0: one per core.
+    pub max_concurrent_hashes: usize,
+    /// Milliseconds a login waits for a free hashing slot before `503 busy`.
+    pub hash_wait: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,6 +181,8 @@ impl Default for LoginConfig {
             max_failures_per_user: 5,
             max_failures_per_address: 30,
             failure_window: 300,
+            max_concurrent_hashes: 0,
+            hash_wait: 5_000,
         }
     }
 }

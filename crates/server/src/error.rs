@@ -1,7 +1,6 @@
 //! API errors: `{"error": {"code", "message", "fields"?}}` with a fitting HTTP status.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -159,6 +158,12 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was not read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Some(seconds) = self.retry_after {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -168,29 +173,90 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `Json<T>` whose rejections answer in the API's error format.
+/// `Json<T>` whose rejections answer in the API's error format. Fields the request type
+/// does not know are refused (`validation_failed` naming each of them), never dropped; a
+/// body over the size limit is a 413.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::bad_request(
+                "invalid_json",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
         }
+        let body = match axum::body::Bytes::from_request(request, state).await {
+            Ok(body) => body,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the request body is larger than the server accepts",
+                ));
+            }
+            Err(rejection) => {
+                return Err(ApiError::bad_request("invalid_json", rejection.body_text()));
+            }
+        };
+        decode_json(&body).map(ApiJson)
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::JsonDataError(e) => {
-            ApiError::bad_request("validation_failed", e.body_text())
+/// Decodes a JSON body, refusing every field `T` does not know.
+pub fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    let mut unknown = Vec::new();
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let decoded = serde_ignored::deserialize(&mut deserializer, |path| {
+        unknown.push(path.to_string());
+    })
+    .and_then(|value| deserializer.end().map(|()| value));
+    match decoded {
+        Ok(value) if unknown.is_empty() => Ok(value),
+        Ok(_) => {
+            let mut errors = ValidationErrors::new();
+            for field in unknown {
+                errors.add(&field, "unknown field");
+            }
+            Err(ApiError::validation(errors))
         }
-        JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
+        Err(error) if error.is_data() => Err(ApiError::bad_request(
+            "validation_failed",
+            error.to_string(),
+        )),
+        Err(error) => Err(ApiError::bad_request(
             "invalid_json",
-            "send the body as JSON with `Content-Type: application/json`",
-        ),
-        other => ApiError::bad_request("invalid_json", other.body_text()),
+            format!("the body is not valid JSON: {error}"),
+        )),
+    }
+}
+
+/// `Query<T>` whose rejections answer in the API's error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|rejection| ApiError::bad_request("validation_failed", rejection.body_text()))
     }
 }

@@ -14,9 +14,11 @@
 //!   |   200 (Contact; expires)    |  binding stored, `registration` event to the tenant
 //!   |<----------------------------|
 //! ```
-//! Answers: 400 (malformed or no usable To), 401 (challenge, stale nonce), 403 (wrong
-//! credentials, registering someone else's address, too many failures), 404 (unknown
-//! domain or user), 405 (not REGISTER), 423 (too brief), 503 (too many contacts).
+//! Answers: 400 (malformed or no usable To), 401 (challenge, stale nonce, a nonce from
+//! another address, a replayed nonce count), 403 (wrong credentials, an unknown user or
+//! domain — challenged first like a known one, so accounts cannot be enumerated —,
+//! registering someone else's address, too many failures), 405 (not REGISTER), 423 (too
+//! brief), 503 (too many contacts).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -74,6 +76,8 @@ pub struct SipService {
     digest: DigestServer,
     index: RwLock<Index>,
     failures: LoginLimiter,
+    /// The nonce counts already accepted: a replayed Authorization is challenged anew.
+    nonce_uses: Mutex<sip::NonceUses>,
     limits: Limits,
 }
 
@@ -110,6 +114,10 @@ impl SipService {
         SipService {
             controller,
             registrar: Mutex::new(sip::Registrar::new(sip::RegistrarConfig::default())),
+            nonce_uses: Mutex::new(sip::NonceUses::new(
+                100_000,
+                DigestServer::new(&secret).nonce_lifetime(),
+            )),
             digest: DigestServer::new(&secret),
             index: RwLock::new(Index::default()),
             failures: LoginLimiter::new(Duration::from_secs(60), 10, 30),
@@ -198,15 +206,15 @@ impl SipService {
         };
         let address = source.ip().to_string();
         let now_instant = Instant::now();
+        // Refused like any wrong credentials: a 403 does not tell that a limit was hit.
+        let forbidden = || Response::for_request(request, StatusCode::FORBIDDEN);
         if self
             .failures
             .check(&domain, &user, &address, now_instant)
             .is_some()
         {
             metrics::counter!("ucplus_sip_rate_limited_total").increment(1);
-            let mut response = Response::for_request(request, StatusCode::FORBIDDEN);
-            response.reason = "Too many failed attempts".into();
-            return response;
+            return forbidden();
         }
         let (known_domain, account) = {
             let index = self.index.read().unwrap_or_else(|e| e.into_inner());
@@ -216,46 +224,60 @@ impl SipService {
             )
         };
         let now = unix_now();
-        let Some(account) = account.filter(|_| known_domain) else {
-            self.failures
-                .record_failure(&domain, &user, &address, now_instant);
-            return Response::for_request(request, StatusCode::NOT_FOUND);
+        // Nonces are bound to the address they were sent to: a challenge answered from
+        // elsewhere (a captured Authorization replayed by another host) is unknown there.
+        let challenge = |stale| {
+            self.digest
+                .unauthorized_for(request, &domain, &address, now, stale)
         };
         let credentials = match request.headers.authorization() {
             Ok(Some(credentials)) => credentials,
-            Ok(None) => return self.digest.unauthorized(request, &domain, now, false),
+            // Unknown users and domains are challenged like known ones, so the answer
+            // before authentication does not tell which accounts exist.
+            Ok(None) => return challenge(false),
             Err(_) => return Response::for_request(request, StatusCode::BAD_REQUEST),
+        };
+        let Some(account) = account.filter(|_| known_domain) else {
+            self.failures
+                .record_failure(&domain, &user, &address, now_instant);
+            tracing::info!(%user, %domain, %address, "SIP registration for an unknown account");
+            return forbidden();
         };
         if credentials.username != user {
             self.failures
                 .record_failure(&domain, &user, &address, now_instant);
-            let mut response = Response::for_request(request, StatusCode::FORBIDDEN);
-            response.reason = "Credentials of another user".into();
-            return response;
+            return forbidden();
         }
         let ha1 = match credentials.algorithm {
             sip::Algorithm::Md5 | sip::Algorithm::Md5Sess => account.ha1.md5.as_str(),
             _ => account.ha1.sha256.as_str(),
         };
-        match self
-            .digest
-            .verify(request, &credentials, &domain, Secret::Ha1(ha1), now)
-        {
+        match self.digest.verify_for(
+            request,
+            &credentials,
+            &domain,
+            &address,
+            Secret::Ha1(ha1),
+            now,
+        ) {
             Ok(()) => {}
-            Err(AuthError::StaleNonce) => {
-                return self.digest.unauthorized(request, &domain, now, true);
-            }
-            Err(AuthError::UnknownNonce) => {
-                return self.digest.unauthorized(request, &domain, now, false);
-            }
+            Err(AuthError::StaleNonce) => return challenge(true),
+            Err(AuthError::UnknownNonce) => return challenge(false),
             Err(error) => {
                 tracing::info!(%user, %domain, %address, code = error.code(), "SIP authentication failed");
                 self.failures
                     .record_failure(&domain, &user, &address, now_instant);
-                return Response::for_request(request, StatusCode::FORBIDDEN);
+                return forbidden();
             }
         }
-        self.failures.record_success(&domain, &user);
+        let fresh =
+            lock(&self.nonce_uses).accept(&credentials.nonce, credentials.nc.as_deref(), now);
+        if let Err(replay) = fresh {
+            metrics::counter!("ucplus_sip_replays_total").increment(1);
+            tracing::info!(%user, %domain, %address, ?replay, "SIP credentials used again: challenged anew");
+            return challenge(false);
+        }
+        self.failures.record_success(&domain, &user, &address);
         let registration = lock(&self.registrar).register(request, Some(source), now);
         if !registration.changes.is_empty() {
             self.announce(account.device, account.tenant, bus);
@@ -409,6 +431,7 @@ impl SipService {
                 self.expire(&cti.bus);
                 self.controller.refresh_due();
                 self.failures.prune(Instant::now());
+                lock(&self.nonce_uses).prune(unix_now());
             }
         });
         Ok(bound)

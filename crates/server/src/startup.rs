@@ -105,6 +105,8 @@ impl Application {
             ),
             None => None,
         };
+        let (state_hash_permits, state_hash_wait) =
+            (config.login.max_concurrent_hashes, config.login.hash_wait);
         let state = AppState::new(Inner {
             sip,
             sip_address,
@@ -116,6 +118,10 @@ impl Application {
             licensing,
             sessions: Default::default(),
             limiter,
+            hashing: password::HashGate::new(
+                state_hash_permits,
+                Duration::from_millis(state_hash_wait),
+            ),
             metrics: crate::telemetry::metrics_handle(),
         });
         let router = crate::api::router(state.clone());

@@ -24,6 +24,8 @@ pub struct Inner {
     pub licensing: Licensing,
     pub sessions: Sessions,
     pub limiter: LoginLimiter,
+    /// Bounds concurrent password hashing (logins, new passwords).
+    pub hashing: crate::auth::password::HashGate,
     pub metrics: PrometheusHandle,
     pub cti: Arc<Cti>,
     pub sip: Arc<crate::registrar::SipService>,
@@ -61,6 +63,7 @@ impl AppState {
     }
 
     fn release(&self, session: &Session) {
+        session.end();
         if let Some(client) = session.client {
             self.licensing.release(session.user_id, client);
         }

@@ -31,7 +31,9 @@ pub mod typed;
 pub mod uri;
 pub mod via;
 
-pub use auth::{Algorithm, AuthError, Challenge, Credentials, DigestServer, Secret};
+pub use auth::{
+    Algorithm, AuthError, Challenge, Credentials, DigestServer, NonceUses, Replay, Secret,
+};
 pub use dialog::{
     CSTA_CONTENT_TYPE, CSTA_DISPOSITION, Dialog, DialogError, DialogSetup, ack_failure, csta_ok,
 };

@@ -1,13 +1,13 @@
 //! The audit log: the system admin reads all of it, a tenant admin its own tenant's part.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use ucplus_core::{AuditEntry, TenantId};
 
 use super::Paging;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -33,7 +33,7 @@ pub struct AuditPage {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     let tenant = match auth.system_admin() {
         Ok(()) => match &query.tenant_id {

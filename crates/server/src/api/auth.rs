@@ -59,11 +59,17 @@ pub async fn login(
             )
         })?),
     };
-    let tenant_key = request.tenant.clone().unwrap_or_default();
-    if let Some(wait) =
+    // In single-tenant mode a login without tenant is a login to `default`: one key.
+    let tenant_key = match request.tenant.as_deref() {
+        None | Some(DEFAULT_TENANT_SLUG) => String::new(),
+        Some(slug) => slug.to_string(),
+    };
+    // The attempt counts before the password is checked, so concurrent guesses cannot
+    // all get past the limit.
+    if let Err(wait) =
         state
             .limiter
-            .check(&tenant_key, &request.username, &address, Instant::now())
+            .attempt(&tenant_key, &request.username, &address, Instant::now())
     {
         metrics::counter!("ucplus_logins_total", "result" => "rate_limited").increment(1);
         let mut error = ApiError::new(
@@ -81,18 +87,18 @@ pub async fn login(
         .map(|(user, _)| user.password_hash.clone())
         .unwrap_or_else(|| password::decoy_hash().to_string());
     let given = request.password;
-    let matches = tokio::task::spawn_blocking(move || password::verify(&given, &stored_hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let matches = state
+        .hashing
+        .run(move || password::verify(&given, &stored_hash))
+        .await?;
     let (user, tenant) = match account {
         Some(account) if matches => account,
         _ => {
-            state
-                .limiter
-                .record_failure(&tenant_key, &request.username, &address, Instant::now());
             metrics::counter!("ucplus_logins_total", "result" => "invalid_credentials")
                 .increment(1);
-            tracing::info!(username = %request.username, tenant = %tenant_key, %address, "failed login");
+            // Debug formatting escapes newlines and control characters: a user name
+            // cannot forge log lines.
+            tracing::info!(username = ?request.username, tenant = ?tenant_key, %address, "failed login");
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
@@ -100,7 +106,9 @@ pub async fn login(
             ));
         }
     };
-    state.limiter.record_success(&tenant_key, &request.username);
+    state
+        .limiter
+        .attempt_succeeded(&tenant_key, &request.username, &address);
 
     let idle_timeout_s = match (client, &tenant) {
         (None, _) => {
@@ -161,11 +169,12 @@ pub async fn login(
             last_seen_ms: AtomicI64::new(now.0),
             open_sockets: AtomicU32::new(0),
             token_hash: hash,
+            ended: tokio::sync::watch::channel(false).0,
         }),
     );
     metrics::counter!("ucplus_logins_total", "result" => "ok").increment(1);
     metrics::gauge!("ucplus_sessions").set(state.sessions.len() as f64);
-    tracing::info!(username = %user.username, tenant = %tenant_key, client = client.map_or("admin", |c| c.as_str()), "login");
+    tracing::info!(username = %user.username, tenant = ?tenant_key, client = client.map_or("admin", |c| c.as_str()), "login");
     Ok(Json(LoginResponse {
         token,
         expires_at,

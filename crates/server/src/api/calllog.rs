@@ -1,7 +1,7 @@
 //! The caller's call history, paged or as CSV.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use ucplus_core::CallLogEntry;
 
 use super::Paging;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -42,7 +42,7 @@ fn own(auth: &Auth) -> ApiResult<(ucplus_core::TenantId, ucplus_core::UserId)> {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Query(query): Query<CallLogQuery>,
+    ApiQuery(query): ApiQuery<CallLogQuery>,
 ) -> ApiResult<Json<CallLogPage>> {
     let (tenant, user) = own(&auth)?;
     let page = Paging {

@@ -18,7 +18,7 @@ use crate::auth::Auth;
 use crate::cti::CallRef;
 use crate::cti::runtime::PbxRuntime;
 use crate::cti::views::CallView;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 impl From<PbxError> for ApiError {
@@ -134,12 +134,33 @@ async fn await_call(
     Err(ApiError::from(PbxError::Timeout))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallsQuery {
+    /// Tenant admins: every active call of the tenant instead of their own.
+    #[serde(default)]
+    all: bool,
+}
+
 /// The caller's active calls (a tenant admin's: every call of the tenant with `?all=true`).
-#[utoipa::path(get, path = "/api/v1/calls", tag = "calls",
-    responses((status = 200, body = Vec<CallView>), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<CallView>>> {
-    let tenant = auth.tenant()?;
-    let user = auth.0.tenant_id.map(|_| auth.0.user_id);
+#[utoipa::path(get, path = "/api/v1/calls", tag = "calls", params(CallsQuery),
+    responses((status = 200, body = Vec<CallView>), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(query): ApiQuery<CallsQuery>,
+) -> ApiResult<Json<Vec<CallView>>> {
+    let tenant = if query.all {
+        auth.tenant_admin()?
+    } else {
+        auth.tenant()?
+    };
+    // The system admin acting in a tenant has no phone of its own: it sees every call.
+    let user = auth
+        .0
+        .tenant_id
+        .filter(|_| !query.all)
+        .map(|_| auth.0.user_id);
     Ok(Json(state.cti.calls(tenant, user)))
 }
 

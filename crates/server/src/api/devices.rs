@@ -26,6 +26,12 @@ pub struct NewDevice {
     name: Option<String>,
     #[serde(default)]
     user_id: Option<String>,
+    /// uaCSTA handsets: the SIP user the phone registers as (with `sip_password`).
+    #[serde(default)]
+    sip_username: Option<String>,
+    /// Write-only: stored as digest hashes, never returned.
+    #[serde(default)]
+    sip_password: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -106,10 +112,10 @@ pub async fn reload(state: &AppState, pbx: PbxId) {
 async fn sip_credentials(
     state: &AppState,
     device: &Device,
-    patch: &DevicePatch,
+    given: (Option<&String>, Option<&String>),
     errors: &mut ValidationErrors,
 ) -> ApiResult<Option<(String, ucplus_core::SipHa1)>> {
-    let (username, password) = match (&patch.sip_username, &patch.sip_password) {
+    let (username, password) = match given {
         (None, None) => return Ok(None),
         (Some(username), Some(password)) => (username, password),
         _ => {
@@ -227,7 +233,7 @@ pub async fn create(
     let Some(pbx) = pbx else {
         return Err(ApiError::field("pbx_id", "no such PBX"));
     };
-    let device = Device {
+    let mut device = Device {
         id: DeviceRecordId::new(),
         tenant_id: tenant,
         pbx_id: pbx.id,
@@ -242,10 +248,19 @@ pub async fn create(
         user_id,
         created_at: Timestamp::now(),
     };
+    let mut errors = ValidationErrors::new();
+    let given = (new.sip_username.as_ref(), new.sip_password.as_ref());
+    if let Some((username, ha1)) = sip_credentials(&state, &device, given, &mut errors).await? {
+        device.sip_username = Some(username);
+        device.sip_ha1 = Some(ha1);
+    }
+    errors.into_result().map_err(ApiError::validation)?;
     state
         .store
         .insert_devices(tenant, std::slice::from_ref(&device))
         .await?;
+    // Monitored at once, like a device assigned on a shared PBX.
+    reload(&state, device.pbx_id).await;
     state
         .audit(
             &auth.0,
@@ -298,7 +313,8 @@ pub async fn update(
         let number = extension.as_deref().unwrap_or(&device.device_id);
         check_number_free(&state, tenant, Some(device.id), number, &mut errors).await?;
     }
-    let sip_credentials = sip_credentials(&state, &device, &patch, &mut errors).await?;
+    let given = (patch.sip_username.as_ref(), patch.sip_password.as_ref());
+    let sip_credentials = sip_credentials(&state, &device, given, &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
     if let Some(name) = patch.name {
         device.name = name.trim().to_string();

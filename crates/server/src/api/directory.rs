@@ -2,13 +2,13 @@
 //! each user's personal contacts; search; CSV import with a per-row error report.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use ucplus_core::{Contact, ContactNumber, TenantId, Timestamp, UserId, ValidationErrors};
 
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 const MAX_IMPORT_ROWS: usize = 10_000;
@@ -403,7 +403,7 @@ pub struct DirectoryEntry {
 pub async fn search(
     State(state): State<AppState>,
     auth: Auth,
-    Query(query): Query<DirectoryQuery>,
+    ApiQuery(query): ApiQuery<DirectoryQuery>,
 ) -> ApiResult<Json<Vec<DirectoryEntry>>> {
     let tenant = auth.tenant()?;
     let q = query.q.unwrap_or_default().trim().to_lowercase();

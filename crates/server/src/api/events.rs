@@ -68,6 +68,7 @@ fn visible(envelope: &Envelope, session: &Session) -> bool {
         Audience::Tenant => true,
         Audience::User(user) => session.user_id == user,
         Audience::Admins => matches!(session.role, Role::Admin | Role::SystemAdmin),
+        Audience::Members => session.role == Role::User,
     }
 }
 
@@ -94,8 +95,20 @@ async fn client(
     ping.tick().await;
     let mut check = tokio::time::interval(SESSION_CHECK);
     let mut last_pong = Instant::now();
+    // The session only ever turns ended, so any change means it has; one that ended
+    // before this point is caught by the check below.
+    let mut ended = session.ended.subscribe();
+    let ended_already = *ended.borrow_and_update();
+    if ended_already {
+        close(&mut socket, CLOSE_SESSION_ENDED, "the session ended").await;
+        open = false;
+    }
     while open {
         tokio::select! {
+            _ = ended.changed() => {
+                close(&mut socket, CLOSE_SESSION_ENDED, "the session ended").await;
+                open = false;
+            },
             received = events.recv() => match received {
                 Ok(envelope) => {
                     if visible(&envelope, &session) {
@@ -179,7 +192,7 @@ async fn build_snapshot(state: &AppState, session: &Session, tenant: Option<Tena
             calls: Vec::new(),
             devices: Vec::new(),
             presence: Vec::new(),
-            links: state.cti.links(None),
+            links: state.cti.links(None, true),
         };
     };
     let calls = match session.role {
@@ -197,6 +210,6 @@ async fn build_snapshot(state: &AppState, session: &Session, tenant: Option<Tena
         calls,
         devices: state.cti.device_states(tenant),
         presence,
-        links: state.cti.links(Some(tenant)),
+        links: state.cti.links(Some(tenant), session.role != Role::User),
     }
 }

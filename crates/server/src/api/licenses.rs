@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use license::{ClientType, License, LicenseType};
@@ -12,7 +12,7 @@ use ucplus_core::{StoredLicense, TenantId, Timestamp};
 
 use super::calllog::csv_field;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::licensing::today;
 use crate::state::AppState;
 
@@ -299,7 +299,7 @@ fn date_from_days(days: i64) -> String {
 pub async fn usage_csv(
     State(state): State<AppState>,
     auth: Auth,
-    Query(range): Query<UsageRange>,
+    ApiQuery(range): ApiQuery<UsageRange>,
 ) -> ApiResult<impl IntoResponse> {
     let only = match auth.system_admin() {
         Ok(()) => None,

@@ -68,8 +68,55 @@ fn view(state: &AppState, mut pbx: Pbx) -> PbxView {
     PbxView { pbx, link }
 }
 
+/// The settings each connection kind understands; any other key is refused.
+fn known_settings(kind: PbxKind) -> &'static [&'static str] {
+    match kind {
+        PbxKind::Csta => &[
+            "session",
+            "login",
+            "password",
+            "edition",
+            "framing",
+            "heartbeat_interval",
+            "application_id",
+            "tls",
+            "tls_ca_file",
+            "tls_server_name",
+            "tls_verify",
+        ],
+        PbxKind::Sim => &["devices", "traffic"],
+        PbxKind::Uacsta => &["sip_domain"],
+    }
+}
+
 fn check(errors: &mut ValidationErrors, pbx: &Pbx) {
     errors.text("name", &pbx.name, 200);
+    if let Some(settings) = pbx.settings.as_object() {
+        let known = known_settings(pbx.kind);
+        for key in settings.keys() {
+            if !known.contains(&key.as_str()) {
+                errors.add(
+                    key,
+                    format!(
+                        "unknown field for a {} connection (known: host, port, {})",
+                        pbx.kind.as_str(),
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    // The values are checked here, not first when the link starts: a setting the link
+    // cannot use is refused instead of stored.
+    match pbx.kind {
+        PbxKind::Csta => {
+            crate::cti::launch::csta_config(pbx, errors);
+        }
+        PbxKind::Sim => {
+            crate::cti::launch::sim_config(pbx, errors);
+        }
+        PbxKind::Uacsta => {}
+    }
     if let Some(host) = &pbx.host {
         errors.text("host", host, 255);
     }

@@ -13,7 +13,7 @@ use ucplus_core::{
 };
 
 use super::parse_id;
-use crate::auth::{Auth, ClientAddress, password};
+use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::licensing::today;
 use crate::state::AppState;
@@ -97,10 +97,7 @@ pub async fn create(
         created_at: Timestamp::now(),
     };
     let secret = new.admin.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&secret))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let hash = state.hashing.hash(secret).await?;
     let admin = User {
         id: UserId::new(),
         tenant_id: Some(tenant.id),

@@ -9,7 +9,7 @@ use ucplus_core::{Role, SiteId, TenantId, Timestamp, User, UserId, ValidationErr
 
 use super::parse_id;
 use super::patch::nullable;
-use crate::auth::{Auth, ClientAddress, password};
+use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
 
@@ -103,13 +103,6 @@ async fn resolve_site(
     }
 }
 
-async fn hash(secret: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || password::hash(&secret))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
-}
-
 /// The tenant's users.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, body = Vec<User>), (status = 403, body = crate::error::ErrorBody)))]
@@ -151,7 +144,7 @@ pub async fn create(
         licenses,
         email: new.email,
         created_at: Timestamp::now(),
-        password_hash: hash(new.password).await?,
+        password_hash: state.hashing.hash(new.password).await?,
     };
     state.store.insert_user(tenant, &user).await?;
     state.cti.user_updated(&user);
@@ -224,7 +217,7 @@ pub async fn update(
     }
     let password_changed = patch.password.is_some();
     if let Some(secret) = patch.password {
-        user.password_hash = hash(secret).await?;
+        user.password_hash = state.hashing.hash(secret).await?;
     }
     if let Some(role) = role {
         user.role = role;
@@ -240,16 +233,23 @@ pub async fn update(
     }
     state.store.update_user(tenant, &user).await?;
     state.cti.user_updated(&user);
-    if password_changed {
-        state.end_sessions_where(|s| s.user_id == user.id && s.token_hash != auth.0.token_hash);
-    }
+    // A session carries the role and license it was given at login: when either changes,
+    // the sessions that no longer match end at once (with their event streams), and a new
+    // password ends every other session of the user.
+    let ended = state.end_sessions_where(|s| {
+        s.user_id == user.id
+            && (s.role != user.role
+                || s.client
+                    .is_some_and(|c| !user.licenses.iter().any(|l| l == c.as_str()))
+                || (password_changed && s.token_hash != auth.0.token_hash))
+    });
     state
         .audit(
             &auth.0,
             Some(tenant),
             "user.update",
             Some(user.id.to_string()),
-            serde_json::json!({"username": user.username, "role": user.role, "licenses": user.licenses, "password_changed": password_changed}),
+            serde_json::json!({"username": user.username, "role": user.role, "licenses": user.licenses, "password_changed": password_changed, "sessions_ended": ended}),
             &address,
         )
         .await;

@@ -21,6 +21,9 @@ pub struct Auth(pub Arc<Session>, pub Option<TenantId>);
 /// Lets the system admin manage one tenant's records with the tenant endpoints.
 pub const ACTING_TENANT_HEADER: &str = "x-ucplus-tenant";
 
+/// The one route that takes its token from the query string.
+const EVENT_STREAM_PATH: &str = "/api/v1/events";
+
 fn bearer(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(AUTHORIZATION) {
         let value = value.to_str().ok()?;
@@ -29,7 +32,11 @@ fn bearer(parts: &Parts) -> Option<String> {
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_string());
     }
-    // WebSocket clients in browsers cannot set headers: `?token=` is accepted too.
+    // WebSocket clients in browsers cannot set headers: `?token=` is accepted for the
+    // event stream, and only there (a token in a URL ends up in logs and histories).
+    if parts.uri.path() != EVENT_STREAM_PATH {
+        return None;
+    }
     parts.uri.query().and_then(|query| {
         query
             .split('&')

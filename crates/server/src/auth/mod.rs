@@ -51,9 +51,16 @@ pub struct Session {
     pub open_sockets: AtomicU32,
     /// The hash of the session's token, to end it at logout.
     pub token_hash: TokenHash,
+    /// Turns true when the session ends, so its open WebSockets close at once.
+    pub ended: tokio::sync::watch::Sender<bool>,
 }
 
 impl Session {
+    /// Marks the session ended: its event streams close (code 4001).
+    pub fn end(&self) {
+        self.ended.send_replace(true);
+    }
+
     pub fn touch(&self, now: Timestamp) {
         self.last_seen_ms.fetch_max(now.0, Ordering::Relaxed);
     }
@@ -143,6 +150,7 @@ mod tests {
             last_seen_ms: AtomicI64::new(0),
             open_sockets: AtomicU32::new(0),
             token_hash: [0; 32],
+            ended: tokio::sync::watch::channel(false).0,
         }
     }
 

@@ -1,4 +1,13 @@
-//! Argon2id password hashing. Hashing is slow on purpose; callers run it on the blocking pool.
+//! Argon2id password hashing. Hashing is slow on purpose and takes 19 MiB each: it runs
+//! on the blocking pool behind a [`HashGate`], so concurrent logins cannot take the
+//! server's memory or every core.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use tokio::sync::Semaphore;
+
+use crate::error::{ApiError, ApiResult};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -36,6 +45,59 @@ pub fn verify(password: &str, phc: &str) -> bool {
 pub fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash(&super::random_token()).unwrap_or_default())
+}
+
+/// Bounds concurrent hashing: at most `permits` at once (one per core by default); a
+/// request that cannot start within `wait` is answered 503 `busy` with a Retry-After.
+pub struct HashGate {
+    permits: Semaphore,
+    wait: Duration,
+}
+
+impl HashGate {
+    /// `permits` 0 means one per core.
+    pub fn new(permits: usize, wait: Duration) -> HashGate {
+        let permits = match permits {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        HashGate {
+            permits: Semaphore::new(permits),
+            wait,
+        }
+    }
+
+    /// Runs `work` (hashing or verifying) when a permit is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        let permit = match tokio::time::timeout(self.wait, self.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                metrics::counter!("ucplus_password_hash_busy_total").increment(1);
+                let mut error = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "too many logins at once; try again in a moment",
+                );
+                error.retry_after = Some(1);
+                return Err(error);
+            }
+        };
+        let result = tokio::task::spawn_blocking(work)
+            .await
+            .map_err(ApiError::internal);
+        drop(permit);
+        result
+    }
+
+    /// A new PHC hash of `secret`.
+    pub async fn hash(&self, secret: String) -> ApiResult<String> {
+        self.run(move || hash(&secret))
+            .await?
+            .map_err(ApiError::internal)
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,9 @@
-//! Failed-login rate limiting per username and per client address.
+//! Failed-login rate limiting per (username, client address) and per client address.
+//!
+//! A user is limited per address, so nobody can lock an account out from elsewhere: the
+//! owner's correct password from another address still works. An attempt is counted
+//! before the password is checked ([`LoginLimiter::attempt`]), so concurrent guesses
+//! cannot all slip in under the limit; a success takes its attempt back.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -13,8 +18,8 @@ pub struct LoginLimiter {
 }
 
 /// Keys are namespaced so a username can never collide with an address.
-fn user_key(tenant: &str, username: &str) -> String {
-    format!("user:{tenant}/{}", username.to_lowercase())
+fn user_key(tenant: &str, username: &str, address: &str) -> String {
+    format!("user:{tenant}/{}@{address}", username.to_lowercase())
 }
 
 fn address_key(address: &str) -> String {
@@ -34,9 +39,38 @@ impl LoginLimiter {
     /// `Some(seconds to wait)` if this user or address has failed too often recently.
     pub fn check(&self, tenant: &str, username: &str, address: &str, now: Instant) -> Option<u64> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        self.wait(&mut failures, tenant, username, address, now)
+    }
+
+    /// Counts an attempt before the password is checked: `Err(seconds to wait)` when the
+    /// limit is reached, otherwise the attempt is recorded as a failure until
+    /// [`LoginLimiter::attempt_succeeded`] takes it back.
+    pub fn attempt(
+        &self,
+        tenant: &str,
+        username: &str,
+        address: &str,
+        now: Instant,
+    ) -> Result<(), u64> {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(wait) = self.wait(&mut failures, tenant, username, address, now) {
+            return Err(wait);
+        }
+        self.push(&mut failures, tenant, username, address, now);
+        Ok(())
+    }
+
+    fn wait(
+        &self,
+        failures: &mut HashMap<String, VecDeque<Instant>>,
+        tenant: &str,
+        username: &str,
+        address: &str,
+        now: Instant,
+    ) -> Option<u64> {
         let mut wait = None;
         for (key, max) in [
-            (user_key(tenant, username), self.max_per_user),
+            (user_key(tenant, username, address), self.max_per_user),
             (address_key(address), self.max_per_address),
         ] {
             let Some(times) = failures.get_mut(&key) else {
@@ -59,7 +93,18 @@ impl LoginLimiter {
 
     pub fn record_failure(&self, tenant: &str, username: &str, address: &str, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for key in [user_key(tenant, username), address_key(address)] {
+        self.push(&mut failures, tenant, username, address, now);
+    }
+
+    fn push(
+        &self,
+        failures: &mut HashMap<String, VecDeque<Instant>>,
+        tenant: &str,
+        username: &str,
+        address: &str,
+        now: Instant,
+    ) {
+        for key in [user_key(tenant, username, address), address_key(address)] {
             let times = failures.entry(key).or_default();
             times.push_back(now);
             // Never more entries per key than needed to decide.
@@ -70,9 +115,20 @@ impl LoginLimiter {
         }
     }
 
-    pub fn record_success(&self, tenant: &str, username: &str) {
+    /// A correct login: forgets this user's failures from this address.
+    pub fn record_success(&self, tenant: &str, username: &str, address: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(&user_key(tenant, username));
+        failures.remove(&user_key(tenant, username, address));
+    }
+
+    /// A correct login after [`LoginLimiter::attempt`]: as [`LoginLimiter::record_success`],
+    /// and the address's attempt is taken back too.
+    pub fn attempt_succeeded(&self, tenant: &str, username: &str, address: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(&user_key(tenant, username, address));
+        if let Some(times) = failures.get_mut(&address_key(address)) {
+            times.pop_back();
+        }
     }
 
     /// Forgets keys whose failures are all older than the window.
@@ -98,15 +154,36 @@ mod tests {
             assert_eq!(limiter.check("t", "anna", "1.2.3.4", start), None);
             limiter.record_failure("t", "anna", "1.2.3.4", start);
         }
-        assert!(limiter.check("t", "ANNA", "5.6.7.8", start).is_some());
+        assert!(limiter.check("t", "ANNA", "1.2.3.4", start).is_some());
+        // The same user from another address is not locked out by these failures.
+        assert_eq!(limiter.check("t", "anna", "5.6.7.8", start), None);
         // Another user from the same address is not blocked yet.
         assert_eq!(limiter.check("t", "bob", "1.2.3.4", start), None);
         // Same name in another tenant is another key.
-        assert_eq!(limiter.check("u", "anna", "9.9.9.9", start), None);
+        assert_eq!(limiter.check("u", "anna", "1.2.3.4", start), None);
         let later = start + Duration::from_secs(61);
         assert_eq!(limiter.check("t", "anna", "1.2.3.4", later), None);
         limiter.prune(later);
         assert!(limiter.failures.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn attempts_count_before_the_check_and_a_success_takes_its_attempt_back() {
+        let limiter = LoginLimiter::new(Duration::from_secs(60), 5, 30);
+        let now = Instant::now();
+        // Ten concurrent guesses: only five get to the password check.
+        let admitted = (0..10)
+            .filter(|_| limiter.attempt("t", "anna", "1.2.3.4", now).is_ok())
+            .count();
+        assert_eq!(admitted, 5);
+        // A correct password from elsewhere: admitted, and leaves nothing counted there.
+        assert!(limiter.attempt("t", "anna", "9.9.9.9", now).is_ok());
+        limiter.attempt_succeeded("t", "anna", "9.9.9.9");
+        for _ in 0..40 {
+            assert!(limiter.attempt("t", "anna", "9.9.9.9", now).is_ok());
+            limiter.attempt_succeeded("t", "anna", "9.9.9.9");
+        }
+        assert_eq!(limiter.check("t", "anna", "9.9.9.9", now), None);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum Audience {
     User(UserId),
     /// The tenant's admins.
     Admins,
+    /// The tenant's sessions that are not admins.
+    Members,
 }
 
 /// One event, already serialized as `{"type": ..., "data": ...}`.

@@ -236,17 +236,28 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                 return;
             }
             let view = runtime.link_view();
-            let json = message_json("link", &view);
+            let detailed = message_json("link", &view);
+            let plain = message_json("link", &view.plain());
+            let owner = runtime.owner();
             for tenant in cti.tenants_of(runtime) {
-                cti.bus.publish(
-                    tenant,
-                    Envelope {
-                        audience: Audience::Tenant,
-                        json: json.clone(),
-                    },
-                );
+                // A tenant's admins see why their own PBX is down; everyone else is told
+                // plainly that the telephone system cannot be reached.
+                let audiences = if owner == Some(tenant) {
+                    vec![(Audience::Admins, &detailed), (Audience::Members, &plain)]
+                } else {
+                    vec![(Audience::Tenant, &plain)]
+                };
+                for (audience, json) in audiences {
+                    cti.bus.publish(
+                        tenant,
+                        Envelope {
+                            audience,
+                            json: json.clone(),
+                        },
+                    );
+                }
             }
-            cti.bus.publish_system(json);
+            cti.bus.publish_system(detailed);
         }
     }
 }

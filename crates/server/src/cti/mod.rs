@@ -415,11 +415,19 @@ impl Cti {
     }
 
     /// Link states of the PBXs the tenant uses.
-    pub fn links(&self, tenant: Option<TenantId>) -> Vec<LinkView> {
+    /// The links a tenant's session sees (all, with detail, for the system console).
+    /// `detail`: the session is an admin of `tenant`, who sees why its own PBX is down.
+    pub fn links(&self, tenant: Option<TenantId>, detail: bool) -> Vec<LinkView> {
         self.runtimes()
             .iter()
             .filter(|r| tenant.is_none_or(|t| r.serves(t)))
-            .map(|r| r.link_view())
+            .map(|r| {
+                let view = r.link_view();
+                match tenant {
+                    Some(t) if !(detail && r.owner() == Some(t)) => view.plain(),
+                    _ => view,
+                }
+            })
             .collect()
     }
 

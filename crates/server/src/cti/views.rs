@@ -100,5 +100,21 @@ pub struct LinkView {
     pub pbx_id: PbxId,
     pub state: LinkState,
     pub since: Timestamp,
+    /// Why the link is down. Only those who run the PBX (the system admin, a tenant admin
+    /// for the tenant's own PBX) get the technical detail; everyone else a plain sentence.
     pub error: Option<String>,
+}
+
+impl LinkView {
+    /// The view for people who do not run the PBX: no addresses, OS errors or protocol
+    /// names, just whether the telephone system can be reached.
+    pub fn plain(&self) -> LinkView {
+        LinkView {
+            error: self
+                .error
+                .as_ref()
+                .map(|_| "the telephone system cannot be reached at the moment".to_string()),
+            ..self.clone()
+        }
+    }
 }

@@ -596,14 +596,27 @@ async fn the_link_survives_drops_restarts_silence_and_garbage() {
     link_is(&server, &admin, &pbx, "up").await;
 
     // A silent switch is noticed by the heartbeat timeout (3 × 1 s here).
+    let mut admin_events = Events::connect(&server, &admin).await;
     let silence = tokio::time::Instant::now() + Duration::from_secs(5);
     sim.go_silent(Duration::from_secs(5));
     let down = anna_events.wait_for("link", |l| l["state"] == "down").await;
+    let detail = admin_events
+        .wait_for("link", |l| l["state"] == "down")
+        .await;
+    // The system admin is told why; a tenant's user only that the link is down, without
+    // the PBX's address or protocol detail.
     assert!(
-        down["data"]["error"]
+        detail["data"]["error"]
             .as_str()
             .unwrap_or_default()
             .contains("silent"),
+        "{detail}"
+    );
+    let plain = down["data"]["error"].as_str().unwrap_or_default();
+    assert!(
+        plain.contains("cannot be reached")
+            && !plain.contains("silent")
+            && !plain.contains("127.0.0.1"),
         "{down}"
     );
     link_is(&server, &admin, &pbx, "up").await;

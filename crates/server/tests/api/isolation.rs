@@ -146,14 +146,15 @@ async fn tenants_never_see_each_other() {
         (StatusCode::BAD_REQUEST, Some("site_id"))
     );
 
+    // Each with a PATCH body that would be valid for the owner.
     let a_records = [
-        ("/api/v1/users", a.user_id.as_str()),
-        ("/api/v1/sites", a.site_id.as_str()),
-        ("/api/v1/devices", a.device_id.as_str()),
-        ("/api/v1/pbxs", a.pbx_id.as_str()),
+        ("/api/v1/users", a.user_id.as_str(), "display_name"),
+        ("/api/v1/sites", a.site_id.as_str(), "name"),
+        ("/api/v1/devices", a.device_id.as_str(), "name"),
+        ("/api/v1/pbxs", a.pbx_id.as_str(), "name"),
     ];
     for token in [&b.admin, &b.user] {
-        for (collection, id) in a_records {
+        for (collection, id, field) in a_records {
             let (status, list) = server.get(token, collection).await;
             if status == StatusCode::OK {
                 assert!(
@@ -166,7 +167,7 @@ async fn tenants_never_see_each_other() {
             let path = format!("{collection}/{id}");
             let unknown = format!("{collection}/00000000-0000-4000-8000-000000000000");
             for method in [Method::GET, Method::PATCH, Method::DELETE] {
-                let body = (method == Method::PATCH).then(|| json!({"name": "stolen"}));
+                let body = (method == Method::PATCH).then(|| json!({ field: "stolen" }));
                 let (status, answer) = server
                     .call(method.clone(), &path, Some(token), body.clone())
                     .await;

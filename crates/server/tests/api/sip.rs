@@ -20,12 +20,20 @@ struct Phone {
     domain: String,
     call_id: String,
     cseq: u32,
+    /// The Authorization header of the last authenticated REGISTER.
+    authorization: Option<String>,
 }
 
 impl Phone {
     async fn new(registrar: SocketAddr, user: &str, domain: &str) -> Phone {
+        Phone::at("127.0.0.1", registrar, user, domain).await
+    }
+
+    /// A phone on another loopback address (another host, as far as the registrar knows).
+    async fn at(ip: &str, registrar: SocketAddr, user: &str, domain: &str) -> Phone {
         Phone {
-            socket: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+            socket: UdpSocket::bind((ip, 0)).await.unwrap(),
+            authorization: None,
             registrar,
             user: user.into(),
             domain: domain.into(),
@@ -103,8 +111,16 @@ impl Phone {
             "c0ffee",
             1,
         );
-        let second = self.register_text(contact, expires, Some(&credentials.to_string()));
+        let authorization = credentials.to_string();
+        let second = self.register_text(contact, expires, Some(&authorization));
+        self.authorization = Some(authorization);
         self.exchange(&second).await
+    }
+
+    /// Sends a REGISTER with a given Authorization (captured from someone else).
+    async fn register_with(&mut self, authorization: &str, contact: &str) -> Response {
+        let text = self.register_text(contact, 120, Some(authorization));
+        self.exchange(&text).await
     }
 }
 
@@ -218,7 +234,8 @@ async fn handsets_register_with_digest_auth_per_rfc_3261() {
         })
         .await;
 
-    // Wrong password, unknown user, unknown domain.
+    // Wrong password, unknown user, unknown domain: all challenged first, then refused
+    // alike, so the answers do not tell which accounts exist.
     let mut wrong = Phone::new(registrar, "100", "acme.example").await;
     assert_eq!(
         wrong
@@ -231,7 +248,7 @@ async fn handsets_register_with_digest_auth_per_rfc_3261() {
     let mut nobody = Phone::new(registrar, "999", "acme.example").await;
     assert_eq!(
         nobody.register("x", &contact, 120).await.status.as_u16(),
-        404
+        403
     );
     let mut elsewhere = Phone::new(registrar, "100", "unknown.example").await;
     assert_eq!(
@@ -240,7 +257,7 @@ async fn handsets_register_with_digest_auth_per_rfc_3261() {
             .await
             .status
             .as_u16(),
-        404
+        403
     );
     // Tenant isolation: B's handset cannot register in A's domain, nor A's in B's.
     let mut b_in_a = Phone::new(registrar, "200", "acme.example").await;
@@ -250,7 +267,7 @@ async fn handsets_register_with_digest_auth_per_rfc_3261() {
             .await
             .status
             .as_u16(),
-        404
+        403
     );
     let mut a_in_b = Phone::new(registrar, "100", "globex.example").await;
     assert_eq!(
@@ -259,7 +276,7 @@ async fn handsets_register_with_digest_auth_per_rfc_3261() {
             .await
             .status
             .as_u16(),
-        404
+        403
     );
     // A's registration events never reach B.
     let mut b_events = Events::connect(&server, &admin_b).await;
@@ -427,5 +444,51 @@ async fn baresip_registers_and_unregisters() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captured_authorization_cannot_be_replayed_from_anywhere() {
+    let server =
+        TestServer::start_with(|config| config.sip.listen = Some("127.0.0.1:0".parse().unwrap()))
+            .await;
+    let registrar = server.sip.expect("the registrar listens");
+    let (admin_a, device_a, _, _) = handset_setup(&server).await;
+    let mut phone = Phone::new(registrar, "100", "acme.example").await;
+    let contact = format!("<sip:100@{}>", phone.socket.local_addr().unwrap());
+    let ok = phone.register("secret-100", &contact, 120).await;
+    assert_eq!(ok.status.as_u16(), 200, "{ok:?}");
+    let captured = phone
+        .authorization
+        .clone()
+        .expect("an Authorization was sent");
+
+    // An eavesdropper on another host sends the same Authorization with a new Call-ID,
+    // CSeq and Contact: the nonce was not issued to its address.
+    let mut attacker = Phone::at("127.0.0.2", registrar, "100", "acme.example").await;
+    let stolen = format!("<sip:100@{}>", attacker.socket.local_addr().unwrap());
+    let replayed = attacker.register_with(&captured, &stolen).await;
+    assert_eq!(replayed.status.as_u16(), 401, "{replayed:?}");
+    // The same Authorization again from the phone's own address: the count was used.
+    let again = phone.register_with(&captured, &contact).await;
+    assert_eq!(again.status.as_u16(), 401, "{again:?}");
+
+    // The handset stays registered where it was, and the attacker's address is sent
+    // nothing but the challenge (no session INVITE reflected at it).
+    let (_, device) = server
+        .get(&admin_a, &format!("/api/v1/devices/{device_a}"))
+        .await;
+    let bound = device["registration"]["contact"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(bound.contains("127.0.0.1"), "{device}");
+    assert!(!bound.contains("127.0.0.2"), "{device}");
+    let mut buffer = vec![0u8; 65_535];
+    let more = tokio::time::timeout(
+        Duration::from_secs(2),
+        attacker.socket.recv_from(&mut buffer),
+    )
+    .await;
+    assert!(more.is_err(), "the attacker's address got another datagram");
     server.stop().await;
 }

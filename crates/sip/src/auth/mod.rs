@@ -15,16 +15,18 @@
 //! - [`Challenge`] and [`Credentials`] parse and print the two headers.
 //!
 //! Supported: MD5, MD5-sess, SHA-256, SHA-256-sess; qop `auth` or none (RFC 2069
-//! clients). Not supported: `auth-int`, `userhash`. Without per-nonce state a server cannot
-//! refuse a replayed `nc`: replays are bounded by the nonce lifetime.
+//! clients). Not supported: `auth-int`, `userhash`. Nonces can be bound to the client's
+//! address (`*_for`), and [`NonceUses`] refuses a replayed `nc`.
 
 mod client;
 mod header;
 mod nonce;
+mod replay;
 mod server;
 
 pub use header::{Challenge, Credentials};
 pub use nonce::{NonceCheck, NonceKey};
+pub use replay::{NonceUses, Replay};
 pub use server::{AuthError, DigestServer, Secret};
 
 use md5::Md5;

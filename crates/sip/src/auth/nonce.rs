@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! 0000000066a1b2c3 9f86d081884c7d65 5e3a…(32 hex)
-//! └ issued at (s) ┘ └ random salt ┘ └ HMAC-SHA-256(secret, realm, time, salt), 128 bits ┘
+//! └ issued at (s) ┘ └ random salt ┘ └ HMAC-SHA-256(secret, realm, peer, time, salt) ┘
 //! ```
-//! The MAC ties a nonce to the server's secret and the realm, so a forged or foreign nonce
-//! is [`NonceCheck::Unknown`]; an old one is [`NonceCheck::Expired`] and earns a
-//! `stale=true` challenge.
+//! The MAC (128 bits) ties a nonce to the server's secret, the realm and the peer it was
+//! sent to (its address, when the server binds nonces to addresses), so a forged or
+//! foreign nonce, or one used from another address, is [`NonceCheck::Unknown`]; an old
+//! one is [`NonceCheck::Expired`] and earns a `stale=true` challenge.
 
 use sha2::{Digest, Sha256};
 
@@ -63,17 +64,34 @@ impl NonceKey {
 
     /// A fresh nonce for `realm`, issued at `now` (seconds since the Unix epoch).
     pub fn issue(&self, realm: &str, now: u64) -> String {
-        self.issue_with_salt(realm, now, random::bytes())
+        self.issue_for(realm, "", now)
     }
 
-    fn issue_with_salt(&self, realm: &str, now: u64, salt: [u8; 8]) -> String {
+    /// A fresh nonce for `realm` that only `peer` (e.g. the client's address) may use.
+    pub fn issue_for(&self, realm: &str, peer: &str, now: u64) -> String {
+        self.issue_with_salt(realm, peer, now, random::bytes())
+    }
+
+    fn issue_with_salt(&self, realm: &str, peer: &str, now: u64, salt: [u8; 8]) -> String {
         let time = now.to_be_bytes();
-        let mac = self.mac(realm, &time, &salt);
+        let mac = self.mac(realm, peer, &time, &salt);
         format!("{}{}{}", hex(&time), hex(&salt), hex(&mac))
     }
 
     /// Checks a nonce for `realm` at `now`, given how many seconds a nonce lives.
     pub fn check(&self, realm: &str, nonce: &str, now: u64, lifetime: u64) -> NonceCheck {
+        self.check_for(realm, "", nonce, now, lifetime)
+    }
+
+    /// Checks a nonce that was issued for `peer` with [`NonceKey::issue_for`].
+    pub fn check_for(
+        &self,
+        realm: &str,
+        peer: &str,
+        nonce: &str,
+        now: u64,
+        lifetime: u64,
+    ) -> NonceCheck {
         let (Some(time), Some(salt), Some(mac)) = (
             nonce.get(..16).and_then(unhex::<8>),
             nonce.get(16..32).and_then(unhex::<8>),
@@ -81,7 +99,7 @@ impl NonceKey {
         ) else {
             return NonceCheck::Unknown;
         };
-        if !constant_time_eq(&self.mac(realm, &time, &salt), &mac) {
+        if !constant_time_eq(&self.mac(realm, peer, &time, &salt), &mac) {
             return NonceCheck::Unknown;
         }
         match now.saturating_sub(u64::from_be_bytes(time)) <= lifetime {
@@ -90,8 +108,16 @@ impl NonceKey {
         }
     }
 
-    fn mac(&self, realm: &str, time: &[u8; 8], salt: &[u8; 8]) -> [u8; MAC_LEN] {
-        let full = self.hmac(&[b"ucplus-sip-nonce\0", realm.as_bytes(), b"\0", time, salt]);
+    fn mac(&self, realm: &str, peer: &str, time: &[u8; 8], salt: &[u8; 8]) -> [u8; MAC_LEN] {
+        let full = self.hmac(&[
+            b"ucplus-sip-nonce\0",
+            realm.as_bytes(),
+            b"\0",
+            peer.as_bytes(),
+            b"\0",
+            time,
+            salt,
+        ]);
         let mut mac = [0u8; MAC_LEN];
         for (slot, byte) in mac.iter_mut().zip(full) {
             *slot = byte;
@@ -142,7 +168,7 @@ mod tests {
     #[test]
     fn nonces_expire_and_cannot_be_forged() {
         let key = NonceKey::new(b"0123456789abcdef0123456789abcdef");
-        let nonce = key.issue_with_salt("example.com", 1_000, [7; 8]);
+        let nonce = key.issue_with_salt("example.com", "", 1_000, [7; 8]);
         assert_eq!(nonce.len(), 64);
         assert_eq!(
             key.check("example.com", &nonce, 1_000, 300),
@@ -183,5 +209,19 @@ mod tests {
             );
         }
         assert_ne!(key.issue("example.com", 1), key.issue("example.com", 1));
+    }
+
+    #[test]
+    fn a_nonce_bound_to_a_peer_is_unknown_to_every_other_peer() {
+        let key = NonceKey::new(b"0123456789abcdef0123456789abcdef");
+        let nonce = key.issue_for("example.com", "192.0.2.7", 1_000);
+        let check = |peer| key.check_for("example.com", peer, &nonce, 1_000, 300);
+        assert_eq!(check("192.0.2.7"), NonceCheck::Fresh);
+        assert_eq!(check("192.0.2.8"), NonceCheck::Unknown);
+        assert_eq!(check(""), NonceCheck::Unknown);
+        assert_eq!(
+            key.check("example.com", &nonce, 1_000, 300),
+            NonceCheck::Unknown
+        );
     }
 }

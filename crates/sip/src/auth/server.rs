@@ -73,6 +73,10 @@ impl DigestServer {
     }
 
     /// How many seconds a nonce is accepted.
+    pub fn nonce_lifetime(&self) -> u64 {
+        self.lifetime
+    }
+
     pub fn with_nonce_lifetime(mut self, seconds: u64) -> DigestServer {
         self.lifetime = seconds;
         self
@@ -89,9 +93,21 @@ impl DigestServer {
 
     /// A challenge for `realm` with a nonce issued at `now` (Unix seconds).
     pub fn challenge(&self, realm: &str, algorithm: Algorithm, now: u64, stale: bool) -> Challenge {
+        self.challenge_for(realm, "", algorithm, now, stale)
+    }
+
+    /// A challenge whose nonce only `peer` (the client's address) can answer.
+    pub fn challenge_for(
+        &self,
+        realm: &str,
+        peer: &str,
+        algorithm: Algorithm,
+        now: u64,
+        stale: bool,
+    ) -> Challenge {
         Challenge {
             realm: realm.to_owned(),
-            nonce: self.key.issue(realm, now),
+            nonce: self.key.issue_for(realm, peer, now),
             algorithm,
             qop: vec!["auth".to_owned()],
             opaque: None,
@@ -101,9 +117,21 @@ impl DigestServer {
 
     /// The 401 response to `request`, with one WWW-Authenticate per offered algorithm.
     pub fn unauthorized(&self, request: &Request, realm: &str, now: u64, stale: bool) -> Response {
+        self.unauthorized_for(request, realm, "", now, stale)
+    }
+
+    /// The 401 response to `request` from `peer`, whose nonces only `peer` can use.
+    pub fn unauthorized_for(
+        &self,
+        request: &Request,
+        realm: &str,
+        peer: &str,
+        now: u64,
+        stale: bool,
+    ) -> Response {
         let mut response = Response::for_request(request, StatusCode::UNAUTHORIZED);
         for algorithm in &self.algorithms {
-            let challenge = self.challenge(realm, *algorithm, now, stale);
+            let challenge = self.challenge_for(realm, peer, *algorithm, now, stale);
             response
                 .headers
                 .push("WWW-Authenticate", challenge.to_string());
@@ -121,6 +149,20 @@ impl DigestServer {
         secret: Secret<'_>,
         now: u64,
     ) -> Result<(), AuthError> {
+        self.verify_for(request, credentials, realm, "", secret, now)
+    }
+
+    /// [`DigestServer::verify`] for credentials whose nonce was issued to `peer`: a nonce
+    /// of another peer is [`AuthError::UnknownNonce`].
+    pub fn verify_for(
+        &self,
+        request: &Request,
+        credentials: &Credentials,
+        realm: &str,
+        peer: &str,
+        secret: Secret<'_>,
+        now: u64,
+    ) -> Result<(), AuthError> {
         if credentials.realm != realm {
             return Err(AuthError::WrongRealm {
                 expected: realm.to_owned(),
@@ -129,7 +171,7 @@ impl DigestServer {
         }
         let nonce = self
             .key
-            .check(realm, &credentials.nonce, now, self.lifetime);
+            .check_for(realm, peer, &credentials.nonce, now, self.lifetime);
         if nonce == NonceCheck::Unknown {
             return Err(AuthError::UnknownNonce);
         }

@@ -1,0 +1,388 @@
+//! Regression tests for what was found probing ucplus from outside: sessions that kept
+//! rights they lost, logins that could exhaust memory or dodge the failure limit,
+//! accounts anyone could lock, fields silently dropped, tokens in URLs, oversized bodies.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use pbx::handset::{HandsetConfig, RegistrationState, SimHandset};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestServer, error_code};
+use crate::ws::Events;
+
+/// A multi-tenant server with tenant `acme` (admin `boss`); returns (admin, boss).
+async fn acme(server: &TestServer) -> (String, String) {
+    let admin = server.admin().await;
+    let (status, body) = server
+        .load_license(
+            &admin,
+            &server.license(&[("mt-starter-5", 1), ("desktop", 10), ("mobile", 10)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, boss) = server.tenant(&admin, "acme").await;
+    (admin, boss)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demoted_admin_loses_admin_rights_and_streams_at_once() {
+    let server = TestServer::start().await;
+    let (_, boss) = acme(&server).await;
+    let (status, eve) = server
+        .post(&boss, "/api/v1/users", json!({"username": "eve", "password": "eve-password", "display_name": "Eve", "role": "admin"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{eve}");
+    let eve_id = eve["id"].as_str().unwrap().to_string();
+    let eve_token = server
+        .login(Some("acme"), "eve", "eve-password", "admin")
+        .await
+        .expect("eve logs in as an admin");
+    let (status, _) = server.get(&eve_token, "/api/v1/audit").await;
+    assert_eq!(status, StatusCode::OK, "an admin reads the audit log");
+    let mut stream = Events::connect(&server, &eve_token).await;
+
+    let (status, body) = server
+        .patch(
+            &boss,
+            &format!("/api/v1/users/{eve_id}"),
+            json!({"role": "user"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["role"], "user");
+
+    // Her stream closes with "session ended" at once (well before the periodic check)...
+    assert_eq!(stream.closed_with(Duration::from_secs(1)).await, Some(4001));
+    // ...and the token is worth nothing: no audit log, no new admin, no self-promotion.
+    let (status, body) = server.get(&eve_token, "/api/v1/audit").await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::UNAUTHORIZED, "token_expired")
+    );
+    let (status, _) = server
+        .post(&eve_token, "/api/v1/users", json!({"username": "mallory", "password": "mallory-password", "display_name": "M", "role": "admin"}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = server
+        .patch(
+            &eve_token,
+            &format!("/api/v1/users/{eve_id}"),
+            json!({"role": "admin"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Logging in again as an admin is refused: she is a user now.
+    assert_eq!(
+        server
+            .login(Some("acme"), "eve", "eve-password", "admin")
+            .await
+            .unwrap_err()
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, user) = server.get(&boss, &format!("/api/v1/users/{eve_id}")).await;
+    assert_eq!(user["role"], "user", "the demotion stuck");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_loses_a_license_type_loses_that_session_and_its_license() {
+    let server = TestServer::start().await;
+    let (admin, boss) = acme(&server).await;
+    let anna = server.user(&boss, "anna", &["desktop", "mobile"]).await;
+    let desktop = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .unwrap();
+    let mobile = server
+        .login(Some("acme"), "anna", "user-password", "mobile")
+        .await
+        .unwrap();
+    assert_eq!(server.pool(&admin, "desktop").await, (10, 1));
+    let mut stream = Events::connect(&server, &desktop).await;
+
+    let (status, body) = server
+        .patch(
+            &boss,
+            &format!("/api/v1/users/{anna}"),
+            json!({"licenses": ["mobile"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(stream.closed_with(Duration::from_secs(1)).await, Some(4001));
+    let (status, _) = server.get(&desktop, "/api/v1/me").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the desktop session ended"
+    );
+    assert_eq!(
+        server.pool(&admin, "desktop").await,
+        (10, 0),
+        "its license is back"
+    );
+    // The session of a type she still has goes on.
+    let (status, _) = server.get(&mobile, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(server.pool(&admin, "mobile").await, (10, 1));
+    server.stop().await;
+}
+
+/// A client whose connections come from `ip` (another loopback address).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn login_from(
+    server: &TestServer,
+    client: &reqwest::Client,
+    password: &str,
+) -> (StatusCode, String) {
+    let response = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(
+            &json!({"tenant": "acme", "username": "boss", "password": password, "client": "admin"}),
+        )
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (status, error_code(&body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_are_counted_before_the_password_is_checked() {
+    let server = TestServer::start().await;
+    acme(&server).await;
+    let attacker = client_from("127.0.0.1");
+    // Twenty guesses at once for one account from one address: the limit is five.
+    let answers = join_all((0..20).map(|i| {
+        let attacker = attacker.clone();
+        let server = &server;
+        async move { login_from(server, &attacker, &format!("guess-{i:04}")).await }
+    }))
+    .await;
+    let checked = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|(status, code)| *status == StatusCode::TOO_MANY_REQUESTS && code == "rate_limited")
+        .count();
+    assert_eq!((checked, limited), (5, 15), "{answers:?}");
+    // The attacker's address is locked out even with the right password...
+    assert_eq!(
+        login_from(&server, &attacker, "boss-password").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ...but the account is not: its owner logs in from her own address.
+    let owner = client_from("127.0.0.2");
+    assert_eq!(
+        login_from(&server, &owner, "boss-password").await.0,
+        StatusCode::OK
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_hashing_is_bounded_and_overflow_is_told_to_retry() {
+    let server = TestServer::start_with(|config| {
+        config.login.max_concurrent_hashes = 1;
+        config.login.hash_wait = 1;
+    })
+    .await;
+    acme(&server).await;
+    // Valid logins from many addresses at once: one hashes, the others queue for a
+    // millisecond and are told the server is busy — none runs unbounded.
+    let answers = join_all((0..12).map(|i| {
+        let client = client_from(&format!("127.0.1.{}", i + 1));
+        let server = &server;
+        async move { login_from(server, &client, "boss-password").await }
+    }))
+    .await;
+    let ok = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    let busy = answers
+        .iter()
+        .filter(|(s, code)| *s == StatusCode::SERVICE_UNAVAILABLE && code == "busy")
+        .count();
+    assert!(ok >= 1 && busy >= 1 && ok + busy == 12, "{answers:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_fields_are_refused_by_name_never_dropped() {
+    let server = TestServer::start().await;
+    let (admin, boss) = acme(&server).await;
+    let (status, body) = server
+        .post(&boss, "/api/v1/users", json!({"username": "x", "password": "xxxxxxxx", "display_name": "X", "password_hash": "$argon2id$forged"}))
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "validation_failed"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["fields"][0]["field"], "password_hash");
+    let (status, _) = server.get(&boss, "/api/v1/users").await;
+    assert_eq!(status, StatusCode::OK);
+    // Nested and several at once: every one is named.
+    let (status, body) = server
+        .post(&admin, "/api/v1/tenants", json!({"name": "T", "slug": "tt", "colour": "red", "admin": {"username": "b", "password": "bbbbbbbb", "pasword": "x"}}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let mut named: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    named.sort();
+    assert_eq!(named, ["admin.pasword", "colour"]);
+    // PBX settings: only the kind's own keys; bad values refused before they are stored.
+    let (status, pbx) = server
+        .post(
+            &admin,
+            "/api/v1/pbxs",
+            json!({"name": "lab", "kind": "sim", "devices": "200-209"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let pbx_path = format!("/api/v1/pbxs/{}", pbx["id"].as_str().unwrap());
+    for (patch, field) in [
+        (json!({"pasword": "secret"}), "pasword"),
+        (json!({"traffic": -1}), "traffic"),
+        (json!({"session": "none"}), "session"),
+    ] {
+        let (status, body) = server.patch(&admin, &pbx_path, patch.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{patch}: {body}");
+        assert_eq!(body["error"]["fields"][0]["field"], field, "{patch}");
+    }
+    let (_, stored) = server.get(&admin, &pbx_path).await;
+    assert_eq!(
+        stored["settings"],
+        json!({"devices": "200-209"}),
+        "nothing stored"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handset_created_with_sip_credentials_can_register() {
+    let server =
+        TestServer::start_with(|config| config.sip.listen = Some("127.0.0.1:0".parse().unwrap()))
+            .await;
+    let (admin, boss) = acme(&server).await;
+    let (_, tenants) = server.get(&admin, "/api/v1/tenants").await;
+    let tenant = tenants
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["slug"] == "acme"))
+        .map(|t| t["id"].clone())
+        .expect("acme is listed");
+    let (status, pbx) = server
+        .post(&admin, "/api/v1/pbxs", json!({"name": "handsets", "kind": "uacsta", "tenant_id": tenant, "sip_domain": "acme.example"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let (status, device) = server
+        .post(&boss, "/api/v1/devices", json!({"pbx_id": pbx["id"], "device_id": "100", "sip_username": "100", "sip_password": "secret-100"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{device}");
+    assert_eq!(device["sip_username"], "100");
+    assert!(device.get("sip_password").is_none() && device.get("sip_ha1").is_none());
+    // The phone registers with exactly those credentials.
+    let mut config = HandsetConfig::new(server.sip.expect("registrar"), "100");
+    config.password = "secret-100".into();
+    config.domain = "acme.example".into();
+    let phone = SimHandset::start(config).await.expect("handset");
+    let registered = phone
+        .wait_registration(Duration::from_secs(10), |state| {
+            matches!(state, RegistrationState::Registered { .. })
+        })
+        .await;
+    assert!(registered, "{:?}", phone.registration());
+    let (_, device) = server
+        .get(
+            &boss,
+            &format!("/api/v1/devices/{}", device["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(device["registration"]["state"], "registered", "{device}");
+    phone.shutdown().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_in_urls_open_only_the_event_stream() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (status, body) = server
+        .call(
+            Method::GET,
+            &format!("/api/v1/me?token={admin}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    // The event stream still takes it (browsers cannot set headers on a WebSocket).
+    Events::connect(&server, &admin).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_are_413_and_bad_json_400() {
+    let server = TestServer::start().await;
+    let (_, boss) = acme(&server).await;
+    let huge = json!({"name": "x".repeat(3 * 1024 * 1024), "numbers": []});
+    let (status, body) = server.post(&boss, "/api/v1/contacts", huge).await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    let response = server
+        .http
+        .post(format!("{}/api/v1/contacts", server.base))
+        .bearer_auth(&boss)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "invalid_json");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_calls_of_the_tenant_for_its_admins_only() {
+    let server = TestServer::start().await;
+    let (_, boss) = acme(&server).await;
+    server.user(&boss, "anna", &["desktop"]).await;
+    let anna = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .unwrap();
+    let (status, body) = server.get(&boss, "/api/v1/calls?all=true").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.is_array());
+    let (status, body) = server.get(&anna, "/api/v1/calls?all=true").await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    let (status, body) = server.get(&boss, "/api/v1/calls?all=maybe").await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "validation_failed")
+    );
+    server.stop().await;
+}
