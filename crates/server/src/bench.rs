@@ -132,7 +132,10 @@ fn start_server_with(
         .env("UCPLUS_ADMIN_PASSWORD", "bench-admin")
         .env("UCPLUS_LICENSE_PUBLIC_KEYS", public_key)
         .env("UCPLUS_LOG_LEVEL", "warn")
-        .env("UCPLUS_SESSION_IDLE_TIMEOUT", "3600");
+        .env("UCPLUS_SESSION_IDLE_TIMEOUT", "3600")
+        // Every simulated client comes from this one loopback address.
+        .env("UCPLUS_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "60000")
+        .env("UCPLUS_HTTP_MAX_CONNECTIONS", "60000");
     for (name, value) in environment {
         command.env(name, value);
     }

@@ -25,9 +25,19 @@
 //! request_timeout = 5000          # ms a PBX request may take
 //! call_log_retention_days = 365
 //! client_queue = 4096             # events a slow WebSocket client may fall behind
+//! [http]
+//! max_connections = 10000         # open connections at most (WebSockets included)
+//! max_connections_per_address = 256
+//! reserved_connections = 64       # kept for addresses holding fewer than 4 connections
+//! header_timeout = 15             # s for a request head (and for an idle keep-alive)
+//! body_timeout = 30               # s for a request body
 //! [sip]
 //! listen = "127.0.0.1:5060"       # SIP registrar for uaCSTA handsets (UDP + TCP); unset: off
 //! session_refresh = 600           # seconds between re-INVITEs of each handset's session
+//! tcp_max_connections = 4096      # SIP over TCP: connections at most
+//! tcp_max_connections_per_address = 64
+//! tcp_idle_timeout = 300          # s of silence between messages before closing
+//! tcp_message_timeout = 10        # s from a message's first byte to its last
 //! ```
 
 use std::net::SocketAddr;
@@ -56,6 +66,7 @@ pub struct Config {
     pub usage: UsageConfig,
     pub cti: CtiConfig,
     pub sip: SipConfig,
+    pub http: HttpConfig,
     /// The first system admin's password (`UCPLUS_ADMIN_PASSWORD`); generated when unset.
     /// Environment only: a password does not belong in a config file.
     #[serde(skip)]
@@ -121,6 +132,7 @@ impl Default for Config {
             usage: UsageConfig::default(),
             cti: CtiConfig::default(),
             sip: SipConfig::default(),
+            http: HttpConfig::default(),
             initial_admin_password: None,
         }
     }
@@ -138,6 +150,35 @@ pub struct CtiConfig {
     pub client_queue: usize,
 }
 
+/// Limits of the HTTP listener (see `serve`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Open connections at most, WebSockets included.
+    pub max_connections: u32,
+    /// Open connections at most from one client address.
+    pub max_connections_per_address: u32,
+    /// Slots below `max_connections` kept for addresses that hold almost none.
+    pub reserved_connections: u32,
+    /// Seconds a request's head may take to arrive, also while a keep-alive connection
+    /// waits for its next request.
+    pub header_timeout: u64,
+    /// Seconds a request's body may take to arrive.
+    pub body_timeout: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_connections: 10_000,
+            max_connections_per_address: 256,
+            reserved_connections: 64,
+            header_timeout: 15,
+            body_timeout: 30,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SipConfig {
@@ -145,6 +186,15 @@ pub struct SipConfig {
     pub listen: Option<SocketAddr>,
     /// Seconds between re-INVITEs that keep each handset's CSTA-over-SIP session alive.
     pub session_refresh: u64,
+    /// SIP over TCP: open connections at most.
+    pub tcp_max_connections: u32,
+    /// SIP over TCP: open connections at most from one address.
+    pub tcp_max_connections_per_address: u32,
+    /// SIP over TCP: seconds a connection may stay silent between messages (phones send
+    /// CRLF keep-alives more often).
+    pub tcp_idle_timeout: u64,
+    /// SIP over TCP: seconds a message may take from its first byte to its last.
+    pub tcp_message_timeout: u64,
 }
 
 impl Default for SipConfig {
@@ -152,6 +202,10 @@ impl Default for SipConfig {
         SipConfig {
             listen: None,
             session_refresh: 600,
+            tcp_max_connections: 4096,
+            tcp_max_connections_per_address: 64,
+            tcp_idle_timeout: 300,
+            tcp_message_timeout: 10,
         }
     }
 }
@@ -218,6 +272,8 @@ const ENV_VARS: &[&str] = &[
     "UCPLUS_LICENSE_PUBLIC_KEYS",
     "UCPLUS_ADMIN_PASSWORD",
     "UCPLUS_SIP_LISTEN",
+    "UCPLUS_HTTP_MAX_CONNECTIONS",
+    "UCPLUS_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
 ];
 
 impl Config {
@@ -272,6 +328,12 @@ impl Config {
                         .map(str::to_string),
                 ),
                 "UCPLUS_SIP_LISTEN" => self.sip.listen = Some(value.parse().map_err(|e| bad(&e))?),
+                "UCPLUS_HTTP_MAX_CONNECTIONS" => {
+                    self.http.max_connections = value.parse().map_err(|e| bad(&e))?;
+                }
+                "UCPLUS_HTTP_MAX_CONNECTIONS_PER_ADDRESS" => {
+                    self.http.max_connections_per_address = value.parse().map_err(|e| bad(&e))?;
+                }
                 "UCPLUS_ADMIN_PASSWORD" => {
                     self.initial_admin_password = Some(value).filter(|p| !p.is_empty()).map(Secret);
                 }
@@ -299,6 +361,25 @@ impl Config {
         anyhow::ensure!(
             self.login.failure_window > 0,
             "login.failure_window must be > 0"
+        );
+        anyhow::ensure!(
+            self.http.max_connections > self.http.reserved_connections,
+            "http.max_connections must be above http.reserved_connections"
+        );
+        anyhow::ensure!(
+            self.http.max_connections_per_address > 0,
+            "http.max_connections_per_address must be > 0"
+        );
+        anyhow::ensure!(
+            self.http.header_timeout > 0 && self.http.body_timeout > 0,
+            "http.header_timeout and http.body_timeout must be > 0"
+        );
+        anyhow::ensure!(
+            self.sip.tcp_max_connections > 0
+                && self.sip.tcp_max_connections_per_address > 0
+                && self.sip.tcp_idle_timeout > 0
+                && self.sip.tcp_message_timeout > 0,
+            "the sip.tcp_* limits must be > 0"
         );
         for key in &self.license.trusted_keys {
             license::PublicKey::parse(key)

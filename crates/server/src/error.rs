@@ -14,6 +14,8 @@ pub struct ApiError {
     pub message: String,
     pub fields: Vec<FieldError>,
     pub retry_after: Option<u64>,
+    /// The request was not read to its end: the connection cannot be reused.
+    pub close_connection: bool,
 }
 
 /// The error body, as documented in the OpenAPI description.
@@ -43,6 +45,7 @@ impl ApiError {
             message: message.into(),
             fields: Vec::new(),
             retry_after: None,
+            close_connection: false,
         }
     }
 
@@ -158,7 +161,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+        if self.close_connection || self.status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body was not read: the connection cannot carry another request.
             response
                 .headers_mut()
@@ -178,10 +181,13 @@ impl IntoResponse for ApiError {
 /// body over the size limit is a 413.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<T: serde::de::DeserializeOwned> FromRequest<crate::state::AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(
+        request: Request,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -197,7 +203,19 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
                 "send the body as JSON with `Content-Type: application/json`",
             ));
         }
-        let body = match axum::body::Bytes::from_request(request, state).await {
+        // A body trickled in slowly would hold the connection and its task: bounded.
+        let deadline = std::time::Duration::from_secs(state.config.http.body_timeout);
+        let read = axum::body::Bytes::from_request(request, state);
+        let Ok(read) = tokio::time::timeout(deadline, read).await else {
+            let mut error = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body did not arrive in time",
+            );
+            error.close_connection = true;
+            return Err(error);
+        };
+        let body = match read {
             Ok(body) => body,
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 return Err(ApiError::new(

@@ -79,6 +79,33 @@ pub struct SipService {
     /// The nonce counts already accepted: a replayed Authorization is challenged anew.
     nonce_uses: Mutex<sip::NonceUses>,
     limits: Limits,
+    tcp: TcpLimits,
+}
+
+/// What one SIP-over-TCP client may hold.
+pub struct TcpLimits {
+    pub connections: Arc<crate::serve::Connections>,
+    /// Silence allowed between messages.
+    pub idle_timeout: Duration,
+    /// Time allowed from a message's first byte to its last (and for writing an answer).
+    pub message_timeout: Duration,
+}
+
+impl TcpLimits {
+    pub fn from_config(config: &crate::config::SipConfig) -> TcpLimits {
+        TcpLimits {
+            connections: crate::serve::Connections::new(
+                "sip_tcp",
+                crate::serve::Limits {
+                    max_connections: config.tcp_max_connections,
+                    max_per_address: config.tcp_max_connections_per_address,
+                    reserved: 0,
+                },
+            ),
+            idle_timeout: Duration::from_secs(config.tcp_idle_timeout),
+            message_timeout: Duration::from_secs(config.tcp_message_timeout),
+        }
+    }
 }
 
 fn unix_now() -> u64 {
@@ -105,7 +132,7 @@ async fn bind_pair(address: SocketAddr) -> std::io::Result<(UdpSocket, TcpListen
 }
 
 impl SipService {
-    pub fn new(controller: Arc<crate::uacsta::Controller>) -> SipService {
+    pub fn new(controller: Arc<crate::uacsta::Controller>, tcp: TcpLimits) -> SipService {
         let mut secret = [0u8; 32];
         if getrandom::getrandom(&mut secret).is_err() {
             // Without randomness nonces would be guessable: refuse every login instead.
@@ -122,6 +149,7 @@ impl SipService {
             index: RwLock::new(Index::default()),
             failures: LoginLimiter::new(Duration::from_secs(60), 10, 30),
             limits: Limits::default(),
+            tcp,
         }
     }
 
@@ -418,10 +446,19 @@ impl SipService {
         tokio::spawn(async move {
             loop {
                 let Ok((stream, source)) = tcp.accept().await else {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                // Over a limit the connection is closed at once.
+                let Ok(slot) = service.tcp.connections.admit(source.ip()) else {
                     continue;
                 };
                 let (service, events) = (service.clone(), events.clone());
-                tokio::spawn(async move { service.serve_tcp(stream, source, &events.bus).await });
+                tokio::spawn(async move {
+                    service.serve_tcp(stream, source, &events.bus).await;
+                    drop(slot);
+                });
             }
         });
         tokio::spawn(async move {
@@ -440,31 +477,40 @@ impl SipService {
     async fn serve_tcp(&self, mut stream: tokio::net::TcpStream, source: SocketAddr, bus: &Bus) {
         let mut framer = StreamFramer::new(self.limits);
         let mut buffer = BytesMut::with_capacity(4096);
+        let write_deadline = self.tcp.message_timeout;
+        // When the first byte of the message now being read arrived.
+        let mut started: Option<tokio::time::Instant> = None;
         loop {
             loop {
-                match framer.decode(&mut buffer) {
-                    Ok(Some(StreamItem::Message(message))) => {
-                        if let Message::Request(request) = *message {
-                            let answer = self.handle(&request, source, bus).to_bytes();
-                            if stream.write_all(&answer).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Ok(Some(StreamItem::KeepAlive)) => {
-                        if stream.write_all(b"\r\n").await.is_err() {
-                            return;
-                        }
-                    }
+                let answer = match framer.decode(&mut buffer) {
+                    Ok(Some(StreamItem::Message(message))) => match *message {
+                        Message::Request(request) => self.handle(&request, source, bus).to_bytes(),
+                        Message::Response(_) => continue,
+                    },
+                    Ok(Some(StreamItem::KeepAlive)) => bytes::Bytes::from_static(b"\r\n"),
                     Ok(None) => break,
                     Err(error) => {
                         tracing::debug!(%source, code = error.code(), "malformed SIP stream; closing");
                         return;
                     }
+                };
+                started = None;
+                // A peer that does not read its answers is dropped, not waited for.
+                let written = tokio::time::timeout(write_deadline, stream.write_all(&answer)).await;
+                if !matches!(written, Ok(Ok(()))) {
+                    return;
                 }
             }
-            match tokio::time::timeout(Duration::from_secs(300), stream.read_buf(&mut buffer)).await
-            {
+            // Between messages a phone may be quiet for a while; a message that has begun
+            // must be finished soon (no slowloris).
+            let wait = if buffer.is_empty() {
+                started = None;
+                self.tcp.idle_timeout
+            } else {
+                let since = *started.get_or_insert_with(tokio::time::Instant::now);
+                self.tcp.message_timeout.saturating_sub(since.elapsed())
+            };
+            match tokio::time::timeout(wait, stream.read_buf(&mut buffer)).await {
                 Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
                 Ok(Ok(_)) => {}
             }

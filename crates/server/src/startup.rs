@@ -94,7 +94,10 @@ impl Application {
         )
         .await
         .context("starting the PBX connections")?;
-        let sip = Arc::new(crate::registrar::SipService::new(controller));
+        let sip = Arc::new(crate::registrar::SipService::new(
+            controller,
+            crate::registrar::TcpLimits::from_config(&config.sip),
+        ));
         sip.reload(store.as_ref()).await?;
         let sip_address = match config.sip.listen {
             Some(address) => Some(
@@ -147,19 +150,26 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let background = tokio::spawn(background_tasks(self.state.clone()));
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let send_buffer = self.state.config.socket_send_buffer;
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, move |stream| {
-            let _ = stream.set_nodelay(true);
-            if let Err(error) = socket2::SockRef::from(&*stream).set_send_buffer_size(send_buffer) {
-                tracing::debug!(%error, "could not size a connection's send buffer");
-            }
-        });
-        let result = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let http = &self.state.config.http;
+        let settings = crate::serve::Settings {
+            limits: crate::serve::Limits {
+                max_connections: http.max_connections,
+                max_per_address: http.max_connections_per_address,
+                reserved: http.reserved_connections,
+            },
+            header_timeout: Duration::from_secs(http.header_timeout),
+            send_buffer: self.state.config.socket_send_buffer,
+        };
+        let connections = crate::serve::Connections::new("http", settings.limits);
+        crate::serve::run(
+            self.listener,
+            self.router,
+            settings,
+            connections,
+            shutdown,
+            Duration::from_secs(10),
+        )
+        .await;
         background.abort();
         self.state.cti.stop();
         if let Err(error) = self
@@ -170,7 +180,7 @@ impl Application {
         {
             tracing::error!(%error, "could not write license usage at shutdown");
         }
-        result.context("serving HTTP")
+        Ok(())
     }
 }
 

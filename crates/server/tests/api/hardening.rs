@@ -386,3 +386,107 @@ async fn all_calls_of_the_tenant_for_its_admins_only() {
     );
     server.stop().await;
 }
+
+/// Reads what the server sends until it closes the connection (or `wait` passes: None).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(wait, stream.read_to_end(&mut received)).await;
+    match read {
+        Ok(_) => Some(String::from_utf8_lossy(&received).into_owned()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_headers_and_idle_keep_alives_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start_with(|config| config.http.header_timeout = 1).await;
+    let address = server.base.trim_start_matches("http://").to_string();
+    // Headers that never end.
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    assert!(
+        read_until_closed(&mut slow, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a request head that never ends is cut off"
+    );
+    // A keep-alive connection that goes quiet after its request.
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = read_until_closed(&mut idle, Duration::from_secs(5))
+        .await
+        .expect("the idle connection is closed after its answer");
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    // A connection that never says anything.
+    let mut silent = tokio::net::TcpStream::connect(&address).await.unwrap();
+    assert!(
+        read_until_closed(&mut silent, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a silent connection is closed"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_idle_connections_leaves_health_and_admins_reachable() {
+    let server = TestServer::start_with(|config| {
+        config.http.max_connections = 40;
+        config.http.max_connections_per_address = 15;
+        config.http.reserved_connections = 10;
+    })
+    .await;
+    let address: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let connect_from = |ip: &str| {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+        socket.connect(address)
+    };
+    // Flooders: 15 idle connections each from two addresses take all but the reserve.
+    let mut flood = Vec::new();
+    for ip in ["127.0.2.1", "127.0.2.2"] {
+        for _ in 0..15 {
+            flood.push(connect_from(ip).await.unwrap());
+        }
+    }
+    // One more from a flooder: its own cap.
+    let mut over = connect_from("127.0.2.1").await.unwrap();
+    let answer = read_until_closed(&mut over, Duration::from_secs(5))
+        .await
+        .expect("refused at once");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("too_many_connections"), "{answer}");
+    // A third flooding address gets the rest below the reserve, and no more.
+    for _ in 0..5 {
+        flood.push(connect_from("127.0.2.3").await.unwrap());
+    }
+    let mut over = connect_from("127.0.2.3").await.unwrap();
+    let answer = read_until_closed(&mut over, Duration::from_secs(5))
+        .await
+        .expect("refused at once");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    // Health checks and an administrator from fresh addresses still get in.
+    let monitor = client_from("127.0.3.1");
+    let health = monitor
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .expect("health answered");
+    assert_eq!(health.status(), StatusCode::OK);
+    let admin = client_from("127.0.3.2");
+    let response = admin
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"tenant": null, "username": "admin", "password": crate::helpers::ADMIN_PASSWORD, "client": "admin"}))
+        .send()
+        .await
+        .expect("login answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    drop(flood);
+    server.stop().await;
+}

@@ -492,3 +492,63 @@ async fn a_captured_authorization_cannot_be_replayed_from_anywhere() {
     assert!(more.is_err(), "the attacker's address got another datagram");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sip_over_tcp_is_bounded_per_address_and_slow_messages_are_cut_off() {
+    let server = TestServer::start_with(|config| {
+        config.sip.listen = Some("127.0.0.1:0".parse().unwrap());
+        config.sip.tcp_max_connections_per_address = 3;
+        config.sip.tcp_message_timeout = 1;
+    })
+    .await;
+    let registrar = server.sip.expect("the registrar listens");
+    let closed_within = |mut stream: TcpStream, wait: Duration| async move {
+        let mut buffer = [0u8; 256];
+        matches!(
+            tokio::time::timeout(wait, stream.read(&mut buffer)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
+    };
+    // Three idle connections from one address are kept; a fourth is closed at once.
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        kept.push(TcpStream::connect(registrar).await.unwrap());
+    }
+    let fourth = TcpStream::connect(registrar).await.unwrap();
+    assert!(closed_within(fourth, Duration::from_secs(2)).await);
+    // Another address is not affected by that one's connections.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut other = socket.connect(registrar).await.unwrap();
+    other.write_all(b"\r\n\r\n").await.unwrap();
+    let mut pong = [0u8; 2];
+    tokio::time::timeout(Duration::from_secs(2), other.read_exact(&mut pong))
+        .await
+        .expect("a keep-alive answer")
+        .unwrap();
+    assert_eq!(&pong, b"\r\n");
+    // A message trickled in a byte at a time is cut off after the message timeout, however
+    // steadily the bytes come.
+    drop(kept.pop());
+    let mut slow = TcpStream::connect(registrar).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let text =
+        b"REGISTER sip:acme.example SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK1\r\n";
+    let mut cut_off = false;
+    for byte in text {
+        if slow.write_all(&[*byte]).await.is_err() {
+            cut_off = true;
+            break;
+        }
+        let mut buffer = [0u8; 64];
+        if let Ok(Ok(0)) =
+            tokio::time::timeout(Duration::from_millis(100), slow.read(&mut buffer)).await
+        {
+            cut_off = true;
+            break;
+        }
+    }
+    assert!(cut_off, "the trickled message was never cut off");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    server.stop().await;
+}
