@@ -320,6 +320,9 @@ fn sim_config(
         .map_err(|e| anyhow::anyhow!("--devices: {e}"))?;
     let mut config = pbx::sim::SimConfig::new(devices);
     config.listen = listen;
+    if login.is_some() && session != "ecma354" {
+        anyhow::bail!("--login is the ECMA-354 vendor login: use it with --session ecma354");
+    }
     config.session = match session {
         "none" => SessionPattern::None,
         "ecma354" => {

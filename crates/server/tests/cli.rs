@@ -455,3 +455,253 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// A child process whose output lines are read as they come (so a full pipe can never
+/// stall it), killed when dropped.
+struct Running {
+    child: KillOnDrop,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(args: &[&str], environment: &[(&str, &str)]) -> Running {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env_remove("UCPLUS_LICENSE_PUBLIC_KEYS")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in environment {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("ucplus starts");
+        let (sender, lines) = std::sync::mpsc::channel();
+        for output in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(output).lines().map_while(Result::ok) {
+                    if sender.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Running {
+            child: KillOnDrop(child),
+            lines,
+        }
+    }
+
+    /// The text after `marker` on the first line that has it (waiting up to 20 s).
+    fn after(&self, marker: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no line with {marker:?} within 20 s"));
+            if let Some(rest) = line.split(marker).nth(1) {
+                return rest.trim().to_string();
+            }
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+}
+
+/// The peak resident memory of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// The product's own parts with their defaults work together: `ucplus sim-pbx` as a
+/// switch without sessions, another with an ECMA-354 login, and a `csta` PBX connection
+/// left at its default session (`auto`) reaches both — and says what it negotiated.
+#[test]
+fn sim_pbx_and_a_default_csta_link_work_together() {
+    let plain = Running::start(
+        &["sim-pbx", "--listen", "127.0.0.1:0", "--devices", "200-209"],
+        &[],
+    );
+    let plain_address = plain.after("listening on ");
+    let guarded = Running::start(
+        &[
+            "sim-pbx",
+            "--listen",
+            "127.0.0.1:0",
+            "--devices",
+            "300-309",
+            "--session",
+            "ecma354",
+            "--login",
+            "ucplus:s3cret",
+        ],
+        &[],
+    );
+    let guarded_address = guarded.after("listening on ");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let server = Running::start(
+        &["serve", "--listen", "127.0.0.1:0", "--data", data],
+        &[("UCPLUS_ADMIN_PASSWORD", "admin-password-1")],
+    );
+    let address = server.after("listening on http://");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let base = format!("http://{address}");
+        let login: serde_json::Value = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"tenant": null, "username": "admin", "password": "admin-password-1", "client": "admin"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().expect("admin token").to_string();
+        let add = |name: &str, switch: &str, extra: serde_json::Value| {
+            let (host, port) = switch.rsplit_once(':').expect("host:port");
+            let mut body = serde_json::json!({"name": name, "kind": "csta", "host": host, "port": port.parse::<u16>().unwrap()});
+            if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+                body.extend(extra.clone());
+            }
+            let request = http
+                .post(format!("{base}/api/v1/pbxs"))
+                .bearer_auth(&token)
+                .json(&body);
+            async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), 201);
+                let pbx: serde_json::Value = response.json().await.unwrap();
+                pbx["id"].as_str().unwrap().to_string()
+            }
+        };
+        let link_of = |id: String| {
+            let request = http
+                .get(format!("{base}/api/v1/pbxs/{id}"))
+                .bearer_auth(&token);
+            async move {
+                let pbx: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+                pbx["link"].clone()
+            }
+        };
+        let wait_for = |id: String, state: &'static str| {
+            let link_of = &link_of;
+            async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+                loop {
+                    let link = link_of(id.clone()).await;
+                    if link["state"] == state {
+                        return link;
+                    }
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "the link never became {state}: {link}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
+        let defaults = add("defaults", &plain_address, serde_json::json!({})).await;
+        let with_login = add(
+            "with login",
+            &guarded_address,
+            serde_json::json!({"login": "ucplus", "password": "s3cret"}),
+        )
+        .await;
+        let wrong = add(
+            "wrong password",
+            &guarded_address,
+            serde_json::json!({"login": "ucplus", "password": "guess"}),
+        )
+        .await;
+        assert_eq!(wait_for(defaults, "up").await["session"], "none");
+        assert_eq!(wait_for(with_login, "up").await["session"], "ecma354");
+        let refused = wait_for(wrong, "down").await;
+        assert!(
+            refused["error"].as_str().unwrap_or_default().contains("refused"),
+            "{refused}"
+        );
+    });
+    // A login for a switch without sessions is refused, not ignored.
+    let (ok, _, stderr) = ucplus(&[
+        "sim-pbx",
+        "--listen",
+        "127.0.0.1:0",
+        "--devices",
+        "200",
+        "--login",
+        "a:b",
+    ]);
+    assert!(!ok && stderr.contains("--session ecma354"), "{stderr}");
+}
+
+/// A hundred logins at once (Argon2 takes 19 MiB each) leave the server's memory flat:
+/// hashing runs a few at a time.
+#[test]
+fn concurrent_logins_keep_memory_flat() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Running::start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+        &[("UCPLUS_ADMIN_PASSWORD", "admin-password-1")],
+    );
+    let address = server.after("listening on http://");
+    let before = peak_rss_kib(server.pid());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let statuses = runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let logins = (0..100).map(|i| {
+            let request = http
+                .post(format!("http://{address}/api/v1/auth/login"))
+                .json(&serde_json::json!({"tenant": null, "username": "admin",
+                    "password": if i % 2 == 0 { "admin-password-1" } else { "wrong-password" },
+                    "client": "admin"}));
+            async move {
+                request
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
+        });
+        futures_util::future::join_all(logins).await
+    });
+    let after = peak_rss_kib(server.pid());
+    assert!(
+        statuses.iter().all(|s| [200, 401, 429, 503].contains(s)),
+        "{statuses:?}"
+    );
+    // Unbounded, 100 concurrent Argon2 runs need about 1.9 GiB; a few at a time, tens of MiB.
+    assert!(
+        after.saturating_sub(before) < 200 * 1024,
+        "peak memory grew from {before} KiB to {after} KiB"
+    );
+}

@@ -92,6 +92,10 @@ pub enum LinkEvent {
         state: LinkState,
         error: Option<String>,
     },
+    /// The session the link opened with the switch (e.g. `ecma354`, `none`).
+    Session {
+        mode: String,
+    },
     /// The complete current calls of a device: anything else the engine holds for the
     /// device is stale and ends.
     Snapshot {

@@ -320,8 +320,10 @@ fn element_text(xml: &str, names: &[&str]) -> Option<String> {
         }
         let name = tag.split_whitespace().next().unwrap_or_default();
         let local = name.rsplit(':').next().unwrap_or_default();
-        if names.contains(&local) {
-            let text = rest.split('<').next().unwrap_or_default();
+        // A wrapper such as `<login><user>…` holds elements, not the value: look inside.
+        let text = rest.split('<').next().unwrap_or_default();
+        let wraps = text.trim().is_empty() && !rest.trim_start().starts_with("</");
+        if names.contains(&local) && !wraps {
             return Some(unescape(text.trim()));
         }
     }

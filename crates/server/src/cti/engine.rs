@@ -38,7 +38,7 @@ pub async fn run(cti: Weak<Cti>, runtime: Arc<PbxRuntime>, mut events: mpsc::Rec
     while let Some(event) = events.recv().await {
         let Some(cti) = cti.upgrade() else { break };
         let kind = match &event {
-            LinkEvent::State { .. } => "link",
+            LinkEvent::State { .. } | LinkEvent::Session { .. } => "link",
             LinkEvent::Snapshot { .. } => "snapshot",
             LinkEvent::Call(_) => "call",
             LinkEvent::DoNotDisturb { .. } | LinkEvent::Forwarding { .. } => "feature",
@@ -78,9 +78,16 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
                     state: link,
                     since: now,
                     error,
+                    session: state.link.session.take(),
                 };
                 metrics::gauge!("ucplus_pbx_link_up", "pbx" => runtime.id.to_string())
                     .set(if link == LinkState::Up { 1.0 } else { 0.0 });
+                effects.push(Effect::Link);
+            }
+        }
+        LinkEvent::Session { mode } => {
+            if state.link.session.as_deref() != Some(mode.as_str()) {
+                state.link.session = Some(mode);
                 effects.push(Effect::Link);
             }
         }

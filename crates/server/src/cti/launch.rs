@@ -1,7 +1,7 @@
 //! Starts the link task of each PBX connection kind, from the connection's settings.
 //!
-//! `csta` settings (besides `host` and `port`): `session` (`ecma354` | `system_status` |
-//! `none`, default `ecma354`), `login` + `password` (ECMA-354 vendor login), `edition`
+//! `csta` settings (besides `host` and `port`): `session` (`auto` | `ecma354` |
+//! `system_status` | `none`, default `auto`: ECMA-354 unless the switch refuses it), `login` + `password` (ECMA-354 vendor login), `edition`
 //! (`ed2`..`ed5`, default `ed3`), `framing` (`header` | `nul`), `heartbeat_interval`
 //! (seconds, default 30), `application_id`, `tls` (true: TLS to the PBX) with
 //! `tls_ca_file` (PEM of the PBX's CA or certificate), `tls_server_name` (default: the
@@ -36,7 +36,7 @@ pub fn csta_config(pbx: &Pbx, errors: &mut ValidationErrors) -> Option<CstaLinkC
     if let Some(session) = text(settings, "session") {
         match SessionPattern::parse(session) {
             Some(pattern) => config.session = pattern,
-            None => errors.add("session", "must be ecma354, system_status or none"),
+            None => errors.add("session", "must be auto, ecma354, system_status or none"),
         }
     }
     if let Some(edition) = text(settings, "edition") {

@@ -26,6 +26,8 @@ pub struct LinkStatus {
     pub state: LinkState,
     pub since: Timestamp,
     pub error: Option<String>,
+    /// The session the link last opened (`ecma354`, `system_status`, `none`).
+    pub session: Option<String>,
 }
 
 /// What the engine of one PBX knows.
@@ -82,6 +84,7 @@ impl PbxRuntime {
                     state: LinkState::Connecting,
                     since: Timestamp::now(),
                     error: None,
+                    session: None,
                 },
                 devices,
                 calls: HashMap::new(),
@@ -115,6 +118,7 @@ impl PbxRuntime {
             state: link.state,
             since: link.since,
             error: link.error,
+            session: link.session,
         }
     }
 

@@ -103,6 +103,9 @@ pub struct LinkView {
     /// Why the link is down. Only those who run the PBX (the system admin, a tenant admin
     /// for the tenant's own PBX) get the technical detail; everyone else a plain sentence.
     pub error: Option<String>,
+    /// The session opened with the switch: `ecma354`, `system_status` or `none` (what
+    /// the `auto` setting settled on).
+    pub session: Option<String>,
 }
 
 impl LinkView {

@@ -40,15 +40,28 @@ pub enum SessionPattern {
     SystemStatus,
     /// Requests are accepted at once; probed with RequestSystemStatus.
     None,
+    /// ECMA-354 when the switch speaks it; none when it refuses StartApplicationSession
+    /// with a CSTA error (a switch without sessions). The default for new links.
+    Auto,
 }
 
 impl SessionPattern {
     pub fn parse(text: &str) -> Option<SessionPattern> {
         match text {
+            "auto" => Some(SessionPattern::Auto),
             "ecma354" | "ecma-354" => Some(SessionPattern::Ecma354),
             "system_status" | "systemstatus" => Some(SessionPattern::SystemStatus),
             "none" => Some(SessionPattern::None),
             _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionPattern::Ecma354 => "ecma354",
+            SessionPattern::SystemStatus => "system_status",
+            SessionPattern::None => "none",
+            SessionPattern::Auto => "auto",
         }
     }
 }
@@ -80,7 +93,7 @@ impl CstaLinkConfig {
         CstaLinkConfig {
             host: host.into(),
             port,
-            session: SessionPattern::Ecma354,
+            session: SessionPattern::Auto,
             login: None,
             application_id: "ucplus".into(),
             edition: Edition::Ed3,
@@ -189,6 +202,8 @@ struct Session<'a> {
     monitors: HashMap<String, String>,
     devices: HashMap<String, String>,
     session_id: Option<String>,
+    /// The session pattern in use (what `auto` settled on).
+    session: SessionPattern,
     last_heard: Instant,
     last_keepalive: Instant,
     /// Initial monitors not answered yet; the link is reported up when this reaches 0,
@@ -231,12 +246,18 @@ async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(
         monitors: HashMap::new(),
         devices: HashMap::new(),
         session_id: None,
+        session: config.session,
         last_heard: Instant::now(),
         last_keepalive: Instant::now(),
         awaiting_monitors: 0,
         announced: false,
     };
     session.open().await?;
+    session
+        .emit(LinkEvent::Session {
+            mode: session.session.as_str().to_string(),
+        })
+        .await?;
     let wanted: BTreeSet<String> = session.channels.devices.borrow_and_update().clone();
     session.awaiting_monitors = wanted.len();
     for device in wanted {
@@ -332,48 +353,77 @@ impl Session<'_> {
 
     /// Opens the session the switch expects.
     async fn open(&mut self) -> Result<(), String> {
-        match self.config.session {
+        self.session = match self.config.session {
             SessionPattern::Ecma354 => {
-                let login = self.config.login.as_ref().map(|(user, password)| {
-                    RawXml(format!(
-                        "<applicationSpecificInfo><login><user>{}</user><password>{}</password></login></applicationSpecificInfo>",
-                        escape(user),
-                        escape(password)
-                    ))
-                });
-                let start: Message = StartApplicationSession {
-                    application_info: ApplicationInfo {
-                        application_id: self.config.application_id.clone(),
-                        application_specific_info: login,
-                        extra: Default::default(),
-                    },
-                    requested_protocol_versions: Some(ProtocolVersions {
-                        versions: vec![self.config.edition.namespace().to_string()],
-                        extra: Default::default(),
-                    }),
-                    requested_session_duration: Some(self.session_duration()),
-                    extra: Default::default(),
-                }
-                .into();
-                match self.call(start).await? {
-                    Message::StartApplicationSessionPosResponse(ok) => {
-                        self.session_id = Some(ok.session_id);
-                        Ok(())
-                    }
-                    Message::StartApplicationSessionNegResponse(refused) => Err(format!(
-                        "the PBX refused the session: {}",
-                        refused
-                            .error_code
-                            .and_then(|c| c.defined_error)
-                            .unwrap_or_else(|| "no reason given".into())
-                    )),
-                    other => Err(format!(
-                        "unexpected answer to StartApplicationSession: {}",
-                        other.name()
-                    )),
-                }
+                self.start_ecma354()
+                    .await?
+                    .map_err(|error| format!("the PBX refused StartApplicationSession: {error}"))?;
+                SessionPattern::Ecma354
             }
+            SessionPattern::Auto => match self.start_ecma354().await? {
+                Ok(()) => SessionPattern::Ecma354,
+                Err(error) => {
+                    tracing::info!(host = %self.config.host, port = self.config.port, %error, "the PBX does not open ECMA-354 sessions; going on without a session");
+                    SessionPattern::None
+                }
+            },
             SessionPattern::SystemStatus => {
+                self.register_system_status().await?;
+                SessionPattern::SystemStatus
+            }
+            SessionPattern::None => SessionPattern::None,
+        };
+        Ok(())
+    }
+
+    /// ECMA-354 StartApplicationSession. `Ok(Err(error))`: the switch answered with a CSTA
+    /// error (it has no sessions); `Err`: it refused us (login) or did not answer.
+    async fn start_ecma354(&mut self) -> Result<Result<(), String>, String> {
+        let login = self.config.login.as_ref().map(|(user, password)| {
+            RawXml(format!(
+                "<applicationSpecificInfo><login><user>{}</user><password>{}</password></login></applicationSpecificInfo>",
+                escape(user),
+                escape(password)
+            ))
+        });
+        let start: Message = StartApplicationSession {
+            application_info: ApplicationInfo {
+                application_id: self.config.application_id.clone(),
+                application_specific_info: login,
+                extra: Default::default(),
+            },
+            requested_protocol_versions: Some(ProtocolVersions {
+                versions: vec![self.config.edition.namespace().to_string()],
+                extra: Default::default(),
+            }),
+            requested_session_duration: Some(self.session_duration()),
+            extra: Default::default(),
+        }
+        .into();
+        match self.call(start).await? {
+            Message::StartApplicationSessionPosResponse(ok) => {
+                self.session_id = Some(ok.session_id);
+                Ok(Ok(()))
+            }
+            Message::StartApplicationSessionNegResponse(refused) => Err(format!(
+                "the PBX refused the session: {}",
+                refused
+                    .error_code
+                    .and_then(|c| c.defined_error)
+                    .unwrap_or_else(|| "no reason given".into())
+            )),
+            Message::CstaErrorCode(e) => Ok(Err(format!("{} {}", e.category.as_str(), e.value))),
+            other => Err(format!(
+                "unexpected answer to StartApplicationSession: {}",
+                other.name()
+            )),
+        }
+    }
+
+    /// The OpenScape pattern: the switch's SystemStatus first, then our SystemRegister.
+    async fn register_system_status(&mut self) -> Result<(), String> {
+        {
+            {
                 // The switch speaks first.
                 let deadline = tokio::time::Instant::now() + self.config.request_timeout;
                 loop {
@@ -407,7 +457,6 @@ impl Session<'_> {
                     )),
                 }
             }
-            SessionPattern::None => Ok(()),
         }
     }
 
@@ -528,7 +577,7 @@ impl Session<'_> {
                 self.last_heard.elapsed().as_secs()
             ));
         }
-        let keepalive_due = match self.config.session {
+        let keepalive_due = match self.session {
             SessionPattern::Ecma354 => {
                 self.last_keepalive.elapsed() >= self.config.heartbeat_interval
             }
@@ -537,11 +586,13 @@ impl Session<'_> {
                 self.last_heard.elapsed() >= self.config.heartbeat_interval * 2
                     && self.last_keepalive.elapsed() >= self.config.heartbeat_interval
             }
-            SessionPattern::None => self.last_keepalive.elapsed() >= self.config.heartbeat_interval,
+            SessionPattern::None | SessionPattern::Auto => {
+                self.last_keepalive.elapsed() >= self.config.heartbeat_interval
+            }
         };
         if keepalive_due {
             self.last_keepalive = Instant::now();
-            let message: Message = match (&self.config.session, &self.session_id) {
+            let message: Message = match (&self.session, &self.session_id) {
                 (SessionPattern::Ecma354, Some(id)) => ResetApplicationSessionTimer {
                     session_id: id.clone(),
                     requested_session_duration: Some(self.session_duration()),
@@ -672,8 +723,7 @@ impl Session<'_> {
         for device in devices {
             let _ = self.stop_monitor(&device).await;
         }
-        if let (SessionPattern::Ecma354, Some(id)) = (self.config.session, self.session_id.clone())
-        {
+        if let (SessionPattern::Ecma354, Some(id)) = (self.session, self.session_id.clone()) {
             let stop: Message = StopApplicationSession {
                 session_id: id,
                 session_end_reason: None,

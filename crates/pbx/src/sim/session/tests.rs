@@ -46,6 +46,20 @@ fn finds_vendor_login_elements_with_any_prefix() {
         element_text(avaya, PASSWORD_ELEMENTS).as_deref(),
         Some("p&w")
     );
+    // ucplus's own shape: a `<login>` wrapper around `<user>` and `<password>`.
+    let wrapped = "<login><user>ucplus</user><password>s3cret</password></login>";
+    assert_eq!(
+        element_text(wrapped, USER_ELEMENTS).as_deref(),
+        Some("ucplus")
+    );
+    assert_eq!(
+        element_text(wrapped, PASSWORD_ELEMENTS).as_deref(),
+        Some("s3cret")
+    );
+    assert_eq!(
+        element_text("<login>boss</login>", USER_ELEMENTS).as_deref(),
+        Some("boss")
+    );
     assert_eq!(element_text("<a/><b>x</b>", &["a"]), None);
     assert_eq!(element_text("<user", USER_ELEMENTS), None);
     assert_eq!(element_text("", USER_ELEMENTS), None);
