@@ -517,6 +517,8 @@ impl Switch {
     /// Loses every call and monitor and closes every link (features such as
     /// do-not-disturb and forwarding are configuration and survive).
     pub(crate) fn restart(&mut self) {
+        // Like a real switch, call ids start again from the beginning.
+        self.last_call = 0;
         self.close_links();
         self.links.clear();
         self.monitors.clear();

@@ -96,11 +96,13 @@ async fn view(
 }
 
 /// Waits briefly for the engine to see a call the PBX just created. A call that already
-/// failed (busy, unreachable) answers `pbx_rejected` with the PBX's cause.
+/// failed (busy, unreachable) answers `pbx_rejected` with the PBX's cause. Only ends seen
+/// after the request was sent (`ends_before`) count: switches recycle call ids.
 async fn await_call(
     runtime: &PbxRuntime,
     device: &Device,
     call_id: Option<&str>,
+    ends_before: u64,
 ) -> ApiResult<DeviceCall> {
     for _ in 0..100 {
         {
@@ -116,16 +118,14 @@ async fn await_call(
                 return Ok(call);
             }
             let failed = call_id.and_then(|id| {
-                pbx_state
-                    .recent_ends
-                    .iter()
-                    .rev()
-                    .find(|(d, c, _)| *d == device.device_id && c == id)
+                pbx_state.recent_ends.iter().rev().find(|end| {
+                    end.seq > ends_before && end.device == device.device_id && end.call_id == id
+                })
             });
-            if let Some((_, _, cause)) = failed {
+            if let Some(end) = failed {
                 return Err(ApiError::from(PbxError::Rejected(format!(
                     "the call ended at once ({})",
-                    cause.as_deref().unwrap_or("no cause given")
+                    end.cause.as_deref().unwrap_or("no cause given")
                 ))));
             }
         }
@@ -204,6 +204,7 @@ pub async fn create(
         ))
     })?;
     let dialled = pbx_number(&runtime, tenant, &to);
+    let ends_before = runtime.read().ends_seq;
     let response = state
         .cti
         .request(
@@ -214,7 +215,7 @@ pub async fn create(
             },
         )
         .await?;
-    let call = match await_call(&runtime, &device, response.call_id.as_deref()).await {
+    let call = match await_call(&runtime, &device, response.call_id.as_deref(), ends_before).await {
         Ok(call) => call,
         Err(error) => {
             // A call that failed at once leaves the phone on busy tone: hang it up.
@@ -364,9 +365,11 @@ async fn act(
         _ => return Err(ApiError::not_found()),
     };
     let consult = matches!(request, PbxRequest::Consult { .. });
+    let ends_before = runtime.read().ends_seq;
     let response = state.cti.request(&runtime, request).await?;
     if consult {
-        let new_call = await_call(&runtime, &device, response.call_id.as_deref()).await?;
+        let new_call =
+            await_call(&runtime, &device, response.call_id.as_deref(), ends_before).await?;
         return Ok(Json(view(&state, &runtime, &device, &new_call).await));
     }
     // The call as the engine knows it now (it may already have ended).

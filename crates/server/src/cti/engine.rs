@@ -12,7 +12,7 @@ use ucplus_core::{CallLogEntry, Device, LogDirection, Timestamp};
 
 use super::Cti;
 use super::bus::{Audience, Envelope, message_json, stamped_json};
-use super::runtime::{LinkStatus, PbxRuntime};
+use super::runtime::{LinkStatus, PbxRuntime, RecentEnd};
 use super::views::{CallEndedView, CallView, Party};
 
 /// What one report changed, captured under the lock and acted on after it.
@@ -52,18 +52,21 @@ pub async fn run(cti: Weak<Cti>, runtime: Arc<PbxRuntime>, mut events: mpsc::Rec
 }
 
 fn remember_end(
-    recent: &mut std::collections::VecDeque<(String, String, Option<String>)>,
+    recent: &mut std::collections::VecDeque<RecentEnd>,
+    seq: &mut u64,
     device: &str,
     ended: &CallEnded,
 ) {
     if recent.len() >= super::runtime::RECENT_ENDS {
         recent.pop_front();
     }
-    recent.push_back((
-        device.to_string(),
-        ended.call.call_id.clone(),
-        ended.cause.clone(),
-    ));
+    *seq += 1;
+    recent.push_back(RecentEnd {
+        seq: *seq,
+        device: device.to_string(),
+        call_id: ended.call.call_id.clone(),
+        cause: ended.cause.clone(),
+    });
 }
 
 /// Applies one report under the PBX's lock.
@@ -73,6 +76,11 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
     let state = &mut *state;
     match event {
         LinkEvent::State { state: link, error } => {
+            if link == LinkState::Connecting {
+                // A new connection may be to a restarted switch that hands out the same
+                // call ids again: what ended before says nothing about calls to come.
+                state.recent_ends.clear();
+            }
             if state.link.state != link || state.link.error != error {
                 state.link = LinkStatus {
                     state: link,
@@ -107,7 +115,12 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
             }
             for ended in outcome.ended {
                 state.calls.remove(&ended.call.id);
-                remember_end(&mut state.recent_ends, &entry.record.device_id, &ended);
+                remember_end(
+                    &mut state.recent_ends,
+                    &mut state.ends_seq,
+                    &entry.record.device_id,
+                    &ended,
+                );
                 entry.parties.remove(&ended.call.id);
                 effects.push(Effect::Ended {
                     device: entry.record.clone(),
@@ -137,7 +150,12 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
             }
             for ended in outcome.ended {
                 state.calls.remove(&ended.call.id);
-                remember_end(&mut state.recent_ends, &entry.record.device_id, &ended);
+                remember_end(
+                    &mut state.recent_ends,
+                    &mut state.ends_seq,
+                    &entry.record.device_id,
+                    &ended,
+                );
                 entry.parties.remove(&ended.call.id);
                 effects.push(Effect::Ended {
                     device: entry.record.clone(),

@@ -37,9 +37,22 @@ pub struct PbxState {
     pub devices: HashMap<String, DeviceEntry>,
     /// API call id → device id on the PBX.
     pub calls: HashMap<Uuid, String>,
-    /// The last calls that ended: (device id, PBX call id, cause), newest last. Tells a
-    /// request that created a call which failed at once (busy) what happened.
-    pub recent_ends: std::collections::VecDeque<(String, String, Option<String>)>,
+    /// The last calls that ended, newest last. Tells a request that created a call which
+    /// failed at once (busy) what happened. Switches recycle call ids, so an end counts
+    /// for a request only if it came after the request was sent (its `seq`), and the
+    /// memory is cleared whenever the link connects anew.
+    pub recent_ends: std::collections::VecDeque<RecentEnd>,
+    /// The `seq` of the last end remembered.
+    pub ends_seq: u64,
+}
+
+/// A call that ended, as `recent_ends` remembers it.
+#[derive(Debug, Clone)]
+pub struct RecentEnd {
+    pub seq: u64,
+    pub device: String,
+    pub call_id: String,
+    pub cause: Option<String>,
 }
 
 /// How many ended calls `recent_ends` remembers.
@@ -89,6 +102,7 @@ impl PbxRuntime {
                 devices,
                 calls: HashMap::new(),
                 recent_ends: std::collections::VecDeque::new(),
+                ends_seq: 0,
             }),
             requests,
             devices_tx,

@@ -751,3 +751,62 @@ async fn conference_and_forwarding_end_to_end() {
     );
     server.stop().await;
 }
+
+/// Switches recycle call ids (a restarted switch starts at 1 again): a new call whose id an
+/// old, ended call had is still the new call, not reported as failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recycled_call_ids_are_new_calls_after_a_switch_restart() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let Hosted { sim, pbx, acme, .. } = hosted(&server, &admin).await;
+    let anna = &acme.people["anna"];
+    // A few calls that end: their ids are remembered as ended.
+    for _ in 0..3 {
+        let (status, made) = server
+            .post(&anna.token, "/api/v1/calls", json!({"to": "201"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        act(&server, &anna.token, &made, "clear", json!({})).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !calls(&server.get(&anna.token, "/api/v1/calls").await.1).is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the call never ended"
+            );
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+    // The switch restarts: its call ids begin again, the old ones come back.
+    for _ in 0..3 {
+        let before = link_is(&server, &admin, &pbx, "up").await;
+        sim.restart();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while link_is(&server, &admin, &pbx, "up").await["since"] == before["since"] {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the link never reconnected"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for _ in 0..3 {
+            let (status, made) = server
+                .post(&anna.token, "/api/v1/calls", json!({"to": "201"}))
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::CREATED,
+                "a new call, not a stale end: {made}"
+            );
+            act(&server, &anna.token, &made, "clear", json!({})).await;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while !calls(&server.get(&anna.token, "/api/v1/calls").await.1).is_empty() {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the call never ended"
+                );
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        }
+    }
+    server.stop().await;
+}
