@@ -35,6 +35,10 @@ enum Command {
         /// HTTP listen address; default 127.0.0.1:8080.
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Start even when licenses are stored and no trusted key verifies any of them
+        /// (they are not counted; /readyz and the system console say so).
+        #[arg(long)]
+        allow_unverified_licenses: bool,
     },
     /// A demo server: tenants, users and phones on simulated PBXs with live call traffic,
     /// on a fresh data directory that is removed on exit.
@@ -167,8 +171,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             data,
             listen,
+            allow_unverified_licenses,
         } => {
             let mut config = Config::load(config.as_deref())?;
+            if allow_unverified_licenses {
+                config.license.allow_unverified = true;
+            }
             if let Some(data) = data {
                 config.data_dir = data;
             }

@@ -12,6 +12,7 @@
 //! level = "info"
 //! [license]
 //! trusted_keys = ["ed25519:..."]
+//! allow_unverified = false        # start although no stored license verifies
 //! [login]
 //! max_failures_per_user = 5
 //! max_failures_per_address = 30
@@ -93,6 +94,8 @@ pub enum LogFormat {
 pub struct LicenseConfig {
     /// Vendor public keys (`ed25519:...`) whose license signatures are accepted.
     pub trusted_keys: Vec<String>,
+    /// Start even when stored licenses exist and none verifies (they are not counted).
+    pub allow_unverified: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -272,6 +275,7 @@ const ENV_VARS: &[&str] = &[
     "UCPLUS_LICENSE_PUBLIC_KEYS",
     "UCPLUS_ADMIN_PASSWORD",
     "UCPLUS_SIP_LISTEN",
+    "UCPLUS_LICENSE_ALLOW_UNVERIFIED",
     "UCPLUS_HTTP_MAX_CONNECTIONS",
     "UCPLUS_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
 ];
@@ -328,6 +332,13 @@ impl Config {
                         .map(str::to_string),
                 ),
                 "UCPLUS_SIP_LISTEN" => self.sip.listen = Some(value.parse().map_err(|e| bad(&e))?),
+                "UCPLUS_LICENSE_ALLOW_UNVERIFIED" => {
+                    self.license.allow_unverified = match value.as_str() {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        _ => return Err(bad(&"expected true or false")),
+                    };
+                }
                 "UCPLUS_HTTP_MAX_CONNECTIONS" => {
                     self.http.max_connections = value.parse().map_err(|e| bad(&e))?;
                 }

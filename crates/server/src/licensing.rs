@@ -157,25 +157,39 @@ pub fn limits_from_store(limits: &TenantLimits) -> BTreeMap<ClientType, Limit> {
 
 /// Re-verifies persisted licenses at start-up; a license that no longer verifies (its key
 /// was removed from the trusted keys) is skipped with a warning, not fatal.
+/// A stored license that no trusted key verifies (or bound to another system).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct UnverifiedLicense {
+    pub id: String,
+    /// The refusal code, e.g. `invalid_signature` or `wrong_system`.
+    pub code: &'static str,
+    pub reason: String,
+}
+
+/// The stored licenses that verify, and those that do not (not counted).
 pub fn restore_licenses(
     texts: &[(String, String)],
     trusted: &[license::PublicKey],
     system_id: &str,
-) -> Vec<License> {
-    texts
-        .iter()
-        .filter_map(|(id, text)| {
-            let verified = License::verify(text, trusted)
-                .and_then(|license| license.check_system(system_id).map(|()| license));
-            match verified {
-                Ok(license) => Some(license),
-                Err(error) => {
-                    tracing::warn!(license = %id, %error, "a stored license no longer verifies; it is not counted");
-                    None
-                }
+) -> (Vec<License>, Vec<UnverifiedLicense>) {
+    let mut verified = Vec::new();
+    let mut unverified = Vec::new();
+    for (id, text) in texts {
+        let checked = License::verify(text, trusted)
+            .and_then(|license| license.check_system(system_id).map(|()| license));
+        match checked {
+            Ok(license) => verified.push(license),
+            Err(error) => {
+                tracing::warn!(license = %id, %error, "a stored license no longer verifies; it is not counted");
+                unverified.push(UnverifiedLicense {
+                    id: id.clone(),
+                    code: error.code(),
+                    reason: error.to_string(),
+                });
             }
-        })
-        .collect()
+        }
+    }
+    (verified, unverified)
 }
 
 fn publish_gauges(pool: &LicensePool<TenantId>) {

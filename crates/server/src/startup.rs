@@ -69,7 +69,14 @@ impl Application {
 
         let generated_admin_password = bootstrap_admin(store.as_ref(), &config).await?;
         let licensing = Licensing::default();
-        restore_state(store.as_ref(), &licensing, &trusted_keys, &system_id).await?;
+        let unverified_licenses = restore_state(
+            store.as_ref(),
+            &licensing,
+            &trusted_keys,
+            &system_id,
+            config.license.allow_unverified,
+        )
+        .await?;
 
         let listener = TcpListener::bind(config.listen)
             .await
@@ -121,6 +128,7 @@ impl Application {
             licensing,
             sessions: Default::default(),
             limiter,
+            unverified_licenses,
             hashing: password::HashGate::new(
                 state_hash_permits,
                 Duration::from_millis(state_hash_wait),
@@ -223,19 +231,33 @@ async fn bootstrap_admin(store: &dyn Store, config: &Config) -> anyhow::Result<O
 
 /// Loads licenses, tenants and limits into the pool. Makes the implicit `default`
 /// tenant on a server that has no tenant and no starter pack.
+/// Refuses to start when licenses are stored and none verifies (unless `allow_unverified`);
+/// returns those that do not verify.
 async fn restore_state(
     store: &dyn Store,
     licensing: &Licensing,
     trusted: &[license::PublicKey],
     system_id: &str,
-) -> anyhow::Result<()> {
+    allow_unverified: bool,
+) -> anyhow::Result<Vec<crate::licensing::UnverifiedLicense>> {
     let texts: Vec<(String, String)> = store
         .licenses()
         .await?
         .into_iter()
         .map(|l| (l.id, l.text))
         .collect();
-    let licenses = restore_licenses(&texts, trusted, system_id);
+    let (licenses, unverified) = restore_licenses(&texts, trusted, system_id);
+    if licenses.is_empty() && !unverified.is_empty() && !allow_unverified {
+        anyhow::bail!(
+            "{} stored license(s) are not verified by any trusted key (first: {}: {}). \
+             Without them the server would run single-tenant with no licenses. Set the vendor's \
+             public key in UCPLUS_LICENSE_PUBLIC_KEYS (or license.trusted_keys); to start anyway, \
+             set license.allow_unverified = true (UCPLUS_LICENSE_ALLOW_UNVERIFIED=true).",
+            unverified.len(),
+            unverified[0].id,
+            unverified[0].reason
+        );
+    }
     let mut tenants = store.tenants().await?;
     let single_tenant = !licenses.iter().any(license::License::has_starter_pack);
     if tenants.is_empty() && single_tenant {
@@ -264,7 +286,7 @@ async fn restore_state(
             pool.restore_limits(tenant, &limits_from_store(tenant_limits));
         }
     });
-    Ok(())
+    Ok(unverified)
 }
 
 /// Ends idle sessions, writes usage peaks, prunes old usage and login-failure records.

@@ -10,13 +10,20 @@ use crate::state::AppState;
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
     status: &'static str,
+    /// What an operator must look at although the server runs (e.g. stored licenses that
+    /// no trusted key verifies).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 /// The process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "health", security(()),
     responses((status = 200, body = Health)))]
 pub async fn healthz() -> axum::Json<Health> {
-    axum::Json(Health { status: "ok" })
+    axum::Json(Health {
+        status: "ok",
+        warnings: Vec::new(),
+    })
 }
 
 /// The server can do its work: the database answers.
@@ -24,13 +31,32 @@ pub async fn healthz() -> axum::Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(Health { status: "ready" })),
+        Ok(()) => {
+            let warnings = state
+                .unverified_licenses
+                .iter()
+                .map(|l| {
+                    format!(
+                        "stored license {} is not counted: {} ({})",
+                        l.id, l.reason, l.code
+                    )
+                })
+                .collect();
+            (
+                StatusCode::OK,
+                axum::Json(Health {
+                    status: "ready",
+                    warnings,
+                }),
+            )
+        }
         Err(error) => {
             tracing::warn!(%error, "not ready: database");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(Health {
                     status: "database unavailable",
+                    warnings: Vec::new(),
                 }),
             )
         }

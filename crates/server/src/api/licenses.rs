@@ -44,6 +44,8 @@ pub struct LicensesOverview {
     licenses: Vec<LicenseView>,
     /// One entry per license type, `tenant` included.
     pool: BTreeMap<String, PoolEntry>,
+    /// Stored licenses that no trusted key verified when the server started: not counted.
+    unverified: Vec<crate::licensing::UnverifiedLicense>,
 }
 
 fn view(license: &License, loaded_at: Option<Timestamp>) -> LicenseView {
@@ -95,6 +97,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<L
                 )
             })
             .collect(),
+        unverified: state.unverified_licenses.clone(),
     });
     Ok(Json(overview))
 }

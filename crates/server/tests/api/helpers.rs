@@ -50,6 +50,18 @@ impl TestServer {
         temp: Option<Arc<tempfile::TempDir>>,
         tweak: impl FnOnce(&mut Config),
     ) -> TestServer {
+        Self::try_start_in(dir, vendor, temp, tweak)
+            .await
+            .expect("server started")
+    }
+
+    /// Like [`TestServer::start_in`], returning why the server refused to start.
+    pub async fn try_start_in(
+        dir: &Path,
+        vendor: Arc<SigningKey>,
+        temp: Option<Arc<tempfile::TempDir>>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Result<TestServer, String> {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().expect("address"),
             data_dir: dir.to_path_buf(),
@@ -93,9 +105,8 @@ impl TestServer {
         let (address, system_id, sip) = tokio::task::spawn_blocking(move || ready_rx.recv())
             .await
             .expect("join")
-            .expect("server thread answered")
-            .expect("server started");
-        TestServer {
+            .expect("server thread answered")?;
+        Ok(TestServer {
             base: format!("http://{address}"),
             http: reqwest::Client::new(),
             data_dir: dir.to_path_buf(),
@@ -106,7 +117,7 @@ impl TestServer {
             kill: Some(kill_tx),
             thread: Some(thread),
             _temp: temp,
-        }
+        })
     }
 
     /// Stops like SIGTERM: drains and flushes.

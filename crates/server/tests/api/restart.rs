@@ -80,3 +80,56 @@ async fn data_survives_and_dead_sessions_hold_no_license() {
     assert_eq!(status, StatusCode::OK, "{body}");
     server.stop().await;
 }
+
+/// Licenses that no trusted key verifies any more (the key was not configured at restart)
+/// do not silently turn the server single-tenant with an empty pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_without_the_vendor_key_refuses_to_start_unless_told_to() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (status, _) = server
+        .load_license(
+            &admin,
+            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let dir = server.data_dir.clone();
+    let temp = server.temp();
+    server.stop().await;
+
+    let no_keys = |config: &mut ucplus_server::Config| config.license.trusted_keys.clear();
+    let refusal = match TestServer::try_start_in(&dir, vendor_key(), temp.clone(), no_keys).await {
+        Ok(_) => panic!("the server started without a key for its licenses"),
+        Err(refusal) => refusal,
+    };
+    assert!(
+        refusal.contains("UCPLUS_LICENSE_PUBLIC_KEYS") && refusal.contains("allow_unverified"),
+        "the refusal names the fix: {refusal}"
+    );
+
+    let server = TestServer::start_in(&dir, vendor_key(), temp, |config| {
+        no_keys(config);
+        config.license.allow_unverified = true;
+    })
+    .await;
+    let (status, ready) = server
+        .call(reqwest::Method::GET, "/readyz", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let warnings = ready["warnings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(warnings.len(), 1, "{ready}");
+    assert!(
+        warnings[0].as_str().unwrap().contains("invalid_signature"),
+        "{ready}"
+    );
+    let admin = server.admin().await;
+    let (_, overview) = server.get(&admin, "/api/v1/licenses").await;
+    assert_eq!(
+        overview["unverified"].as_array().unwrap().len(),
+        1,
+        "{overview}"
+    );
+    assert_eq!(overview["unverified"][0]["code"], "invalid_signature");
+    server.stop().await;
+}

@@ -95,9 +95,19 @@ export function renderLicenses(panel) {
   };
 }
 
+/** Stored licenses that no trusted key verified at start: not counted until fixed. */
+function unverifiedNotice(licenses) {
+  const unverified = licenses.unverified ?? [];
+  if (unverified.length === 0) return null;
+  return h('div', { class: 'notice warning unverified-licenses', role: 'alert' },
+    h('p', { text: `${unverified.length} stored license${unverified.length === 1 ? ' is' : 's are'} not counted: no trusted key verifies ${unverified.length === 1 ? 'it' : 'them'}. Configure the vendor's public key (UCPLUS_LICENSE_PUBLIC_KEYS) and restart.` }),
+    h('ul', {}, ...unverified.map((l) => h('li', {}, h('code', { text: l.id }), ` — ${l.reason}`))));
+}
+
 function poolView(licenses) {
   const rows = Object.entries(licenses.pool).map(([type, entry]) => ({ type, ...entry }));
   return h('div', { class: 'overview-grid' },
+    unverifiedNotice(licenses),
     h('dl', { class: 'facts card' },
       h('dt', { text: 'System id' }), h('dd', {}, h('code', { class: 'system-id', text: licenses.system_id })),
       h('dt', { text: 'Mode' }), h('dd', { text: licenses.mode === 'multi_tenant' ? 'Multi-tenant' : 'Single-tenant' })),
