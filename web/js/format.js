@@ -12,6 +12,7 @@ const PRESENCE_LABELS = {
 
 const PHONE_LABELS = {
   idle: 'Free',
+  unknown: 'Unknown (telephone system unreachable)',
   dnd: 'Do not disturb',
   held: 'On hold',
   dialing: 'Dialling',

@@ -72,6 +72,10 @@ pub struct Config {
     /// Environment only: a password does not belong in a config file.
     #[serde(skip)]
     pub initial_admin_password: Option<Secret>,
+    /// The key for secrets at rest (`UCPLUS_SECRETS_KEY`, 32 bytes base64); when unset,
+    /// `secrets.key` in the data directory. Environment only.
+    #[serde(skip)]
+    pub secrets_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +141,7 @@ impl Default for Config {
             sip: SipConfig::default(),
             http: HttpConfig::default(),
             initial_admin_password: None,
+            secrets_key: None,
         }
     }
 }
@@ -274,6 +279,7 @@ const ENV_VARS: &[&str] = &[
     "UCPLUS_LOG_LEVEL",
     "UCPLUS_LICENSE_PUBLIC_KEYS",
     "UCPLUS_ADMIN_PASSWORD",
+    "UCPLUS_SECRETS_KEY",
     "UCPLUS_SIP_LISTEN",
     "UCPLUS_LICENSE_ALLOW_UNVERIFIED",
     "UCPLUS_HTTP_MAX_CONNECTIONS",
@@ -344,6 +350,9 @@ impl Config {
                 }
                 "UCPLUS_HTTP_MAX_CONNECTIONS_PER_ADDRESS" => {
                     self.http.max_connections_per_address = value.parse().map_err(|e| bad(&e))?;
+                }
+                "UCPLUS_SECRETS_KEY" => {
+                    self.secrets_key = Some(value).filter(|k| !k.is_empty()).map(Secret);
                 }
                 "UCPLUS_ADMIN_PASSWORD" => {
                     self.initial_admin_password = Some(value).filter(|p| !p.is_empty()).map(Secret);

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod licensing;
 pub mod registrar;
+pub mod secrets;
 pub mod serve;
 pub mod startup;
 pub mod state;

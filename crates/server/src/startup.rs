@@ -87,6 +87,11 @@ impl Application {
             config.login.max_failures_per_user,
             config.login.max_failures_per_address,
         );
+        let secrets = Arc::new(crate::secrets::SecretBox::open(
+            config.secrets_key.as_ref().map(|key| key.0.as_str()),
+            &config.data_dir,
+        )?);
+        seal_stored_secrets(store.as_ref(), &secrets).await?;
         let controller = Arc::new(crate::uacsta::Controller::default());
         controller.set_request_timeout(Duration::from_millis(config.cti.request_timeout));
         controller.set_refresh(Duration::from_secs(config.sip.session_refresh.max(1)));
@@ -95,6 +100,7 @@ impl Application {
             Box::new(crate::cti::launch::Launcher {
                 request_timeout: Duration::from_millis(config.cti.request_timeout),
                 controller: controller.clone(),
+                secrets: secrets.clone(),
             }),
             Duration::from_millis(config.cti.request_timeout),
             config.cti.client_queue,
@@ -129,6 +135,7 @@ impl Application {
             sessions: Default::default(),
             limiter,
             unverified_licenses,
+            secrets,
             hashing: password::HashGate::new(
                 state_hash_permits,
                 Duration::from_millis(state_hash_wait),
@@ -190,6 +197,20 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Encrypts PBX secrets stored in plain text (by a version before encryption at rest).
+async fn seal_stored_secrets(
+    store: &dyn Store,
+    secrets: &crate::secrets::SecretBox,
+) -> anyhow::Result<()> {
+    for mut pbx in store.pbxs().await? {
+        if secrets.seal_settings(&mut pbx.settings)? {
+            store.update_pbx(&pbx).await?;
+            tracing::info!(pbx = %pbx.id, "encrypted the PBX connection's stored password");
+        }
+    }
+    Ok(())
 }
 
 /// Creates the system admin `admin` on first start.

@@ -21,6 +21,8 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub system_id: String,
     pub trusted_keys: Vec<license::PublicKey>,
+    /// Encrypts secrets at rest (PBX link passwords).
+    pub secrets: Arc<crate::secrets::SecretBox>,
     /// Stored licenses no trusted key verified at start (not counted).
     pub unverified_licenses: Vec<crate::licensing::UnverifiedLicense>,
     pub licensing: Licensing,

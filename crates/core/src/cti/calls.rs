@@ -47,6 +47,9 @@ pub struct DeviceCall {
     pub answered_at: Option<Timestamp>,
     /// Several parties (a conference).
     pub conference: bool,
+    /// In a conference: the other parties' numbers (so that when one leaves, the call
+    /// shows who is left).
+    pub parties: Vec<String>,
     /// Numbers this call was transferred to or from while the device was in it.
     pub transferred: Vec<String>,
 }
@@ -120,6 +123,7 @@ impl DeviceCalls {
 
         // Transfer or conference: the merged calls become one.
         let mut merged: Option<DeviceCall> = None;
+        let mut merged_parties: Vec<String> = Vec::new();
         for old in event
             .merged_from
             .iter()
@@ -127,6 +131,8 @@ impl DeviceCalls {
         {
             if let Some(index) = self.position(old) {
                 let mut call = self.calls.remove(index);
+                merged_parties.extend(call.other_number.iter().cloned());
+                merged_parties.extend(call.parties.iter().cloned());
                 match &mut merged {
                     None => merged = Some(call),
                     Some(kept) => {
@@ -178,7 +184,10 @@ impl DeviceCalls {
 
         let mut call = existing.unwrap_or_else(|| self.new_call(event, now));
         call.call_id = event.call_id.clone();
-        if let Some(other) = event.other.clone().filter(|o| *o != self.number) {
+        if event.kind == CallEventKind::Cleared {
+            // Someone else left; this device is still in the call.
+            self.party_left(&mut call, event.other.as_deref());
+        } else if let Some(other) = event.other.clone().filter(|o| *o != self.number) {
             if !event.merged_from.is_empty() && call.other_number.as_ref() != Some(&other) {
                 if let Some(previous) = call.other_number.clone() {
                     call.transferred.push(previous);
@@ -188,6 +197,13 @@ impl DeviceCalls {
         }
         if event.kind == CallEventKind::Conferenced {
             call.conference = true;
+            let mut parties = merged_parties;
+            parties.extend(event.parties.iter().cloned());
+            parties.extend(event.other.iter().cloned());
+            parties.retain(|p| *p != self.number);
+            parties.sort();
+            parties.dedup();
+            call.parties = parties;
         }
         let answered_now = event.kind == CallEventKind::Established
             || matches!(event.local, LocalState::Held)
@@ -205,6 +221,24 @@ impl DeviceCalls {
         outcome.changed.push(call.clone());
         self.calls.push(call);
         outcome
+    }
+
+    /// `dropped` left a call this device stays in: a conference loses a party, and with
+    /// one other party left it is a plain call with that party again.
+    fn party_left(&self, call: &mut DeviceCall, dropped: Option<&str>) {
+        let Some(dropped) = dropped.filter(|d| *d != self.number) else {
+            return;
+        };
+        if !call.conference {
+            return;
+        }
+        call.parties.retain(|p| p != dropped);
+        if call.parties.len() <= 1 {
+            call.conference = false;
+        }
+        if call.other_number.as_deref() == Some(dropped) || !call.conference {
+            call.other_number = call.parties.first().cloned();
+        }
     }
 
     fn new_call(&self, event: &CallEvent, now: Timestamp) -> DeviceCall {
@@ -231,6 +265,7 @@ impl DeviceCalls {
             started_at: now,
             answered_at: None,
             conference: false,
+            parties: Vec::new(),
             transferred: Vec::new(),
         }
     }
@@ -275,6 +310,7 @@ impl DeviceCalls {
                 other: None,
                 cause: None,
                 merged_from: Vec::new(),
+                parties: Vec::new(),
                 sent_at_ns: None,
             };
             let before = self.position(&entry.call_id).map(|i| self.calls[i].state);

@@ -74,6 +74,8 @@ pub struct CallEvent {
     pub cause: Option<String>,
     /// Calls merged into `call_id` by a transfer or conference.
     pub merged_from: Vec<String>,
+    /// Conferenced: every party in the conference, as the PBX lists them.
+    pub parties: Vec<String>,
     /// When the PBX sent the event (unix ns), if it says; for latency measurement.
     pub sent_at_ns: Option<i64>,
 }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum PhoneState {
     Idle,
+    /// The phone's PBX link is down: nobody can tell what the phone is doing.
+    Unknown,
     Dnd,
     Held,
     Dialing,
@@ -18,7 +20,8 @@ pub enum PhoneState {
 }
 
 impl PhoneState {
-    /// The most telling of several devices' states (talking beats ringing beats idle).
+    /// The most telling of several devices' states (talking beats ringing beats unknown
+    /// beats idle).
     pub fn combine(states: impl IntoIterator<Item = PhoneState>) -> PhoneState {
         states.into_iter().max().unwrap_or(PhoneState::Idle)
     }

@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// System admin only: just this tenant's entries.
     tenant_id: Option<String>,
@@ -28,7 +29,7 @@ pub struct AuditPage {
 }
 
 /// Admin actions, newest first, paged.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "list_audit_entries", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,

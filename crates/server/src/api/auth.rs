@@ -36,7 +36,7 @@ pub struct LoginResponse {
 
 /// Logs in. A client type takes that license for the session (shared with the user's other
 /// sessions of the same type); `admin` takes none and needs an admin account.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
+#[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "login", tag = "auth", security(()),
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
@@ -218,7 +218,7 @@ async fn find_account(
 }
 
 /// Ends the session and returns its license when it was the user's last of that type.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+#[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "logout", tag = "auth",
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, Auth(session, _): Auth) -> StatusCode {
     state.end_session(&session.token_hash);

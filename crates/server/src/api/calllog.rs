@@ -13,6 +13,7 @@ use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallLogQuery {
     /// At most this many (1-500, default 50).
     limit: Option<u32>,
@@ -37,7 +38,7 @@ fn own(auth: &Auth) -> ApiResult<(ucplus_core::TenantId, ucplus_core::UserId)> {
 }
 
 /// Own call history, newest first.
-#[utoipa::path(get, path = "/api/v1/call-log", tag = "call-log", params(CallLogQuery),
+#[utoipa::path(get, path = "/api/v1/call-log", operation_id = "list_call_log", tag = "call-log", params(CallLogQuery),
     responses((status = 200, body = CallLogPage), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -76,7 +77,7 @@ pub(crate) fn csv_field(text: &str) -> String {
 }
 
 /// Own call history as CSV (up to 10,000 most recent calls).
-#[utoipa::path(get, path = "/api/v1/call-log.csv", tag = "call-log",
+#[utoipa::path(get, path = "/api/v1/call-log.csv", operation_id = "export_call_log_csv", tag = "call-log",
     responses((status = 200, content_type = "text/csv", body = String)))]
 pub async fn csv(State(state): State<AppState>, auth: Auth) -> ApiResult<impl IntoResponse> {
     let (tenant, user) = own(&auth)?;

@@ -143,7 +143,7 @@ pub struct CallsQuery {
 }
 
 /// The caller's active calls (a tenant admin's: every call of the tenant with `?all=true`).
-#[utoipa::path(get, path = "/api/v1/calls", tag = "calls", params(CallsQuery),
+#[utoipa::path(get, path = "/api/v1/calls", operation_id = "list_calls", tag = "calls", params(CallsQuery),
     responses((status = 200, body = Vec<CallView>), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -165,7 +165,7 @@ pub async fn list(
 }
 
 /// Makes a call from the user's phone (or a chosen own device) and answers the new call.
-#[utoipa::path(post, path = "/api/v1/calls", tag = "calls", request_body = NewCall,
+#[utoipa::path(post, path = "/api/v1/calls", operation_id = "create_call", tag = "calls", request_body = NewCall,
     responses((status = 201, body = CallView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -391,7 +391,7 @@ fn action_body(bytes: &[u8]) -> ApiResult<CallAction> {
 macro_rules! call_action {
     ($name:ident, $action:literal, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(post, path = concat!("/api/v1/calls/{id}/", $action), tag = "calls",
+        #[utoipa::path(post, path = concat!("/api/v1/calls/{id}/", $action), operation_id = concat!($action, "_call"), tag = "calls",
             params(("id" = String, Path)), request_body(content = Option<CallAction>),
             responses((status = 200, body = CallView), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
                 (status = 404, body = crate::error::ErrorBody), (status = 409, description = "pbx_rejected", body = crate::error::ErrorBody),
@@ -461,7 +461,7 @@ async fn feature(
 }
 
 /// Switches do-not-disturb of a device on or off.
-#[utoipa::path(put, path = "/api/v1/devices/{id}/dnd", tag = "devices", params(("id" = String, Path)), request_body = DndSetting,
+#[utoipa::path(put, path = "/api/v1/devices/{id}/dnd", operation_id = "set_device_dnd", tag = "devices", params(("id" = String, Path)), request_body = DndSetting,
     responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn set_dnd(
     State(state): State<AppState>,
@@ -479,7 +479,7 @@ pub async fn set_dnd(
 }
 
 /// Switches immediate call forwarding of a device on (to `to`) or off.
-#[utoipa::path(put, path = "/api/v1/devices/{id}/forwarding", tag = "devices", params(("id" = String, Path)), request_body = ForwardingSetting,
+#[utoipa::path(put, path = "/api/v1/devices/{id}/forwarding", operation_id = "set_device_forwarding", tag = "devices", params(("id" = String, Path)), request_body = ForwardingSetting,
     responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn set_forwarding(
     State(state): State<AppState>,

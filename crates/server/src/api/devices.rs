@@ -181,7 +181,7 @@ async fn check_number_free(
 }
 
 /// The tenant's devices, on every PBX.
-#[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
+#[utoipa::path(get, path = "/api/v1/devices", operation_id = "list_devices", tag = "devices",
     responses((status = 200, body = Vec<Device>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<DeviceView>>> {
     let devices = state.store.devices(auth.tenant()?).await?;
@@ -190,7 +190,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<V
 
 /// Adds a device on a PBX the tenant owns (tenant admin). Devices of a shared PBX are
 /// assigned by the system admin (`POST /api/v1/pbxs/{id}/devices`).
-#[utoipa::path(post, path = "/api/v1/devices", tag = "devices", request_body = NewDevice,
+#[utoipa::path(post, path = "/api/v1/devices", operation_id = "create_device", tag = "devices", request_body = NewDevice,
     responses((status = 201, body = Device), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -275,7 +275,7 @@ pub async fn create(
 }
 
 /// One device.
-#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/devices/{id}", operation_id = "get_device", tag = "devices", params(("id" = String, Path)),
     responses((status = 200, body = Device), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -287,7 +287,7 @@ pub async fn get(
 }
 
 /// Renames a device or gives it to a user (tenant admin).
-#[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)), request_body = DevicePatch,
+#[utoipa::path(patch, path = "/api/v1/devices/{id}", operation_id = "update_device", tag = "devices", params(("id" = String, Path)), request_body = DevicePatch,
     responses((status = 200, body = Device), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -345,7 +345,7 @@ pub async fn update(
 }
 
 /// Removes a device from the tenant (tenant admin).
-#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", operation_id = "delete_device", tag = "devices", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,

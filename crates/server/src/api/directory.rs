@@ -190,28 +190,28 @@ async fn delete_in(
 macro_rules! contact_routes {
     ($list:ident, $create:ident, $update:ident, $delete:ident, $path:literal, $personal:literal, $who:literal) => {
         #[doc = concat!("Lists ", $who, ".")]
-        #[utoipa::path(get, path = $path, tag = "directory",
+        #[utoipa::path(get, path = $path, operation_id = concat!(stringify!($list), "_contacts"), tag = "directory",
             responses((status = 200, body = Vec<Contact>), (status = 403, body = crate::error::ErrorBody)))]
         pub async fn $list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Contact>>> {
             list_in(&state, &auth, $personal).await
         }
 
         #[doc = concat!("Adds to ", $who, ".")]
-        #[utoipa::path(post, path = $path, tag = "directory", request_body = ContactInput,
+        #[utoipa::path(post, path = $path, operation_id = concat!(stringify!($create), "_contact"), tag = "directory", request_body = ContactInput,
             responses((status = 201, body = Contact), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
         pub async fn $create(State(state): State<AppState>, auth: Auth, ClientAddress(address): ClientAddress, ApiJson(input): ApiJson<ContactInput>) -> ApiResult<(StatusCode, Json<Contact>)> {
             create_in(&state, &auth, &address, $personal, input).await
         }
 
         #[doc = concat!("Replaces one of ", $who, ".")]
-        #[utoipa::path(put, path = concat!($path, "/{id}"), tag = "directory", params(("id" = String, Path)), request_body = ContactInput,
+        #[utoipa::path(put, path = concat!($path, "/{id}"), operation_id = concat!(stringify!($update), "_contact"), tag = "directory", params(("id" = String, Path)), request_body = ContactInput,
             responses((status = 200, body = Contact), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
         pub async fn $update(State(state): State<AppState>, auth: Auth, ClientAddress(address): ClientAddress, Path(id): Path<String>, ApiJson(input): ApiJson<ContactInput>) -> ApiResult<Json<Contact>> {
             update_in(&state, &auth, &address, $personal, &id, input).await
         }
 
         #[doc = concat!("Deletes one of ", $who, ".")]
-        #[utoipa::path(delete, path = concat!($path, "/{id}"), tag = "directory", params(("id" = String, Path)),
+        #[utoipa::path(delete, path = concat!($path, "/{id}"), operation_id = concat!(stringify!($delete), "_contact"), tag = "directory", params(("id" = String, Path)),
             responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
         pub async fn $delete(State(state): State<AppState>, auth: Auth, ClientAddress(address): ClientAddress, Path(id): Path<String>) -> ApiResult<StatusCode> {
             delete_in(&state, &auth, &address, $personal, &id).await
@@ -279,7 +279,7 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 /// Imports the tenant's shared contacts from CSV (tenant admin). The header names the
 /// columns: `name` (required), `company`, `email`, and any of `phone`, `work`, `mobile`,
 /// `home`, `number` as numbers. Good rows are imported; each bad row is reported.
-#[utoipa::path(post, path = "/api/v1/contacts/import", tag = "directory",
+#[utoipa::path(post, path = "/api/v1/contacts/import", operation_id = "import_contacts", tag = "directory",
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn import(
@@ -379,6 +379,7 @@ pub async fn import(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DirectoryQuery {
     /// Matches names, companies and numbers (case-insensitive); empty lists everything.
     q: Option<String>,
@@ -398,7 +399,7 @@ pub struct DirectoryEntry {
 
 /// Searches tenant users (by their devices' numbers too), tenant contacts and the caller's
 /// personal contacts.
-#[utoipa::path(get, path = "/api/v1/directory", tag = "directory", params(DirectoryQuery),
+#[utoipa::path(get, path = "/api/v1/directory", operation_id = "search_directory", tag = "directory", params(DirectoryQuery),
     responses((status = 200, body = Vec<DirectoryEntry>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,

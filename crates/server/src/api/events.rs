@@ -43,7 +43,7 @@ struct Snapshot {
 }
 
 /// Opens the event WebSocket (token as `Authorization: Bearer` or `?token=`).
-#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+#[utoipa::path(get, path = "/api/v1/events", operation_id = "open_event_stream", tag = "events",
     params(("token" = Option<String>, Query, description = "the session token, for clients that cannot set headers")),
     responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn events(

@@ -17,7 +17,7 @@ pub struct Health {
 }
 
 /// The process is alive.
-#[utoipa::path(get, path = "/healthz", tag = "health", security(()),
+#[utoipa::path(get, path = "/healthz", operation_id = "get_health", tag = "health", security(()),
     responses((status = 200, body = Health)))]
 pub async fn healthz() -> axum::Json<Health> {
     axum::Json(Health {
@@ -27,7 +27,7 @@ pub async fn healthz() -> axum::Json<Health> {
 }
 
 /// The server can do its work: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "health", security(()),
+#[utoipa::path(get, path = "/readyz", operation_id = "get_readiness", tag = "health", security(()),
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
@@ -64,7 +64,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "health", security(()),
+#[utoipa::path(get, path = "/metrics", operation_id = "get_metrics", tag = "health", security(()),
     responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("ucplus_sessions").set(state.sessions.len() as f64);

@@ -65,7 +65,7 @@ fn view(license: &License, loaded_at: Option<Timestamp>) -> LicenseView {
 }
 
 /// The mode, the loaded licenses and the pool per type.
-#[utoipa::path(get, path = "/api/v1/licenses", tag = "licenses",
+#[utoipa::path(get, path = "/api/v1/licenses", operation_id = "list_licenses", tag = "licenses",
     responses((status = 200, body = LicensesOverview), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<LicensesOverview>> {
     auth.system_admin()?;
@@ -103,7 +103,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<L
 }
 
 /// Loads a license file (the body is the armoured text). Takes effect at once.
-#[utoipa::path(post, path = "/api/v1/licenses", tag = "licenses",
+#[utoipa::path(post, path = "/api/v1/licenses", operation_id = "load_license", tag = "licenses",
     request_body(content = String, content_type = "text/plain", description = "the license file text"),
     responses(
         (status = 201, body = LicenseView),
@@ -150,7 +150,7 @@ pub async fn load(
 }
 
 /// Unloads a license. Refused when tenants or reservations depend on it.
-#[utoipa::path(delete, path = "/api/v1/licenses/{id}", tag = "licenses",
+#[utoipa::path(delete, path = "/api/v1/licenses/{id}", operation_id = "unload_license", tag = "licenses",
     params(("id" = String, Path, description = "license id")),
     responses(
         (status = 204),
@@ -209,7 +209,7 @@ pub struct UsageOverview {
 
 /// License use per tenant and type: cap, reservation, current use and today's peak.
 /// The system admin sees every tenant; a tenant admin only its own.
-#[utoipa::path(get, path = "/api/v1/licenses/usage", tag = "licenses",
+#[utoipa::path(get, path = "/api/v1/licenses/usage", operation_id = "get_license_usage", tag = "licenses",
     responses((status = 200, body = UsageOverview), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn usage(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<UsageOverview>> {
     let only = match auth.system_admin() {
@@ -272,6 +272,7 @@ pub async fn usage(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsageRange {
     /// First day (YYYY-MM-DD, UTC); default: the first of the current month.
     from: Option<String>,
@@ -296,7 +297,7 @@ fn date_from_days(days: i64) -> String {
 
 /// Daily peak use per tenant and license type, as CSV for billing:
 /// `day,tenant_id,tenant_slug,tenant_name,license_type,peak`.
-#[utoipa::path(get, path = "/api/v1/licenses/usage.csv", tag = "licenses",
+#[utoipa::path(get, path = "/api/v1/licenses/usage.csv", operation_id = "export_license_usage_csv", tag = "licenses",
     params(UsageRange),
     responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn usage_csv(

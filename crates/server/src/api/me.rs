@@ -19,7 +19,7 @@ pub struct Me {
 }
 
 /// Who am I: user, tenant and session.
-#[utoipa::path(get, path = "/api/v1/me", tag = "me",
+#[utoipa::path(get, path = "/api/v1/me", operation_id = "get_me", tag = "me",
     responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn me(State(state): State<AppState>, Auth(session, _): Auth) -> ApiResult<Json<Me>> {
     let (user, tenant) = match session.tenant_id {

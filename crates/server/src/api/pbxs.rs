@@ -17,9 +17,6 @@ use crate::cti::views::LinkView;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
 
-/// Settings that are secrets: stored, never returned.
-const WRITE_ONLY_SETTINGS: &[&str] = &["password"];
-
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewPbx {
     name: String,
@@ -60,7 +57,7 @@ pub struct PbxView {
 
 fn view(state: &AppState, mut pbx: Pbx) -> PbxView {
     if let Some(settings) = pbx.settings.as_object_mut() {
-        for key in WRITE_ONLY_SETTINGS {
+        for key in crate::secrets::SECRET_SETTINGS {
             settings.remove(*key);
         }
     }
@@ -179,7 +176,7 @@ async fn check_domain_free(
 }
 
 /// PBX connections: all for the system admin, a tenant admin's own otherwise.
-#[utoipa::path(get, path = "/api/v1/pbxs", tag = "pbxs",
+#[utoipa::path(get, path = "/api/v1/pbxs", operation_id = "list_pbxs", tag = "pbxs",
     responses((status = 200, body = Vec<PbxView>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<PbxView>>> {
     let only = match auth.system_admin() {
@@ -198,7 +195,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<V
 }
 
 /// Adds a PBX connection (system admin).
-#[utoipa::path(post, path = "/api/v1/pbxs", tag = "pbxs", request_body = NewPbx,
+#[utoipa::path(post, path = "/api/v1/pbxs", operation_id = "create_pbx", tag = "pbxs", request_body = NewPbx,
     responses((status = 201, body = PbxView), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -242,6 +239,11 @@ pub async fn create(
     check(&mut errors, &pbx);
     check_domain_free(&state, &pbx, &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
+    let mut pbx = pbx;
+    state
+        .secrets
+        .seal_settings(&mut pbx.settings)
+        .map_err(ApiError::internal)?;
     state.store.insert_pbx(&pbx).await?;
     reload(&state, pbx.id).await;
     state
@@ -272,7 +274,7 @@ async fn visible_pbx(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Pbx> 
 }
 
 /// One PBX connection.
-#[utoipa::path(get, path = "/api/v1/pbxs/{id}", tag = "pbxs", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/pbxs/{id}", operation_id = "get_pbx", tag = "pbxs", params(("id" = String, Path)),
     responses((status = 200, body = PbxView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -283,7 +285,7 @@ pub async fn get(
 }
 
 /// Changes a PBX connection (system admin).
-#[utoipa::path(patch, path = "/api/v1/pbxs/{id}", tag = "pbxs", params(("id" = String, Path)), request_body = PbxPatch,
+#[utoipa::path(patch, path = "/api/v1/pbxs/{id}", operation_id = "update_pbx", tag = "pbxs", params(("id" = String, Path)), request_body = PbxPatch,
     responses((status = 200, body = PbxView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -316,6 +318,10 @@ pub async fn update(
     check(&mut errors, &pbx);
     check_domain_free(&state, &pbx, &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
+    state
+        .secrets
+        .seal_settings(&mut pbx.settings)
+        .map_err(ApiError::internal)?;
     state.store.update_pbx(&pbx).await?;
     reload(&state, pbx.id).await;
     state
@@ -332,7 +338,7 @@ pub async fn update(
 }
 
 /// Deletes a PBX connection and its devices (system admin).
-#[utoipa::path(delete, path = "/api/v1/pbxs/{id}", tag = "pbxs", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/pbxs/{id}", operation_id = "delete_pbx", tag = "pbxs", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
@@ -439,7 +445,7 @@ pub fn expand_device_ids(entries: &[String], errors: &mut ValidationErrors) -> V
 
 /// Assigns devices of a PBX to a tenant (system admin). On a shared PBX this is the only
 /// way a device enters a tenant.
-#[utoipa::path(post, path = "/api/v1/pbxs/{id}/devices", tag = "pbxs", params(("id" = String, Path)), request_body = DeviceAssignment,
+#[utoipa::path(post, path = "/api/v1/pbxs/{id}/devices", operation_id = "assign_pbx_devices", tag = "pbxs", params(("id" = String, Path)), request_body = DeviceAssignment,
     responses((status = 201, body = AssignedDevices), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn assign_devices(
     State(state): State<AppState>,

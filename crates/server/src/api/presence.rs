@@ -21,14 +21,14 @@ pub struct PresenceUpdate {
 }
 
 /// Presence and phone state of every user of the tenant.
-#[utoipa::path(get, path = "/api/v1/presence", tag = "presence",
+#[utoipa::path(get, path = "/api/v1/presence", operation_id = "list_presence", tag = "presence",
     responses((status = 200, body = Vec<PresenceView>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<PresenceView>>> {
     Ok(Json(state.cti.presence(auth.tenant()?).await?))
 }
 
 /// The tenant's devices with their phone states (the busy-lamp field).
-#[utoipa::path(get, path = "/api/v1/devices/states", tag = "presence",
+#[utoipa::path(get, path = "/api/v1/devices/states", operation_id = "list_device_states", tag = "presence",
     responses((status = 200, body = Vec<DeviceStateView>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn device_states(
     State(state): State<AppState>,
@@ -44,7 +44,7 @@ fn own(auth: &Auth) -> ApiResult<ucplus_core::TenantId> {
 }
 
 /// One's own presence.
-#[utoipa::path(get, path = "/api/v1/me/presence", tag = "presence",
+#[utoipa::path(get, path = "/api/v1/me/presence", operation_id = "get_own_presence", tag = "presence",
     responses((status = 200, body = PresenceView), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn get_own(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<PresenceView>> {
     let tenant = own(&auth)?;
@@ -53,7 +53,7 @@ pub async fn get_own(State(state): State<AppState>, auth: Auth) -> ApiResult<Jso
 }
 
 /// Sets one's own presence; every session of the tenant is told.
-#[utoipa::path(put, path = "/api/v1/me/presence", tag = "presence", request_body = PresenceUpdate,
+#[utoipa::path(put, path = "/api/v1/me/presence", operation_id = "set_own_presence", tag = "presence", request_body = PresenceUpdate,
     responses((status = 200, body = PresenceView), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn set_own(
     State(state): State<AppState>,

@@ -37,14 +37,14 @@ fn check(errors: &mut ValidationErrors, name: Option<&str>, address: Option<&str
 }
 
 /// The tenant's sites.
-#[utoipa::path(get, path = "/api/v1/sites", tag = "sites",
+#[utoipa::path(get, path = "/api/v1/sites", operation_id = "list_sites", tag = "sites",
     responses((status = 200, body = Vec<Site>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Site>>> {
     Ok(Json(state.store.sites(auth.tenant()?).await?))
 }
 
 /// Adds a site (tenant admin).
-#[utoipa::path(post, path = "/api/v1/sites", tag = "sites", request_body = NewSite,
+#[utoipa::path(post, path = "/api/v1/sites", operation_id = "create_site", tag = "sites", request_body = NewSite,
     responses((status = 201, body = Site), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -78,7 +78,7 @@ pub async fn create(
 }
 
 /// One site.
-#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "sites", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/sites/{id}", operation_id = "get_site", tag = "sites", params(("id" = String, Path)),
     responses((status = 200, body = Site), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -91,7 +91,7 @@ pub async fn get(
 }
 
 /// Changes a site (tenant admin).
-#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "sites", params(("id" = String, Path)), request_body = SitePatch,
+#[utoipa::path(patch, path = "/api/v1/sites/{id}", operation_id = "update_site", tag = "sites", params(("id" = String, Path)), request_body = SitePatch,
     responses((status = 200, body = Site), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -130,7 +130,7 @@ pub async fn update(
 }
 
 /// Deletes a site; its users stay, without a site (tenant admin).
-#[utoipa::path(delete, path = "/api/v1/sites/{id}", tag = "sites", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/sites/{id}", operation_id = "delete_site", tag = "sites", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,

@@ -53,7 +53,7 @@ async fn tenant_view(state: &AppState, tenant: Tenant) -> ApiResult<TenantView> 
 }
 
 /// Every tenant.
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants",
+#[utoipa::path(get, path = "/api/v1/tenants", operation_id = "list_tenants", tag = "tenants",
     responses((status = 200, body = Vec<TenantView>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<TenantView>>> {
     auth.system_admin()?;
@@ -66,7 +66,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<V
 
 /// Creates a tenant and its first tenant admin. Needs multi-tenant mode and a free tenant
 /// license.
-#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants",
+#[utoipa::path(post, path = "/api/v1/tenants", operation_id = "create_tenant", tag = "tenants",
     request_body = NewTenant,
     responses(
         (status = 201, body = TenantView),
@@ -143,7 +143,7 @@ pub async fn create(
 }
 
 /// One tenant.
-#[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants",
+#[utoipa::path(get, path = "/api/v1/tenants/{id}", operation_id = "get_tenant", tag = "tenants",
     params(("id" = String, Path)),
     responses((status = 200, body = TenantView), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
@@ -157,7 +157,7 @@ pub async fn get(
 }
 
 /// Renames a tenant or changes its slug.
-#[utoipa::path(patch, path = "/api/v1/tenants/{id}", tag = "tenants",
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}", operation_id = "update_tenant", tag = "tenants",
     params(("id" = String, Path)), request_body = TenantPatch,
     responses((status = 200, body = TenantView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn update(
@@ -198,7 +198,7 @@ pub async fn update(
 }
 
 /// Deletes a tenant with all its records, ends its sessions and frees its licenses.
-#[utoipa::path(delete, path = "/api/v1/tenants/{id}", tag = "tenants",
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}", operation_id = "delete_tenant", tag = "tenants",
     params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn delete(
@@ -258,7 +258,7 @@ pub async fn delete(
 
 /// Replaces the tenant's caps and reservations: `{TYPE: {"cap": N|null, "reserved": M}}`.
 /// Types not named get no cap and no reservation.
-#[utoipa::path(put, path = "/api/v1/tenants/{id}/limits", tag = "tenants",
+#[utoipa::path(put, path = "/api/v1/tenants/{id}/limits", operation_id = "set_tenant_limits", tag = "tenants",
     params(("id" = String, Path)), request_body = TenantLimits,
     responses(
         (status = 200, body = TenantLimits),

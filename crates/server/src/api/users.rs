@@ -104,14 +104,14 @@ async fn resolve_site(
 }
 
 /// The tenant's users.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+#[utoipa::path(get, path = "/api/v1/users", operation_id = "list_users", tag = "users",
     responses((status = 200, body = Vec<User>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<User>>> {
     Ok(Json(state.store.users(auth.tenant()?).await?))
 }
 
 /// Adds a user (tenant admin).
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
+#[utoipa::path(post, path = "/api/v1/users", operation_id = "create_user", tag = "users", request_body = NewUser,
     responses((status = 201, body = User), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -162,7 +162,7 @@ pub async fn create(
 }
 
 /// One user of the tenant.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/users/{id}", operation_id = "get_user", tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = User), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -175,7 +175,7 @@ pub async fn get(
 }
 
 /// Changes a user (tenant admin). A new password ends the user's sessions.
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserPatch,
+#[utoipa::path(patch, path = "/api/v1/users/{id}", operation_id = "update_user", tag = "users", params(("id" = String, Path)), request_body = UserPatch,
     responses((status = 200, body = User), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -257,7 +257,7 @@ pub async fn update(
 }
 
 /// Deletes a user and ends their sessions (tenant admin; not yourself).
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/v1/users/{id}", operation_id = "delete_user", tag = "users", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,

@@ -82,6 +82,7 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
                 state.recent_ends.clear();
             }
             if state.link.state != link || state.link.error != error {
+                let was_up = state.link.state == LinkState::Up;
                 state.link = LinkStatus {
                     state: link,
                     since: now,
@@ -91,6 +92,13 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
                 metrics::gauge!("ucplus_pbx_link_up", "pbx" => runtime.id.to_string())
                     .set(if link == LinkState::Up { 1.0 } else { 0.0 });
                 effects.push(Effect::Link);
+                // Every phone of the PBX turns unknown when the link goes, and back.
+                if was_up != (link == LinkState::Up) {
+                    effects.extend(state.devices.values().map(|entry| Effect::PhoneState {
+                        device: entry.record.clone(),
+                        sent_at_ns: None,
+                    }));
+                }
             }
         }
         LinkEvent::Session { mode } => {

@@ -20,6 +20,8 @@ use super::link::LinkChannels;
 /// The link kinds of this build.
 pub struct Launcher {
     pub request_timeout: Duration,
+    /// Opens the link password stored encrypted.
+    pub secrets: std::sync::Arc<crate::secrets::SecretBox>,
     /// Serves `uacsta` connections (handsets registered with the SIP registrar).
     pub controller: std::sync::Arc<crate::uacsta::Controller>,
 }
@@ -113,7 +115,19 @@ impl LinkLauncher for Launcher {
         match pbx.kind {
             PbxKind::Csta => {
                 let mut errors = ValidationErrors::new();
-                match csta_config(pbx, &mut errors) {
+                let mut pbx = pbx.clone();
+                if let Some(stored) = pbx.settings.get_mut("password") {
+                    let opened = stored.as_str().map(|text| self.secrets.open_value(text));
+                    match opened {
+                        Some(Ok(plain)) => *stored = Value::String(plain),
+                        Some(Err(error)) => {
+                            refuse(channels, error.to_string());
+                            return;
+                        }
+                        None => {}
+                    }
+                }
+                match csta_config(&pbx, &mut errors) {
                     Some(mut config) if errors.0.is_empty() => {
                         config.request_timeout = self.request_timeout;
                         tokio::spawn(pbx::link::csta::run(config, channels));

@@ -12,7 +12,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use ucplus_core::cti::{DeviceCall, PbxError, PbxRequest, PbxResponse, PhoneState, PresenceState};
+use ucplus_core::cti::{
+    DeviceCall, LinkState, PbxError, PbxRequest, PbxResponse, PhoneState, PresenceState,
+};
 use ucplus_core::{Device, Pbx, PbxId, Store, StoreError, StoreResult, TenantId, User, UserId};
 use uuid::Uuid;
 
@@ -216,12 +218,13 @@ impl Cti {
         let mut states = Vec::new();
         for runtime in self.runtimes() {
             let state = runtime.read();
+            let known = state.link.state == LinkState::Up;
             states.extend(
                 state
                     .devices
                     .values()
                     .filter(|d| d.record.tenant_id == tenant && d.record.user_id == Some(user))
-                    .map(|d| d.calls.phone_state()),
+                    .map(|d| phone_state(known, &d.calls)),
             );
         }
         PhoneState::combine(states)
@@ -313,7 +316,7 @@ impl Cti {
             number: entry.record.number().to_string(),
             name: entry.record.name.clone(),
             user_id: entry.record.user_id,
-            state: entry.calls.phone_state(),
+            state: phone_state(state.link.state == LinkState::Up, &entry.calls),
             dnd: entry.calls.dnd,
             forwarding_to: entry.calls.forwarding_to.clone(),
         })
@@ -534,5 +537,15 @@ impl Cti {
             name,
             internal: false,
         }
+    }
+}
+
+/// What a phone is doing, as far as anyone can tell: while its PBX link is not up, the
+/// last known state may be stale, so it is `unknown` rather than, say, free.
+fn phone_state(link_up: bool, calls: &ucplus_core::cti::DeviceCalls) -> PhoneState {
+    if link_up {
+        calls.phone_state()
+    } else {
+        PhoneState::Unknown
     }
 }

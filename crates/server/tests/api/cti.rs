@@ -640,6 +640,20 @@ async fn the_link_survives_drops_restarts_silence_and_garbage() {
     // Requests while the link is down answer pbx_unavailable at once.
     sim.go_silent(Duration::from_secs(5));
     link_is(&server, &admin, &pbx, "down").await;
+    // Nobody can tell what the phones do meanwhile: unknown, not free.
+    let (_, states) = server.get(&anna.token, "/api/v1/devices/states").await;
+    let states = states.as_array().cloned().unwrap_or_default();
+    assert!(
+        !states.is_empty() && states.iter().all(|d| d["state"] == "unknown"),
+        "{states:?}"
+    );
+    let (_, presence) = server.get(&anna.token, "/api/v1/presence").await;
+    let bert_now = presence
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["user_id"] == bert.id.as_str()))
+        .cloned()
+        .expect("bert's presence");
+    assert_eq!(bert_now["phone"], "unknown", "{bert_now}");
     let (status, body) = server
         .post(&anna.token, "/api/v1/calls", json!({"to": "202"}))
         .await;
@@ -711,7 +725,21 @@ async fn conference_and_forwarding_end_to_end() {
     );
     let conference = calls(&anna_calls).remove(0);
     act(&server, &anna.token, &conference, "clear", json!({})).await;
-    // Bert and Carl stay connected with each other.
+    // Bert and Carl stay connected with each other: a plain call between the two of them
+    // now, no longer showing Anna or a conference.
+    let at_carl = carl_events
+        .wait_for("call", |c| {
+            c["conference"] == false && c["state"] == "connected"
+        })
+        .await;
+    assert_eq!(at_carl["data"]["other"]["number"], "201", "{at_carl}");
+    let (_, bert_calls) = server.get(&bert.token, "/api/v1/calls").await;
+    let bert_call = calls(&bert_calls).remove(0);
+    assert_eq!(
+        (&bert_call["conference"], &bert_call["other"]["number"]),
+        (&json!(false), &json!("202")),
+        "{bert_call}"
+    );
     let (_, carl_calls) = server.get(&carl.token, "/api/v1/calls").await;
     assert_eq!(calls(&carl_calls).len(), 1, "{carl_calls}");
     let carl_call = calls(&carl_calls).remove(0);

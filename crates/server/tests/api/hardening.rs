@@ -490,3 +490,40 @@ async fn a_flood_of_idle_connections_leaves_health_and_admins_reachable() {
     drop(flood);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pbx_passwords_are_encrypted_at_rest_with_a_key_outside_the_database() {
+    use ucplus_core::Store as _;
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (status, pbx) = server
+        .post(&admin, "/api/v1/pbxs", json!({"name": "office", "kind": "csta", "host": "127.0.0.1", "port": 9, "login": "ucplus", "password": "Pbx-Secret-42"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    assert!(
+        pbx["settings"].get("password").is_none(),
+        "never returned: {pbx}"
+    );
+    let dir = server.data_dir.clone();
+    let temp = server.temp();
+    server.stop().await;
+    for file in ["ucplus.db", "ucplus.db-wal"] {
+        let bytes = std::fs::read(dir.join(file)).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("Pbx-Secret-42"),
+            "the password is in {file} in plain text"
+        );
+    }
+    let store = ucplus_store::SqliteStore::open(&dir.join("ucplus.db"))
+        .await
+        .unwrap();
+    let stored = store.pbxs().await.unwrap();
+    let password = stored[0].settings["password"].as_str().unwrap().to_string();
+    assert!(password.starts_with("enc:v1:"), "{password}");
+    // The key lives beside the database, not in it; without it the secret is unreadable.
+    assert!(dir.join(ucplus_server::secrets::KEY_FILE).exists());
+    let wrong = ucplus_server::secrets::SecretBox::from_key(&[1; 32]);
+    assert!(wrong.open_value(&password).is_err());
+    drop(store);
+    drop(temp);
+}

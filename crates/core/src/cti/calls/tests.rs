@@ -11,6 +11,7 @@ fn event(kind: CallEventKind, call: &str, local: LocalState) -> CallEvent {
         other: None,
         cause: None,
         merged_from: Vec::new(),
+        parties: Vec::new(),
         sent_at_ns: None,
     }
 }

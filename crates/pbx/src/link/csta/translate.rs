@@ -204,6 +204,7 @@ fn event(
         other: None,
         cause: None,
         merged_from: Vec::new(),
+        parties: Vec::new(),
         sent_at_ns: None,
     }
 }
@@ -329,6 +330,9 @@ pub fn link_event(configured: &str, message: &Message) -> Option<LinkEvent> {
                 CallEventKind::Cleared,
                 local(&e.local_connection_info).unwrap_or(default),
             );
+            if !mine {
+                ev.other = dropped.or(releasing);
+            }
             ev.cause = cause(&e.cause);
             (ev, &e.extra)
         }
@@ -450,6 +454,25 @@ pub fn link_event(configured: &str, message: &Message) -> Option<LinkEvent> {
                 .filter_map(|c| c.call_id.clone())
                 .collect();
             ev.other = number(&e.added_party).filter(|n| n != device);
+            ev.parties = e
+                .conference_connections
+                .iter()
+                .flat_map(|list| &list.items)
+                .filter_map(|item| {
+                    item.endpoint
+                        .as_ref()
+                        .map(|d| d.number().to_string())
+                        .or_else(|| {
+                            item.new_connection
+                                .as_ref()?
+                                .device_id
+                                .as_ref()
+                                .map(|d| d.number().to_string())
+                        })
+                })
+                .chain(number(&e.conferencing_device))
+                .filter(|n| n != device)
+                .collect();
             ev.cause = cause(&e.cause).or(Some("conference".into()));
             (ev, &e.extra)
         }
