@@ -86,6 +86,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- directory contacts; `owner` None: the tenant's shared contacts
     async fn contacts(&self, tenant: TenantId, owner: Option<UserId>) -> StoreResult<Vec<Contact>>;
+    /// How many contacts `contacts` would list (for quotas).
+    async fn count_contacts(&self, tenant: TenantId, owner: Option<UserId>) -> StoreResult<u64>;
     async fn contact(
         &self,
         tenant: TenantId,

@@ -42,6 +42,30 @@ impl ValidationErrors {
         }
     }
 
+    /// An optional short text: at most `max` characters, no control characters (empty is
+    /// fine).
+    pub fn optional_text(&mut self, field: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
+        } else if value.chars().any(char::is_control) {
+            self.add(field, "must not contain control characters");
+        }
+    }
+
+    /// An e-mail address: `local@domain.tld`, at most 254 characters, no spaces or
+    /// control characters.
+    pub fn email(&mut self, field: &str, value: &str) {
+        let value = value.trim();
+        let valid = value.len() <= 254
+            && !value.chars().any(|c| c.is_control() || c.is_whitespace())
+            && value.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.contains('@')
+            });
+        if !valid {
+            self.add(field, "must be an e-mail address");
+        }
+    }
+
     /// A slug: 2-40 of `a-z 0-9 -`, starting with a letter or digit.
     pub fn slug(&mut self, field: &str, value: &str) {
         let ok = (2..=40).contains(&value.len())

@@ -32,6 +32,9 @@
 //! reserved_connections = 64       # kept for addresses holding fewer than 4 connections
 //! header_timeout = 15             # s for a request head (and for an idle keep-alive)
 //! body_timeout = 30               # s for a request body
+//! [quotas]
+//! personal_contacts = 1000        # per user
+//! shared_contacts = 50000         # per tenant
 //! [sip]
 //! listen = "127.0.0.1:5060"       # SIP registrar for uaCSTA handsets (UDP + TCP); unset: off
 //! session_refresh = 600           # seconds between re-INVITEs of each handset's session
@@ -68,6 +71,7 @@ pub struct Config {
     pub cti: CtiConfig,
     pub sip: SipConfig,
     pub http: HttpConfig,
+    pub quotas: QuotaConfig,
     /// The first system admin's password (`UCPLUS_ADMIN_PASSWORD`); generated when unset.
     /// Environment only: a password does not belong in a config file.
     #[serde(skip)]
@@ -140,6 +144,7 @@ impl Default for Config {
             cti: CtiConfig::default(),
             sip: SipConfig::default(),
             http: HttpConfig::default(),
+            quotas: QuotaConfig::default(),
             initial_admin_password: None,
             secrets_key: None,
         }
@@ -156,6 +161,25 @@ pub struct CtiConfig {
     /// Events a tenant's ring holds; a WebSocket client that falls this far behind is
     /// disconnected (close code 4008).
     pub client_queue: usize,
+}
+
+/// How much data users and tenants may keep.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// Personal contacts per user.
+    pub personal_contacts: u64,
+    /// Shared directory contacts per tenant.
+    pub shared_contacts: u64,
+}
+
+impl Default for QuotaConfig {
+    fn default() -> Self {
+        QuotaConfig {
+            personal_contacts: 1_000,
+            shared_contacts: 50_000,
+        }
+    }
 }
 
 /// Limits of the HTTP listener (see `serve`).

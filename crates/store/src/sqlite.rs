@@ -656,6 +656,30 @@ impl Store for SqliteStore {
         rows.iter().map(rows::contact).collect()
     }
 
+    async fn count_contacts(&self, tenant: TenantId, owner: Option<UserId>) -> StoreResult<u64> {
+        let count: i64 = match owner {
+            Some(owner) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND owner_id = $2",
+                )
+                .bind(tenant.to_string())
+                .bind(owner.to_string())
+                .fetch_one(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM contacts WHERE tenant_id = $1 AND owner_id IS NULL",
+                )
+                .bind(tenant.to_string())
+                .fetch_one(&self.pool)
+                .await
+            }
+        }
+        .map_err(backend)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn contact(
         &self,
         tenant: TenantId,

@@ -384,6 +384,9 @@ async fn contract(store: &dyn Store) {
         store.contacts(a.id, Some(anna.id)).await.unwrap(),
         vec![personal.clone()]
     );
+    assert_eq!(store.count_contacts(a.id, None).await.unwrap(), 1);
+    assert_eq!(store.count_contacts(a.id, Some(anna.id)).await.unwrap(), 1);
+    assert_eq!(store.count_contacts(b.id, None).await.unwrap(), 0);
     assert_eq!(
         store
             .contact_name(a.id, Some(anna.id), "+4930111")

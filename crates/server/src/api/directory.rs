@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode};
 use serde::{Deserialize, Serialize};
 use ucplus_core::{Contact, ContactNumber, TenantId, Timestamp, UserId, ValidationErrors};
 
@@ -12,6 +12,48 @@ use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 const MAX_IMPORT_ROWS: usize = 10_000;
+/// Numbers one contact may have.
+const MAX_NUMBERS: usize = 10;
+/// Contacts one page of a list holds at most (and by default).
+const MAX_PAGE: u32 = 1_000;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListPage {
+    /// Contacts per page, 1-1000 (default 1000).
+    #[serde(default)]
+    limit: Option<u32>,
+    /// Contacts to skip.
+    #[serde(default)]
+    offset: Option<u32>,
+}
+
+/// The quota that applies to `owner`'s contacts (a user's own, or the tenant's shared).
+fn quota(state: &AppState, owner: Option<UserId>) -> u64 {
+    match owner {
+        Some(_) => state.config.quotas.personal_contacts,
+        None => state.config.quotas.shared_contacts,
+    }
+}
+
+/// Refuses `adding` more contacts beyond the quota (`quota_exceeded`, 409).
+async fn check_quota(
+    state: &AppState,
+    tenant: TenantId,
+    owner: Option<UserId>,
+    adding: usize,
+) -> ApiResult<()> {
+    let limit = quota(state, owner);
+    let held = state.store.count_contacts(tenant, owner).await?;
+    if held.saturating_add(adding as u64) > limit {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "quota_exceeded",
+            format!("at most {limit} contacts may be kept here ({held} are)"),
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ContactInput {
@@ -46,20 +88,26 @@ fn contact_from(
 ) -> Contact {
     errors.text("name", &input.name, 200);
     if let Some(company) = &input.company {
-        errors.text("company", company, 200);
+        errors.optional_text("company", company, 200);
+    }
+    if let Some(email) = input.email.as_deref().filter(|e| !e.trim().is_empty()) {
+        errors.email("email", email);
+    }
+    if input.numbers.len() > MAX_NUMBERS {
+        errors.add("numbers", format!("at most {MAX_NUMBERS} numbers"));
     }
     let mut numbers = Vec::new();
-    for (i, number) in input.numbers.into_iter().enumerate() {
+    for (i, number) in input.numbers.into_iter().take(MAX_NUMBERS).enumerate() {
+        if let Some(label) = &number.label {
+            errors.optional_text(&format!("numbers[{i}].label"), label, 40);
+        }
         match clean_number(&number.number) {
             Some(cleaned) => numbers.push(ContactNumber {
-                label: number.label,
+                label: number.label.map(|l| l.trim().to_string()),
                 number: cleaned,
             }),
             None => errors.add(&format!("numbers[{i}]"), "must be a phone number"),
         }
-    }
-    if numbers.len() > 10 {
-        errors.add("numbers", "at most 10 numbers");
     }
     Contact {
         id: ucplus_core::ids::new_uuid().to_string(),
@@ -97,9 +145,24 @@ fn scope(auth: &Auth, personal: bool, write: bool) -> ApiResult<(TenantId, Optio
     Ok((tenant, None))
 }
 
-async fn list_in(state: &AppState, auth: &Auth, personal: bool) -> ApiResult<Json<Vec<Contact>>> {
+/// One page of contacts; the total is in `X-Total-Count`.
+async fn list_in(
+    state: &AppState,
+    auth: &Auth,
+    personal: bool,
+    page: ListPage,
+) -> ApiResult<([(HeaderName, String); 1], Json<Vec<Contact>>)> {
     let (tenant, owner) = scope(auth, personal, false)?;
-    Ok(Json(state.store.contacts(tenant, owner).await?))
+    // Bounded by the quota, so reading the whole list stays cheap.
+    let all = state.store.contacts(tenant, owner).await?;
+    let total = all.len();
+    let limit = page.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE) as usize;
+    let offset = page.offset.unwrap_or(0) as usize;
+    let contacts = all.into_iter().skip(offset).take(limit).collect();
+    Ok((
+        [(HeaderName::from_static("x-total-count"), total.to_string())],
+        Json(contacts),
+    ))
 }
 
 async fn create_in(
@@ -113,6 +176,7 @@ async fn create_in(
     let mut errors = ValidationErrors::new();
     let contact = contact_from(input, tenant, owner, &mut errors);
     errors.into_result().map_err(ApiError::validation)?;
+    check_quota(state, tenant, owner, 1).await?;
     state
         .store
         .insert_contacts(tenant, std::slice::from_ref(&contact))
@@ -190,15 +254,15 @@ async fn delete_in(
 macro_rules! contact_routes {
     ($list:ident, $create:ident, $update:ident, $delete:ident, $path:literal, $personal:literal, $who:literal) => {
         #[doc = concat!("Lists ", $who, ".")]
-        #[utoipa::path(get, path = $path, operation_id = concat!(stringify!($list), "_contacts"), tag = "directory",
-            responses((status = 200, body = Vec<Contact>), (status = 403, body = crate::error::ErrorBody)))]
-        pub async fn $list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Contact>>> {
-            list_in(&state, &auth, $personal).await
+        #[utoipa::path(get, path = $path, operation_id = concat!(stringify!($list), "_contacts"), tag = "directory", params(ListPage),
+            responses((status = 200, body = Vec<Contact>, headers(("x-total-count" = u64, description = "contacts in all pages"))), (status = 403, body = crate::error::ErrorBody)))]
+        pub async fn $list(State(state): State<AppState>, auth: Auth, ApiQuery(page): ApiQuery<ListPage>) -> ApiResult<([(HeaderName, String); 1], Json<Vec<Contact>>)> {
+            list_in(&state, &auth, $personal, page).await
         }
 
         #[doc = concat!("Adds to ", $who, ".")]
         #[utoipa::path(post, path = $path, operation_id = concat!(stringify!($create), "_contact"), tag = "directory", request_body = ContactInput,
-            responses((status = 201, body = Contact), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+            responses((status = 201, body = Contact), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 409, description = "quota_exceeded", body = crate::error::ErrorBody)))]
         pub async fn $create(State(state): State<AppState>, auth: Auth, ClientAddress(address): ClientAddress, ApiJson(input): ApiJson<ContactInput>) -> ApiResult<(StatusCode, Json<Contact>)> {
             create_in(&state, &auth, &address, $personal, input).await
         }
@@ -361,6 +425,7 @@ pub async fn import(
             errors.push(ImportError { row, message });
         }
     }
+    check_quota(&state, tenant, None, contacts.len()).await?;
     state.store.insert_contacts(tenant, &contacts).await?;
     state
         .audit(

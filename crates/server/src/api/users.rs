@@ -71,16 +71,6 @@ fn parse_licenses(errors: &mut ValidationErrors, licenses: &[String]) -> Vec<Str
     parsed.iter().map(|c| c.as_str().to_string()).collect()
 }
 
-fn check_email(errors: &mut ValidationErrors, email: &str) {
-    let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-    if !valid {
-        errors.add("email", "must be an e-mail address");
-    }
-}
-
 /// A site id given by the caller must be one of the tenant's sites.
 async fn resolve_site(
     state: &AppState,
@@ -130,7 +120,7 @@ pub async fn create(
         new.licenses.as_deref().unwrap_or(&["desktop".to_string()]),
     );
     if let Some(email) = &new.email {
-        check_email(&mut errors, email);
+        errors.email("email", email);
     }
     let site_id = resolve_site(&state, tenant, &mut errors, new.site_id.as_deref()).await?;
     errors.into_result().map_err(ApiError::validation)?;
@@ -205,7 +195,7 @@ pub async fn update(
         .as_deref()
         .map(|l| parse_licenses(&mut errors, l));
     if let Some(Some(email)) = &patch.email {
-        check_email(&mut errors, email);
+        errors.email("email", email);
     }
     let site_id = match &patch.site_id {
         Some(site) => Some(resolve_site(&state, tenant, &mut errors, site.as_deref()).await?),

@@ -527,3 +527,80 @@ async fn pbx_passwords_are_encrypted_at_rest_with_a_key_outside_the_database() {
     drop(store);
     drop(temp);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_owned_data_is_bounded_checked_and_paged() {
+    let server = TestServer::start_with(|config| config.quotas.personal_contacts = 3).await;
+    let (_, boss) = acme(&server).await;
+    server.user(&boss, "anna", &["desktop"]).await;
+    let anna = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .unwrap();
+    // Every text field has a length and character rule.
+    for (body, field) in [
+        (
+            json!({"name": "A", "company": "Evil\u{1b}[31m Corp"}),
+            "company",
+        ),
+        (json!({"name": "A", "company": "x".repeat(201)}), "company"),
+        (json!({"name": "A", "email": "not an address"}), "email"),
+        (
+            json!({"name": "A", "numbers": [{"label": "l".repeat(41), "number": "200"}]}),
+            "numbers[0].label",
+        ),
+        (
+            json!({"name": "A", "numbers": (0..11).map(|i| json!({"number": format!("20{i}")})).collect::<Vec<_>>()}),
+            "numbers",
+        ),
+        (json!({"name": "A\nB"}), "name"),
+    ] {
+        let (status, answer) = server
+            .post(&anna, "/api/v1/me/contacts", body.clone())
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(
+            answer["error"]["fields"][0]["field"], field,
+            "{body}: {answer}"
+        );
+    }
+    // A quota per user.
+    for i in 0..3 {
+        let (status, body) = server
+            .post(&anna, "/api/v1/me/contacts", json!({"name": format!("Friend {i}"), "numbers": [{"number": format!("+4930{i}")}]}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = server
+        .post(
+            &anna,
+            "/api/v1/me/contacts",
+            json!({"name": "One too many"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::CONFLICT, "quota_exceeded")
+    );
+    // Lists are paged, with the total in a header.
+    let response = server
+        .http
+        .get(format!(
+            "{}/api/v1/me/contacts?limit=2&offset=1",
+            server.base
+        ))
+        .bearer_auth(&anna)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-total-count"], "3");
+    let page: Value = response.json().await.unwrap();
+    let names: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Friend 1", "Friend 2"]);
+    server.stop().await;
+}
