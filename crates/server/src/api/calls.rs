@@ -211,12 +211,16 @@ pub async fn create(
             &runtime,
             PbxRequest::MakeCall {
                 device: device.device_id.clone(),
-                to: dialled,
+                to: dialled.clone(),
             },
         )
         .await?;
     let call = match await_call(&runtime, &device, response.call_id.as_deref(), ends_before).await {
-        Ok(call) => call,
+        // Before the switch reports the far end (Delivered), the number dialled is it.
+        Ok(mut call) => {
+            call.other_number.get_or_insert(dialled);
+            call
+        }
         Err(error) => {
             // A call that failed at once leaves the phone on busy tone: hang it up.
             if let Some(call_id) = response.call_id {

@@ -838,3 +838,59 @@ async fn recycled_call_ids_are_new_calls_after_a_switch_restart() {
     }
     server.stop().await;
 }
+
+/// A device a tenant admin adds on the tenant's own PBX is monitored at once: calls from
+/// it work without any further change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_added_by_a_tenant_admin_is_monitored_at_once() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (status, _) = server
+        .load_license(
+            &admin,
+            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (tenant, boss) = server.tenant(&admin, "acme").await;
+    let mut config = SimConfig::new("300-309".parse::<DeviceSet>().unwrap());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let sim = Simulator::start(config).await.expect("simulator");
+    let (status, pbx) = server
+        .post(&admin, "/api/v1/pbxs", json!({"name": "own", "kind": "csta", "tenant_id": tenant, "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let pbx = pbx["id"].as_str().unwrap().to_string();
+    link_is(&server, &admin, &pbx, "up").await;
+    let anna = server.user(&boss, "anna", &["desktop"]).await;
+    let (status, device) = server
+        .post(
+            &boss,
+            "/api/v1/devices",
+            json!({"pbx_id": pbx, "device_id": "300", "user_id": anna}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{device}");
+    let token = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .unwrap();
+    // Monitoring starts in the background: the call goes through as soon as it has.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, made) = server
+            .post(&token, "/api/v1/calls", json!({"to": "301"}))
+            .await;
+        if status == StatusCode::CREATED {
+            assert_eq!(made["other"]["number"], "301", "{made}");
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{made}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never monitored: {made}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}

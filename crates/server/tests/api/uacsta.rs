@@ -128,6 +128,8 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
         .post(&token, "/api/v1/calls", json!({"to": "+4930555"}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
+    // The answer names whom the call goes to, before the phone reports it.
+    assert_eq!(made["other"]["number"], "+4930555", "{made}");
     events
         .wait_for("call", |c| {
             c["id"] == made["id"] && c["state"] == "connected"
