@@ -189,6 +189,9 @@ struct TenantView {
 struct Totals {
     delivered: AtomicU64,
     misdelivered: AtomicU64,
+    /// Clients whose stream the server closed during the run (too slow, 4008, or gone):
+    /// the events after that were lost to them.
+    dropped: AtomicU64,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -418,6 +421,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         totals.misdelivered.load(Ordering::Relaxed)
     );
     println!(
+        "{:<28} {:>12}",
+        "clients dropped (lost)",
+        totals.dropped.load(Ordering::Relaxed)
+    );
+    println!(
         "{:<28} {:>9.1} KiB per client ({} KiB → {} KiB)",
         "server memory", per_client, before_kib, after_kib
     );
@@ -425,6 +433,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&data_dir);
     if totals.misdelivered.load(Ordering::Relaxed) > 0 {
         bail!("events reached clients that should not see them");
+    }
+    if totals.dropped.load(Ordering::Relaxed) > 0 {
+        bail!("the server dropped clients during the run: events were lost");
+    }
+    if delivered == 0 {
+        bail!("no events reached any client");
     }
     Ok(())
 }
@@ -480,11 +494,13 @@ async fn client(
             message = socket.next() => message,
             _ = stop.wait_for(|stopped| *stopped) => break,
         };
-        let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message else {
-            if message.is_none() {
+        let text = match message {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => text,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | Some(Err(_)) | None => {
+                totals.dropped.fetch_add(1, Ordering::Relaxed);
                 break;
             }
-            continue;
+            Some(Ok(_)) => continue,
         };
         let received_ns = ucplus_core::Timestamp::now().0 as i128 * 1_000_000;
         let Ok(value) = serde_json::from_str::<Value>(&text) else {

@@ -80,6 +80,9 @@ pub struct Config {
     /// `secrets.key` in the data directory. Environment only.
     #[serde(skip)]
     pub secrets_key: Option<Secret>,
+    /// The clock license expiry is judged by (the wall clock; tests move it forward).
+    #[serde(skip)]
+    pub clock: crate::licensing::Clock,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +150,7 @@ impl Default for Config {
             quotas: QuotaConfig::default(),
             initial_admin_password: None,
             secrets_key: None,
+            clock: crate::licensing::Clock::default(),
         }
     }
 }

@@ -16,7 +16,6 @@ use ucplus_core::{
 
 use crate::auth::password;
 use crate::config::{Config, Secret};
-use crate::licensing::today;
 use crate::startup::Application;
 use crate::state::AppState;
 
@@ -165,7 +164,7 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
         id: ucplus_core::ids::new_uuid().to_string(),
         system_id: state.system_id.clone(),
         customer: Some("Demo Hosting".into()),
-        issued: today(),
+        issued: state.licensing.today(),
         expires: None,
         items: [
             (ItemType::MtStarter5, 1),
@@ -182,7 +181,7 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
     let license = License::verify(&text, &state.trusted_keys)?;
     state
         .licensing
-        .with_pool(|pool| pool.load(license.clone(), today()))?;
+        .with_pool(|pool| pool.load(license.clone(), state.licensing.today()))?;
     state
         .store
         .insert_license(&StoredLicense {
@@ -221,7 +220,7 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
         );
         state
             .licensing
-            .with_pool(|pool| pool.add_tenant(tenant.id, today()))?;
+            .with_pool(|pool| pool.add_tenant(tenant.id, state.licensing.today()))?;
         state.store.insert_tenant(&tenant, Some(&boss)).await?;
         state.cti.user_updated(&boss);
         tenant_ids.push(tenant.id);

@@ -3,7 +3,8 @@
 //! hourly usage peaks written to the store for billing.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use license::{ClientType, License, LicensePool, LicenseType, Limit, PoolError};
 use time::Date;
@@ -24,24 +25,60 @@ struct State {
 /// See the module documentation.
 pub struct Licensing {
     state: Mutex<State>,
+    clock: Clock,
 }
 
+/// The wall clock's date, for the command-line license tools.
 pub fn today() -> Date {
     Timestamp::now().date()
 }
 
+/// The clock license expiry is judged by: the wall clock, which a test can move forward
+/// (every clone shares the offset).
+#[derive(Debug, Clone, Default)]
+pub struct Clock(Arc<AtomicI64>);
+
+impl Clock {
+    pub fn now(&self) -> Timestamp {
+        Timestamp(
+            Timestamp::now()
+                .0
+                .saturating_add(self.0.load(Ordering::Relaxed)),
+        )
+    }
+
+    pub fn today(&self) -> Date {
+        self.now().date()
+    }
+
+    /// Moves this clock `ms` milliseconds ahead of the wall clock.
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::Relaxed);
+    }
+}
+
 impl Default for Licensing {
     fn default() -> Self {
+        Licensing::new(Clock::default())
+    }
+}
+
+impl Licensing {
+    pub fn new(clock: Clock) -> Licensing {
         Licensing {
             state: Mutex::new(State {
                 pool: LicensePool::new(),
                 leases: HashMap::new(),
             }),
+            clock,
         }
     }
-}
 
-impl Licensing {
+    /// Today, by the clock licenses expire by.
+    pub fn today(&self) -> Date {
+        self.clock.today()
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -55,7 +92,7 @@ impl Licensing {
     pub fn with_pool<R>(&self, f: impl FnOnce(&mut LicensePool<TenantId>) -> R) -> R {
         let mut state = self.lock();
         let result = f(&mut state.pool);
-        publish_gauges(&state.pool);
+        publish_gauges(&state.pool, self.today());
         result
     }
 
@@ -71,7 +108,7 @@ impl Licensing {
             lease.sessions += 1;
             return Ok(());
         }
-        state.pool.try_acquire(&tenant, client, today())?;
+        state.pool.try_acquire(&tenant, client, self.today())?;
         state.leases.insert(
             (user, client),
             Lease {
@@ -79,7 +116,7 @@ impl Licensing {
                 sessions: 1,
             },
         );
-        publish_gauges(&state.pool);
+        publish_gauges(&state.pool, self.clock.today());
         Ok(())
     }
 
@@ -94,7 +131,7 @@ impl Licensing {
         if lease.sessions == 0 {
             pool.release(&lease.tenant, client);
             leases.remove(&(user, client));
-            publish_gauges(pool);
+            publish_gauges(pool, self.clock.today());
         }
     }
 
@@ -108,7 +145,7 @@ impl Licensing {
         let mut state = self.lock();
         state.pool.remove_tenant(&tenant);
         state.leases.retain(|_, lease| lease.tenant != tenant);
-        publish_gauges(&state.pool);
+        publish_gauges(&state.pool, self.clock.today());
     }
 
     /// Writes the peaks since the last flush into this hour's usage rows, and refreshes
@@ -117,7 +154,7 @@ impl Licensing {
         let peaks = {
             let mut state = self.lock();
             // Also the periodic refresh of the gauges: licenses expire by the calendar.
-            publish_gauges(&state.pool);
+            publish_gauges(&state.pool, self.clock.today());
             state.pool.take_peaks()
         };
         if peaks.is_empty() {
@@ -192,8 +229,7 @@ pub fn restore_licenses(
     (verified, unverified)
 }
 
-fn publish_gauges(pool: &LicensePool<TenantId>) {
-    let day = today();
+fn publish_gauges(pool: &LicensePool<TenantId>, day: Date) {
     for t in LicenseType::ALL {
         metrics::gauge!("ucplus_licenses_total", "type" => t.as_str()).set(pool.total(t, day));
         metrics::gauge!("ucplus_licenses_in_use", "type" => t.as_str()).set(pool.in_use(t));

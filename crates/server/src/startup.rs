@@ -68,7 +68,7 @@ impl Application {
         }
 
         let generated_admin_password = bootstrap_admin(store.as_ref(), &config).await?;
-        let licensing = Licensing::default();
+        let licensing = Licensing::new(config.clock.clone());
         let unverified_licenses = restore_state(
             store.as_ref(),
             &licensing,
@@ -310,7 +310,36 @@ async fn restore_state(
     Ok(unverified)
 }
 
-/// Ends idle sessions, writes usage peaks, prunes old usage and login-failure records.
+/// Days as milliseconds (saturating).
+fn days_ms(days: u64) -> i64 {
+    i64::try_from(days)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(86_400_000)
+}
+
+/// Deletes what is older than its retention: license usage (`usage.retention_days`) and
+/// the call log (`cti.call_log_retention_days`).
+async fn prune_history(state: &AppState, now: Timestamp) {
+    let usage_before = now
+        .0
+        .saturating_sub(days_ms(state.config.usage.retention_days));
+    match state.store.prune_usage(usage_before).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "pruned license usage past its retention"),
+        Err(error) => tracing::error!(%error, "could not prune license usage"),
+    }
+    let calls_before = now
+        .0
+        .saturating_sub(days_ms(state.config.cti.call_log_retention_days));
+    match state.store.prune_call_log(calls_before).await {
+        Ok(0) => {}
+        Ok(pruned) => tracing::info!(pruned, "pruned call history past its retention"),
+        Err(error) => tracing::error!(%error, "could not prune the call log"),
+    }
+}
+
+/// Ends idle sessions, writes usage peaks, prunes old usage, call history and
+/// login-failure records.
 async fn background_tasks(state: AppState) {
     let idle_ms = state.config.session_idle_timeout.saturating_mul(1000);
     let tick = Duration::from_millis((idle_ms / 4).clamp(100, 5_000));
@@ -331,16 +360,7 @@ async fn background_tasks(state: AppState) {
             if let Err(error) = state.licensing.flush_usage(state.store.as_ref()).await {
                 tracing::error!(%error, "could not write license usage");
             }
-            let retention_ms = i64::try_from(state.config.usage.retention_days)
-                .unwrap_or(i64::MAX / 86_400_000)
-                .saturating_mul(86_400_000);
-            if let Err(error) = state
-                .store
-                .prune_usage(now.0.saturating_sub(retention_ms))
-                .await
-            {
-                tracing::error!(%error, "could not prune license usage");
-            }
+            prune_history(&state, now).await;
         }
     }
 }

@@ -294,6 +294,16 @@ proptest! {
     fn random_sequences_respect_caps_pool_and_reservations(ops in proptest::collection::vec(op(), 1..80)) {
         let mut pool: LicensePool<u8> = LicensePool::new();
         let mut today = TODAY;
+        // The loaded licenses as this test models them (id → quantity, last day it counts),
+        // so that the expected pool size never comes from the code under test.
+        let mut loaded: BTreeMap<u8, (u32, Option<Date>)> = BTreeMap::new();
+        let model_total = |loaded: &BTreeMap<u8, (u32, Option<Date>)>, today: Date| -> u32 {
+            loaded
+                .values()
+                .filter(|(_, expires)| expires.is_none_or(|last| last >= today))
+                .map(|(quantity, _)| quantity)
+                .sum()
+        };
         let mut held = [0u32; 3];
         let mut caps: [Option<u32>; 3] = [None; 3];
         let mut reserved = [0u32; 3];
@@ -304,21 +314,84 @@ proptest! {
             match op {
                 Op::Load { id, quantity, expires_in } => {
                     let expires = expires_in.map(|days| today + time::Duration::days(days));
-                    let _ = pool.load(license(&id.to_string(), &[(DESKTOP, quantity)], expires), today);
+                    let result = pool.load(license(&id.to_string(), &[(DESKTOP, quantity)], expires), today);
+                    match result {
+                        Ok(_) => {
+                            prop_assert!(!loaded.contains_key(&id), "a duplicate id was loaded");
+                            loaded.insert(id, (quantity, expires));
+                        }
+                        Err(PoolError::DuplicateLicense(_)) => prop_assert!(loaded.contains_key(&id)),
+                        Err(other) => prop_assert!(false, "load refused: {other}"),
+                    }
                 }
                 Op::Unload { id } => {
-                    let _ = pool.unload(&id.to_string(), today);
+                    let without: u32 = {
+                        let mut rest = loaded.clone();
+                        rest.remove(&id);
+                        model_total(&rest, today)
+                    };
+                    match pool.unload(&id.to_string(), today) {
+                        // Refused only when taking the license away would leave the
+                        // reservations above the pool (an expired one takes nothing away).
+                        Ok(_) => {
+                            let before = model_total(&loaded, today);
+                            prop_assert!(loaded.remove(&id).is_some(), "an unknown license was unloaded");
+                            prop_assert!(reserved.iter().sum::<u32>() <= without || without == before);
+                        }
+                        Err(PoolError::UnknownLicense(_)) => prop_assert!(!loaded.contains_key(&id)),
+                        Err(PoolError::ReservationsExceedPool { .. }) => {
+                            prop_assert!(reserved.iter().sum::<u32>() > without);
+                            prop_assert!(without < model_total(&loaded, today));
+                        }
+                        Err(other) => prop_assert!(false, "unload refused: {other}"),
+                    }
                 }
                 Op::SetLimits { tenant, cap, reserved: r } => {
-                    if pool.set_limits(&tenant, &limits(cap, r), today).is_ok() {
-                        caps[tenant as usize] = cap;
-                        reserved[tenant as usize] = r;
+                    let others: u32 = (0..3).filter(|o| *o != tenant as usize).map(|o| reserved[o]).sum();
+                    match pool.set_limits(&tenant, &limits(cap, r), today) {
+                        // Taking a reservation away is always allowed, even when expiry
+                        // left the others' reservations above the pool.
+                        Ok(()) => {
+                            prop_assert!(r == 0 || others + r <= model_total(&loaded, today));
+                            caps[tenant as usize] = cap;
+                            reserved[tenant as usize] = r;
+                        }
+                        // Refused only for a reason the model sees too.
+                        Err(PoolError::ReservationsExceedPool { .. }) => {
+                            prop_assert!(r > 0 && others + r > model_total(&loaded, today));
+                        }
+                        Err(_) => prop_assert!(cap.is_some_and(|cap| cap < r)),
                     }
                 }
                 Op::Acquire { tenant } => {
                     let t = tenant as usize;
-                    let total = pool.total(LicenseType::Desktop, today);
-                    match pool.try_acquire(&tenant, ClientType::Desktop, today) {
+                    let total = model_total(&loaded, today);
+                    prop_assert_eq!(pool.total(LicenseType::Desktop, today), total);
+                    // What the rules say should happen, decided without the pool.
+                    let held_sum: u32 = held.iter().sum();
+                    let others_unmet: u32 = (0..3)
+                        .filter(|o| *o != t)
+                        .map(|o| reserved[o].saturating_sub(held[o]))
+                        .sum();
+                    let expected = if caps[t].is_some_and(|cap| held[t] >= cap) {
+                        "tenant_cap_reached"
+                    } else if held_sum >= total {
+                        "pool_exhausted"
+                    } else if held[t] >= reserved[t] && total - held_sum <= others_unmet {
+                        "reserved_for_others"
+                    } else {
+                        "granted"
+                    };
+                    let result = pool.try_acquire(&tenant, ClientType::Desktop, today);
+                    let outcome = match &result {
+                        Ok(()) => "granted",
+                        Err(PoolError::TenantCapReached { .. }) => "tenant_cap_reached",
+                        Err(PoolError::PoolExhausted { .. }) => "pool_exhausted",
+                        Err(PoolError::ReservedForOthers { .. }) => "reserved_for_others",
+                        Err(other) => other.code(),
+                    };
+                    prop_assert_eq!(outcome, expected, "held {:?} reserved {:?} caps {:?} total {}", held, reserved, caps, total);
+                    match result {
                         Ok(()) => {
                             held[t] += 1;
                             // A grant never goes past the cap or the pool.

@@ -13,7 +13,6 @@ use ucplus_core::{StoredLicense, TenantId, Timestamp};
 use super::calllog::csv_field;
 use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiQuery, ApiResult};
-use crate::licensing::today;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -48,13 +47,13 @@ pub struct LicensesOverview {
     unverified: Vec<crate::licensing::UnverifiedLicense>,
 }
 
-fn view(license: &License, loaded_at: Option<Timestamp>) -> LicenseView {
+fn view(license: &License, loaded_at: Option<Timestamp>, today: time::Date) -> LicenseView {
     LicenseView {
         id: license.id.clone(),
         customer: license.customer.clone(),
         issued: license::file::format_date(license.issued),
         expires: license.expires.map(license::file::format_date),
-        expired: license.is_expired(today()),
+        expired: license.is_expired(today),
         items: license
             .items
             .iter()
@@ -76,13 +75,13 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<L
         .into_iter()
         .map(|l| (l.id, l.loaded_at))
         .collect();
-    let day = today();
+    let day = state.licensing.today();
     let overview = state.licensing.read_pool(|pool| LicensesOverview {
         mode: pool.mode().as_str(),
         system_id: state.system_id.clone(),
         licenses: pool
             .licenses()
-            .map(|l| view(l, loaded.get(&l.id).copied()))
+            .map(|l| view(l, loaded.get(&l.id).copied(), day))
             .collect(),
         pool: pool
             .summary(day)
@@ -119,10 +118,10 @@ pub async fn load(
     auth.system_admin()?;
     let license = License::verify(&body, &state.trusted_keys)?;
     license.check_system(&state.system_id)?;
-    license.check_not_expired(today())?;
+    license.check_not_expired(state.licensing.today())?;
     state
         .licensing
-        .with_pool(|pool| pool.load(license.clone(), today()))?;
+        .with_pool(|pool| pool.load(license.clone(), state.licensing.today()))?;
     let stored = StoredLicense {
         id: license.id.clone(),
         text: license.text.clone(),
@@ -132,10 +131,10 @@ pub async fn load(
         // Keep pool and database in step: what is not persisted is not loaded.
         let _ = state
             .licensing
-            .with_pool(|pool| pool.unload(&license.id, today()));
+            .with_pool(|pool| pool.unload(&license.id, state.licensing.today()));
         return Err(error.into());
     }
-    let view = view(&license, Some(stored.loaded_at));
+    let view = view(&license, Some(stored.loaded_at), state.licensing.today());
     state
         .audit(
             &auth.0,
@@ -166,7 +165,7 @@ pub async fn unload(
     auth.system_admin()?;
     let license = state
         .licensing
-        .with_pool(|pool| pool.unload(&id, today()))?;
+        .with_pool(|pool| pool.unload(&id, state.licensing.today()))?;
     if let Err(error) = state.store.delete_license(&id).await {
         state.licensing.with_pool(|pool| pool.restore(license));
         return Err(error.into());
@@ -221,7 +220,7 @@ pub async fn usage(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<
         .flush_usage(state.store.as_ref())
         .await
         .map_err(ApiError::from)?;
-    let day = days_since_epoch(today());
+    let day = days_since_epoch(state.licensing.today());
     let peaks: BTreeMap<(TenantId, String), u32> = state
         .store
         .daily_usage(only, day, day)
@@ -314,7 +313,7 @@ pub async fn usage_csv(
             .map_err(|_| ApiError::field(field, "must be a YYYY-MM-DD date")),
         None => Ok(default),
     };
-    let today = today();
+    let today = state.licensing.today();
     let first_of_month = today.replace_day(1).unwrap_or(today);
     let from = parse("from", &range.from, first_of_month)?;
     let to = parse("to", &range.to, today)?;

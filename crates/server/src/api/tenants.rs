@@ -15,7 +15,6 @@ use ucplus_core::{
 use super::parse_id;
 use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::licensing::today;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -118,7 +117,7 @@ pub async fn create(
     // both have the last tenant license.
     state
         .licensing
-        .with_pool(|pool| pool.add_tenant(tenant.id, today()))?;
+        .with_pool(|pool| pool.add_tenant(tenant.id, state.licensing.today()))?;
     if let Err(error) = state.store.insert_tenant(&tenant, Some(&admin)).await {
         state.licensing.remove_tenant(tenant.id);
         return Err(error.into());
@@ -290,7 +289,7 @@ pub async fn set_limits(
         .collect();
     let previous = state.licensing.with_pool(|pool| {
         let previous = pool.limits(&tenant.id);
-        pool.set_limits(&tenant.id, &pool_limits, today())
+        pool.set_limits(&tenant.id, &pool_limits, state.licensing.today())
             .map(|()| previous)
     })?;
     let normalized: TenantLimits = parsed

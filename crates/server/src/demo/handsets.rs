@@ -11,7 +11,6 @@ use ucplus_core::{
 
 use super::{DEMO_PASSWORD, user};
 use crate::auth::password;
-use crate::licensing::today;
 use crate::state::AppState;
 
 pub const SLUG: &str = "umbrella";
@@ -45,7 +44,7 @@ pub async fn start(state: &AppState, traffic: bool) -> anyhow::Result<Vec<Arc<Si
     );
     state
         .licensing
-        .with_pool(|pool| pool.add_tenant(tenant.id, today()))?;
+        .with_pool(|pool| pool.add_tenant(tenant.id, state.licensing.today()))?;
     state.store.insert_tenant(&tenant, Some(&boss)).await?;
     state.cti.user_updated(&boss);
     let connection = Pbx {

@@ -6,6 +6,7 @@ mod ws;
 
 mod concurrency;
 mod cti;
+mod expiry;
 mod hardening;
 mod isolation;
 mod restart;

@@ -133,3 +133,125 @@ async fn a_restart_without_the_vendor_key_refuses_to_start_unless_told_to() {
     assert_eq!(overview["unverified"][0]["code"], "invalid_signature");
     server.stop().await;
 }
+
+/// History is kept as long as configured and no longer: call log rows and license usage
+/// older than their retention are deleted by the running server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_history_and_usage_are_pruned_past_their_retention() {
+    use ucplus_core::{
+        CallLogEntry, DeviceRecordId, LogDirection, PbxId, Store as _, TenantId, Timestamp,
+        UsageSample, UserId,
+    };
+    const DAY: i64 = 86_400_000;
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    server
+        .load_license(&admin, &server.license(&[("desktop", 5)]))
+        .await;
+    let anna: UserId = server
+        .user(&admin, "anna", &["desktop"])
+        .await
+        .parse()
+        .unwrap();
+    let (_, tenants) = server.get(&admin, "/api/v1/tenants").await;
+    let tenant: TenantId = tenants[0]["id"].as_str().unwrap().parse().unwrap();
+    let dir = server.data_dir.clone();
+    let temp = server.temp();
+    server.stop().await;
+
+    // Rows 100 days old and a day old, written while the server is down.
+    let now = Timestamp::now().0;
+    let store = ucplus_store::SqliteStore::open(&dir.join("ucplus.db"))
+        .await
+        .unwrap();
+    let row = |id: &str, age_days: i64| CallLogEntry {
+        id: id.into(),
+        tenant_id: tenant,
+        user_id: anna,
+        device_id: DeviceRecordId::new(),
+        pbx_id: PbxId::new(),
+        direction: LogDirection::Out,
+        outgoing: true,
+        missed: false,
+        answered: true,
+        other_number: Some("201".into()),
+        other_name: None,
+        answered_by: None,
+        started_at: Timestamp(now - age_days * DAY),
+        answered_at: None,
+        ended_at: Timestamp(now - age_days * DAY + 1000),
+        ring_ms: 0,
+        talk_ms: 1000,
+        transferred: Vec::new(),
+        cause: None,
+    };
+    store
+        .insert_call_log(tenant, &[row("old", 100), row("recent", 1)])
+        .await
+        .unwrap();
+    let sample = |age_days: i64| UsageSample {
+        tenant_id: tenant,
+        license_type: "desktop".into(),
+        hour: (now - age_days * DAY) / 3_600_000 * 3_600_000,
+        peak: 3,
+    };
+    store.record_usage(&[sample(100), sample(1)]).await.unwrap();
+    let today = now / DAY;
+    assert_eq!(
+        store
+            .daily_usage(None, today - 101, today)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    store.close().await;
+
+    let server = TestServer::start_in(&dir, vendor_key(), temp.clone(), |config| {
+        config.cti.call_log_retention_days = 30;
+        config.usage.retention_days = 30;
+        config.usage.flush_interval = 1;
+    })
+    .await;
+    let token = server
+        .login(None, "anna", "user-password", "desktop")
+        .await
+        .expect("anna logs in");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (_, log) = server.get(&token, "/api/v1/call-log").await;
+        let ids: Vec<&str> = log["calls"]
+            .as_array()
+            .expect("a list of calls")
+            .iter()
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        assert!(
+            ids.contains(&"recent"),
+            "a call within the retention stays: {log}"
+        );
+        if !ids.contains(&"old") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the call older than the retention was never pruned: {log}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.stop().await;
+    let store = ucplus_store::SqliteStore::open(&dir.join("ucplus.db"))
+        .await
+        .unwrap();
+    let days = store.daily_usage(None, today - 101, today).await.unwrap();
+    assert!(
+        days.iter().all(|d| d.day >= today - 30),
+        "usage older than the retention was pruned: {days:?}"
+    );
+    assert!(
+        days.iter().any(|d| d.day == today - 1 && d.peak == 3),
+        "usage within the retention stays: {days:?}"
+    );
+    store.close().await;
+    drop(temp);
+}
