@@ -13,28 +13,10 @@ import {
 } from '../lib/harness.mjs';
 
 /**
- * Violations axe finds today: real defects of web/js, reported to be fixed there. Each is
- * allowed only for its rule and its kind of element, in the views that have it; any other
- * violation fails, and so does a listed one that is no longer found (remove it then).
+ * Violations axe finds today that are allowed, each only for its rule and kind of element
+ * in the views that have it: none. (A listed one that is no longer found fails the test.)
  */
-const KNOWN = {
-  keypad: {
-    rule: 'label-content-name-mismatch',
-    selector: '.keypad button.key',
-    why: 'WCAG 2.5.3: the dial-pad keys 2-9 are named "2" (aria-label) but show "2 ABC"; the visible letters are not in the name',
-  },
-  blfTiles: {
-    rule: 'label-content-name-mismatch',
-    selector: 'button.blf-tile',
-    why: 'WCAG 2.5.3: a busy-lamp tile is named "Call Bert Meyer, 201. Available. Phone: Free." (aria-label) while its text reads "Bert Meyer201AvailableFree" (spans without separators): the visible text is not in the name',
-  },
-  fieldError: {
-    rule: 'aria-valid-attr-value',
-    selector: 'input[aria-errormessage]',
-    why: "WCAG 4.1.2: a dialog field with an error points aria-errormessage at its p.field-error, which is neither live (aria-live/role=alert) nor referenced by aria-describedby",
-  },
-};
-const CLIENT_KNOWN = [KNOWN.keypad, KNOWN.blfTiles];
+const CLIENT_KNOWN = [];
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -184,7 +166,7 @@ test('the tenant console: no WCAG A/AA violation in any tab or the add-user dial
   boss.allowConsoleError(/status of 400/);
   await dialog.getByRole('button', { name: 'Add user' }).click();
   await dialog.getByText('must be at least 8 characters').waitFor();
-  await assertNoAxeViolations(boss, 'the add-user dialog with an error', { known: [KNOWN.fieldError] });
+  await assertNoAxeViolations(boss, 'the add-user dialog with an error', { known: [] });
   await assertFocusVisible(boss, 'the add-user dialog', { atLeast: 4 });
   await boss.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });

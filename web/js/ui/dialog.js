@@ -74,7 +74,7 @@ export function formDialog({ title, description, fields, submitLabel = 'Save', o
     const rows = fields.map((spec) => {
       const id = `${prefix}-${spec.name}`;
       const input = control(spec, id);
-      const error = h('p', { class: 'field-error', id: `${id}-error`, hidden: true });
+      const error = h('p', { class: 'field-error', id: `${id}-error`, role: 'alert', hidden: true });
       fieldErrors.set(spec.name, { error, input });
       if (spec.type === 'checkboxes') return h('div', { class: 'field' }, input, error);
       return h('div', { class: 'field' },
@@ -140,6 +140,10 @@ export function formDialog({ title, description, fields, submitLabel = 'Save', o
           target.error.textContent = problem.message;
           target.error.hidden = false;
           target.input.setAttribute('aria-invalid', 'true');
+          // The message is announced (role alert) and read with the field: described by it.
+          const described = new Set((target.input.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean));
+          described.add(target.error.id);
+          target.input.setAttribute('aria-describedby', [...described].join(' '));
           target.input.setAttribute('aria-errormessage', target.error.id);
         } else {
           unplaced.push(`${problem.field}: ${problem.message}`);

@@ -23,13 +23,21 @@ export function blfPanel(state) {
   }
 
   function create() {
+    // The button's name is its visible text; hidden words and punctuation between the
+    // parts make it read as a sentence ("Call Bert Meyer, 201. Available. Phone: Free.").
+    const hidden = (cls, text) => h('span', { class: `visually-hidden ${cls}`, text });
     const button = h('button', { type: 'button', class: 'blf-tile' },
       h('span', { class: 'lamp', 'aria-hidden': 'true' }),
       h('span', { class: 'blf-text' },
+        hidden('blf-verb', 'Call '),
         h('span', { class: 'blf-name' }),
+        hidden('', ', '),
         h('span', { class: 'blf-number' }),
+        hidden('', '. '),
         h('span', { class: 'blf-presence' }),
-        h('span', { class: 'blf-phone' })));
+        hidden('', '. Phone: '),
+        h('span', { class: 'blf-phone' }),
+        hidden('', '.')));
     button.addEventListener('click', () => {
       const number = button.dataset.number;
       if (number) dial(number, button.dataset.name);
@@ -50,9 +58,7 @@ export function blfPanel(state) {
     item.querySelector('.blf-number').textContent = number ?? 'no phone';
     item.querySelector('.blf-presence').textContent = presenceText;
     item.querySelector('.blf-phone').textContent = phoneLabel(presence.phone);
-    button.setAttribute('aria-label', number
-      ? `Call ${presence.display_name}, ${number}. ${presenceText}. Phone: ${phoneLabel(presence.phone)}.`
-      : `${presence.display_name} has no phone. ${presenceText}.`);
+    item.querySelector('.blf-verb').textContent = number ? 'Call ' : '';
   }
 
   filter.addEventListener('input', render);

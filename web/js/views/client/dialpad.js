@@ -16,7 +16,6 @@ export function dialPad() {
     KEYS.map(([digit, letters]) => h('button', {
       type: 'button',
       class: 'key',
-      'aria-label': digit,
       on: { click: () => { input.value += digit; input.focus(); } },
     }, h('span', { class: 'key-digit', text: digit }), h('span', { class: 'key-letters', 'aria-hidden': 'true', text: letters }))));
   const back = h('button', {
