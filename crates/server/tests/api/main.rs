@@ -9,6 +9,7 @@ mod cti;
 mod expiry;
 mod hardening;
 mod isolation;
+mod links;
 mod restart;
 mod sessions;
 mod sip;
