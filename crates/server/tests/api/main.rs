@@ -8,6 +8,7 @@ mod concurrency;
 mod cti;
 mod hardening;
 mod isolation;
+mod isolation_sweep;
 mod restart;
 mod sessions;
 mod sip;
