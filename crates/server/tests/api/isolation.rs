@@ -66,15 +66,32 @@ async fn fixture(
     }
 }
 
+/// The ids of a list answer. Anything but an array of records with ids is a failure: an
+/// error body or a changed shape must not read as "the record is not listed".
 fn ids(list: &Value) -> Vec<String> {
-    list.as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["id"].as_str().map(String::from))
-                .collect()
+    let items = list
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a list, got {list}"));
+    items
+        .iter()
+        .map(|item| {
+            item["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a listed record without an id: {item}"))
+                .to_string()
         })
-        .unwrap_or_default()
+        .collect()
+}
+
+/// A record as its owner reads it, to compare before and after another tenant's attempts.
+/// A PBX's `link` is the live connection state (it changes on its own), not the record.
+async fn owner_view(server: &TestServer, token: &str, path: &str) -> Value {
+    let (status, mut body) = server.get(token, path).await;
+    assert_eq!(status, StatusCode::OK, "the owner reads {path}: {body}");
+    if let Some(record) = body.as_object_mut() {
+        record.remove("link");
+    }
+    body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,6 +170,11 @@ async fn tenants_never_see_each_other() {
         ("/api/v1/devices", a.device_id.as_str(), "name"),
         ("/api/v1/pbxs", a.pbx_id.as_str(), "name"),
     ];
+    let mut before = Vec::new();
+    for (collection, id, _) in a_records {
+        let path = format!("{collection}/{id}");
+        before.push(owner_view(&server, &a.admin, &path).await);
+    }
     for token in [&b.admin, &b.user] {
         for (collection, id, field) in a_records {
             let (status, list) = server.get(token, collection).await;
@@ -209,6 +231,13 @@ async fn tenants_never_see_each_other() {
             numbers.contains(&"100") && numbers.contains(&"201"),
             "{numbers:?}"
         );
+    }
+
+    // None of B's GET, PATCH or DELETE attempts changed or removed anything of A's.
+    for ((collection, id, _), before) in a_records.iter().zip(&before) {
+        let path = format!("{collection}/{id}");
+        let after = owner_view(&server, &a.admin, &path).await;
+        assert_eq!(&after, before, "{path} changed by another tenant");
     }
 
     // B's admin sees only B's audit entries and usage.

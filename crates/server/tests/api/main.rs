@@ -9,6 +9,7 @@ mod cti;
 mod expiry;
 mod hardening;
 mod isolation;
+mod isolation_sweep;
 mod links;
 mod restart;
 mod sessions;
