@@ -4,9 +4,11 @@
 mod helpers;
 mod ws;
 
+mod audit;
 mod concurrency;
 mod cti;
 mod hardening;
+mod import;
 mod isolation;
 mod restart;
 mod sessions;
