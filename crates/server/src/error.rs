@@ -203,32 +203,75 @@ impl<T: serde::de::DeserializeOwned> FromRequest<crate::state::AppState> for Api
                 "send the body as JSON with `Content-Type: application/json`",
             ));
         }
-        // A body trickled in slowly would hold the connection and its task: bounded.
-        let deadline = std::time::Duration::from_secs(state.config.http.body_timeout);
-        let read = axum::body::Bytes::from_request(request, state);
-        let Ok(read) = tokio::time::timeout(deadline, read).await else {
-            let mut error = ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
-                "the request body did not arrive in time",
-            );
-            error.close_connection = true;
-            return Err(error);
-        };
-        let body = match read {
-            Ok(body) => body,
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body is larger than the server accepts",
-                ));
-            }
-            Err(rejection) => {
-                return Err(ApiError::bad_request("invalid_json", rejection.body_text()));
-            }
-        };
+        let body = read_body(request, state, "invalid_json").await?;
         decode_json(&body).map(ApiJson)
+    }
+}
+
+/// Reads a request body within `http.body_timeout`: too slow is a 408, over the size
+/// limit a 413, any other failure to read it a 400 with `code`.
+async fn read_body(
+    request: Request,
+    state: &crate::state::AppState,
+    code: &'static str,
+) -> ApiResult<axum::body::Bytes> {
+    // A body trickled in slowly would hold the connection and its task: bounded.
+    let deadline = std::time::Duration::from_secs(state.config.http.body_timeout);
+    let read = axum::body::Bytes::from_request(request, state);
+    let Ok(read) = tokio::time::timeout(deadline, read).await else {
+        let mut error = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body did not arrive in time",
+        );
+        error.close_connection = true;
+        return Err(error);
+    };
+    match read {
+        Ok(body) => Ok(body),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than the server accepts",
+            ))
+        }
+        Err(rejection) => Err(ApiError::bad_request(code, rejection.body_text())),
+    }
+}
+
+/// A text body (a CSV file, a license file) whose rejections answer in the API's error
+/// format: bytes that are not UTF-8 are `invalid_encoding` (400) naming the line, never a
+/// plain-text rejection or a 500; a body over the size limit is a 413.
+pub struct ApiText(pub String);
+
+impl FromRequest<crate::state::AppState> for ApiText {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: Request,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let body = read_body(request, state, "invalid_body").await?;
+        decode_text(&body).map(ApiText)
+    }
+}
+
+/// Decodes a text body as UTF-8 (`invalid_encoding` naming the first bad line otherwise).
+pub fn decode_text(body: &[u8]) -> ApiResult<String> {
+    match std::str::from_utf8(body) {
+        Ok(text) => Ok(text.to_string()),
+        Err(error) => {
+            let valid = error.valid_up_to();
+            let line = body[..valid].iter().filter(|b| **b == b'\n').count() + 1;
+            Err(ApiError::bad_request(
+                "invalid_encoding",
+                format!(
+                    "the body is not UTF-8 text (line {line}, byte {}): save the file as UTF-8",
+                    valid + 1
+                ),
+            ))
+        }
     }
 }
 

@@ -141,6 +141,7 @@ impl Application {
                 Duration::from_millis(state_hash_wait),
             ),
             metrics: crate::telemetry::metrics_handle(),
+            audit_failures: Default::default(),
         });
         let router = crate::api::router(state.clone());
         Ok(Application {

@@ -2,6 +2,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::Value;
@@ -35,6 +36,8 @@ pub struct Inner {
     pub sip: Arc<crate::registrar::SipService>,
     /// Where the SIP registrar listens, when it does.
     pub sip_address: Option<std::net::SocketAddr>,
+    /// Audit log writes that failed since start (reported by `/readyz`).
+    pub audit_failures: AtomicU64,
 }
 
 impl Deref for AppState {
@@ -47,6 +50,11 @@ impl Deref for AppState {
 impl AppState {
     pub fn new(inner: Inner) -> Self {
         AppState(Arc::new(inner))
+    }
+
+    /// How many audit log writes failed since start.
+    pub fn audit_failures(&self) -> u64 {
+        self.audit_failures.load(Ordering::Relaxed)
     }
 
     /// Ends one session and returns its license if it was the user's last of that type.
@@ -73,7 +81,8 @@ impl AppState {
         }
     }
 
-    /// Records an admin action. A failure to write the audit log is logged, never hidden.
+    /// Records an admin action. A failure to write the audit log is logged, counted in
+    /// `ucplus_audit_write_failures_total` and reported by `/readyz`: never hidden.
     pub async fn audit(
         &self,
         actor: &Session,
@@ -96,6 +105,8 @@ impl AppState {
         };
         if let Err(error) = self.store.insert_audit(&entry).await {
             tracing::error!(%error, action, "could not write the audit log");
+            self.audit_failures.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("ucplus_audit_write_failures_total").increment(1);
         }
     }
 }

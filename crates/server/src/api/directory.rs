@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use ucplus_core::{Contact, ContactNumber, TenantId, Timestamp, UserId, ValidationErrors};
 
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, ApiText};
 use crate::state::AppState;
 
 const MAX_IMPORT_ROWS: usize = 10_000;
@@ -342,7 +342,8 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 
 /// Imports the tenant's shared contacts from CSV (tenant admin). The header names the
 /// columns: `name` (required), `company`, `email`, and any of `phone`, `work`, `mobile`,
-/// `home`, `number` as numbers. Good rows are imported; each bad row is reported.
+/// `home`, `number` as numbers. Good rows are imported; each bad row is reported. The file
+/// must be UTF-8 (a leading byte-order mark is skipped); other bytes are `invalid_encoding`.
 #[utoipa::path(post, path = "/api/v1/contacts/import", operation_id = "import_contacts", tag = "directory",
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
@@ -350,7 +351,7 @@ pub async fn import(
     State(state): State<AppState>,
     auth: Auth,
     ClientAddress(address): ClientAddress,
-    body: String,
+    ApiText(body): ApiText,
 ) -> ApiResult<Json<ImportReport>> {
     let tenant = auth.tenant_admin()?;
     let mut lines = body.lines().enumerate();

@@ -11,7 +11,7 @@ use crate::state::AppState;
 pub struct Health {
     status: &'static str,
     /// What an operator must look at although the server runs (e.g. stored licenses that
-    /// no trusted key verifies).
+    /// no trusted key verifies, audit log writes that failed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
 }
@@ -32,7 +32,7 @@ pub async fn healthz() -> axum::Json<Health> {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
         Ok(()) => {
-            let warnings = state
+            let mut warnings: Vec<String> = state
                 .unverified_licenses
                 .iter()
                 .map(|l| {
@@ -42,6 +42,13 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
                     )
                 })
                 .collect();
+            // Admin actions went unrecorded: the server works, but an operator must know.
+            let audit_failures = state.audit_failures();
+            if audit_failures > 0 {
+                warnings.push(format!(
+                    "{audit_failures} audit log writes failed since start; see the server log"
+                ));
+            }
             (
                 StatusCode::OK,
                 axum::Json(Health {

@@ -12,7 +12,7 @@ use ucplus_core::{StoredLicense, TenantId, Timestamp};
 
 use super::calllog::csv_field;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiQuery, ApiResult};
+use crate::error::{ApiError, ApiQuery, ApiResult, ApiText};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -106,6 +106,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<L
     request_body(content = String, content_type = "text/plain", description = "the license file text"),
     responses(
         (status = 201, body = LicenseView),
+        (status = 400, description = "invalid_encoding: the body is not UTF-8 text", body = crate::error::ErrorBody),
         (status = 409, description = "duplicate_license or starter_pack_required", body = crate::error::ErrorBody),
         (status = 422, description = "malformed_license, invalid_signature, wrong_system or license_expired", body = crate::error::ErrorBody),
     ))]
@@ -113,7 +114,7 @@ pub async fn load(
     State(state): State<AppState>,
     auth: Auth,
     ClientAddress(address): ClientAddress,
-    body: String,
+    ApiText(body): ApiText,
 ) -> ApiResult<(StatusCode, Json<LicenseView>)> {
     auth.system_admin()?;
     let license = License::verify(&body, &state.trusted_keys)?;

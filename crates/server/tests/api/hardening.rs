@@ -130,6 +130,76 @@ async fn a_user_who_loses_a_license_type_loses_that_session_and_its_license() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_password_ends_every_session_of_the_user_and_closes_its_streams() {
+    let server = TestServer::start().await;
+    let (admin, boss) = acme(&server).await;
+    let anna = server.user(&boss, "anna", &["desktop", "mobile"]).await;
+    let desktop = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .unwrap();
+    let mobile = server
+        .login(Some("acme"), "anna", "user-password", "mobile")
+        .await
+        .unwrap();
+    let mut stream = Events::connect(&server, &desktop).await;
+
+    let (status, body) = server
+        .patch(
+            &boss,
+            &format!("/api/v1/users/{anna}"),
+            json!({"password": "new-password-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("password_hash").is_none(), "{body}");
+
+    // Her open stream closes with "session ended" within a second (not at the periodic
+    // check), and every token she had is worth nothing, the one without a stream too.
+    assert_eq!(stream.closed_with(Duration::from_secs(1)).await, Some(4001));
+    for token in [&desktop, &mobile] {
+        let (status, body) = server.get(token, "/api/v1/me").await;
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (StatusCode::UNAUTHORIZED, "token_expired")
+        );
+    }
+    // Her licenses are back in the pool; the admin who changed it is still logged in.
+    assert_eq!(server.pool(&admin, "desktop").await, (10, 0));
+    assert_eq!(server.pool(&admin, "mobile").await, (10, 0));
+    let (status, _) = server.get(&boss, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    // The old password is refused, the new one works.
+    assert_eq!(
+        server
+            .login(Some("acme"), "anna", "user-password", "desktop")
+            .await
+            .unwrap_err()
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = server
+        .login(Some("acme"), "anna", "new-password-1", "desktop")
+        .await
+        .expect("the new password works");
+    let (status, _) = server.get(&fresh, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    // The audit entry says what happened, without the password.
+    let (_, audit) = server.get(&boss, "/api/v1/audit").await;
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "user.update" && e["target"] == anna.as_str())
+        .cloned()
+        .expect("user.update audited");
+    assert_eq!(entry["detail"]["password_changed"], true, "{entry}");
+    assert_eq!(entry["detail"]["sessions_ended"], 2, "{entry}");
+    assert!(!entry.to_string().contains("new-password-1"), "{entry}");
+    server.stop().await;
+}
+
 /// A client whose connections come from `ip` (another loopback address).
 fn client_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder()

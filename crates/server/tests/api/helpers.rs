@@ -277,6 +277,23 @@ impl TestServer {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Imports shared contacts from a CSV body (bytes as given, `text/csv`).
+    pub async fn import_csv(&self, token: &str, csv: impl Into<Vec<u8>>) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/contacts/import", self.base))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv.into())
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
     /// The pool entry of one license type: (total, in_use).
     pub async fn pool(&self, admin: &str, license_type: &str) -> (u64, u64) {
         let (status, body) = self.get(admin, "/api/v1/licenses").await;

@@ -4,10 +4,12 @@
 mod helpers;
 mod ws;
 
+mod audit;
 mod concurrency;
 mod cti;
 mod expiry;
 mod hardening;
+mod import;
 mod isolation;
 mod isolation_sweep;
 mod links;

@@ -1,12 +1,80 @@
-//! The hosting provider's story, start to finish, on one server.
+//! The hosting provider's story, told as separate chapters: each test starts its own
+//! server and sets up what the chapter needs through the helpers below, so one chapter
+//! failing does not hide the others.
 
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{TestServer, error_code};
 
+/// A hosting provider's server: 3 desktop and 2 mobile licenses; `solo`, a user of the
+/// default tenant from single-tenant days, logged in on the desktop (holding one desktop
+/// license); a starter pack (5 tenants); tenants `acme` and `globex` (admins `boss`).
+struct Hosting {
+    admin: String,
+    acme: String,
+    acme_admin: String,
+    globex: String,
+    globex_admin: String,
+}
+
+async fn load(server: &TestServer, admin: &str, items: &[(&str, u32)]) {
+    let (status, body) = server.load_license(admin, &server.license(items)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+async fn logout(server: &TestServer, token: &str) {
+    let (status, _) = server
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/logout",
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+async fn hosting(server: &TestServer) -> Hosting {
+    let admin = server.admin().await;
+    load(server, &admin, &[("desktop", 3), ("mobile", 2)]).await;
+    server.user(&admin, "solo", &["desktop"]).await;
+    load(server, &admin, &[("mt-starter-5", 1)]).await;
+    server
+        .login(Some("default"), "solo", "user-password", "desktop")
+        .await
+        .expect("solo logs in");
+    let (acme, acme_admin) = server.tenant(&admin, "acme").await;
+    let (globex, globex_admin) = server.tenant(&admin, "globex").await;
+    Hosting {
+        admin,
+        acme,
+        acme_admin,
+        globex,
+        globex_admin,
+    }
+}
+
+/// Globex's desktop users `gina` and `gus`, logged in: with solo, the 3 desktop licenses
+/// are all in use. Returns their tokens.
+async fn globex_desktops(server: &TestServer, hosting: &Hosting) -> (String, String) {
+    let mut tokens = Vec::new();
+    for name in ["gina", "gus"] {
+        server.user(&hosting.globex_admin, name, &["desktop"]).await;
+        tokens.push(
+            server
+                .login(Some("globex"), name, "user-password", "desktop")
+                .await
+                .unwrap_or_else(|e| panic!("{name} logs in: {e:?}")),
+        );
+    }
+    assert_eq!(server.pool(&hosting.admin, "desktop").await, (3, 3));
+    let gus = tokens.pop().unwrap();
+    (tokens.pop().unwrap(), gus)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hosting_provider_story() {
+async fn a_fresh_server_is_single_tenant() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
 
@@ -47,16 +115,17 @@ async fn hosting_provider_story() {
         .await
         .expect("single-tenant login");
     assert_eq!(server.pool(&admin, "desktop").await, (3, 1));
-    let (status, _) = server
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/auth/logout",
-            Some(&solo),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    logout(&server, &solo).await;
     assert_eq!(server.pool(&admin, "desktop").await, (3, 0));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_starter_pack_switches_to_multi_tenant_mode() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    load(&server, &admin, &[("desktop", 3), ("mobile", 2)]).await;
+    server.user(&admin, "solo", &["desktop"]).await;
 
     // The starter pack switches to multi-tenant mode; the default tenant keeps its data
     // and counts as one of the five tenants.
@@ -73,8 +142,8 @@ async fn hosting_provider_story() {
             .await
             .is_ok()
     );
-    let (acme, acme_admin) = server.tenant(&admin, "acme").await;
-    let (_globex, globex_admin) = server.tenant(&admin, "globex").await;
+    server.tenant(&admin, "acme").await;
+    server.tenant(&admin, "globex").await;
     server.tenant(&admin, "initech").await;
     server.tenant(&admin, "umbrella").await;
     let (status, body) = server
@@ -106,6 +175,19 @@ async fn hosting_provider_story() {
         .map(|f| f["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["name", "slug", "admin.username", "admin.password"]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_caps_and_the_shared_pool_bound_logins() {
+    let server = TestServer::start().await;
+    let Hosting {
+        admin,
+        acme,
+        acme_admin,
+        globex_admin,
+        ..
+    } = hosting(&server).await;
 
     // Caps: ACME may use 1 desktop license of the pool of 3 (the default tenant's solo user holds one).
     let (status, limits) = server
@@ -156,7 +238,7 @@ async fn hosting_provider_story() {
     // Another tenant is unaffected by ACME's cap, until the pool itself runs out.
     server.user(&globex_admin, "gina", &["desktop"]).await;
     server.user(&globex_admin, "gus", &["desktop"]).await;
-    let gina = server
+    server
         .login(Some("globex"), "gina", "user-password", "desktop")
         .await
         .expect("gina");
@@ -169,30 +251,23 @@ async fn hosting_provider_story() {
         (StatusCode::CONFLICT, "pool_exhausted".to_string())
     );
     // Logging out one of two sessions keeps the license; the last one returns it.
-    server
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/auth/logout",
-            Some(&anna),
-            None,
-        )
-        .await;
+    logout(&server, &anna).await;
     assert_eq!(server.pool(&admin, "desktop").await, (3, 3));
-    server
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/auth/logout",
-            Some(&anna_again),
-            None,
-        )
-        .await;
+    logout(&server, &anna_again).await;
     assert_eq!(server.pool(&admin, "desktop").await, (3, 2));
-    let gus = server
+    server
         .login(Some("globex"), "gus", "user-password", "desktop")
         .await
         .expect("gus");
+    server.stop().await;
+}
 
-    // Reservations are guaranteed minimums and may not exceed the pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservations_are_minimums_within_the_pool() {
+    let server = TestServer::start().await;
+    let Hosting { admin, acme, .. } = hosting(&server).await;
+
+    // Reservations are guaranteed minimums and may not exceed the pool (of 3).
     let (status, body) = server
         .put(
             &admin,
@@ -226,9 +301,44 @@ async fn hosting_provider_story() {
         (status, error_code(&body).as_str()),
         (StatusCode::BAD_REQUEST, "validation_failed")
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_per_tenant_and_the_billing_csv() {
+    let server = TestServer::start().await;
+    let hosting = hosting(&server).await;
+    let Hosting {
+        admin,
+        acme,
+        acme_admin,
+        ..
+    } = &hosting;
+    // ACME: capped at 1 desktop, used once (anna, logged out since) and 1 mobile in use
+    // (mo); Globex: 2 desktops in use.
+    let (status, limits) = server
+        .put(
+            admin,
+            &format!("/api/v1/tenants/{acme}/limits"),
+            json!({"desktop": {"cap": 1}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{limits}");
+    server.user(acme_admin, "anna", &["desktop"]).await;
+    server.user(acme_admin, "mo", &["mobile"]).await;
+    let anna = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .expect("anna");
+    logout(&server, &anna).await;
+    server
+        .login(Some("acme"), "mo", "user-password", "mobile")
+        .await
+        .expect("mo");
+    globex_desktops(&server, &hosting).await;
 
     // Usage per tenant and type, and the billing CSV.
-    let (status, usage) = server.get(&admin, "/api/v1/licenses/usage").await;
+    let (status, usage) = server.get(admin, "/api/v1/licenses/usage").await;
     assert_eq!(status, StatusCode::OK);
     let tenants = usage["tenants"].as_array().unwrap();
     let acme_usage = tenants.iter().find(|t| t["slug"] == "acme").unwrap();
@@ -239,7 +349,7 @@ async fn hosting_provider_story() {
     assert_eq!(acme_usage["licenses"]["mobile"]["in_use"], 1);
     let globex_usage = tenants.iter().find(|t| t["slug"] == "globex").unwrap();
     assert_eq!(globex_usage["licenses"]["desktop"]["in_use"], 2);
-    let (status, own) = server.get(&acme_admin, "/api/v1/licenses/usage").await;
+    let (status, own) = server.get(acme_admin, "/api/v1/licenses/usage").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         own["tenants"].as_array().unwrap().len(),
@@ -249,7 +359,7 @@ async fn hosting_provider_story() {
     let csv = server
         .http
         .get(format!("{}/api/v1/licenses/usage.csv", server.base))
-        .bearer_auth(&admin)
+        .bearer_auth(admin)
         .send()
         .await
         .unwrap()
@@ -270,6 +380,18 @@ async fn hosting_provider_story() {
             .any(|l| l.contains(",acme,") && l.ends_with(",desktop,1")),
         "{csv}"
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_license_files_are_refused_and_unloading_shrinks_the_pool() {
+    let server = TestServer::start().await;
+    let hosting = hosting(&server).await;
+    let admin = hosting.admin.as_str();
+    // All 3 desktop licenses in use (solo, gina, gus), and a tenant license that needs the
+    // starter pack.
+    globex_desktops(&server, &hosting).await;
+    load(&server, admin, &[("tenant", 1)]).await;
 
     // Bad license files are refused with their reasons.
     let good = server.license(&[("desktop", 1)]);
@@ -314,48 +436,56 @@ async fn hosting_provider_story() {
             "malformed_license",
         ),
     ] {
-        let (got, body) = server.load_license(&admin, text).await;
+        let (got, body) = server.load_license(admin, text).await;
         assert_eq!((got, error_code(&body).as_str()), (status, code), "{body}");
     }
-    let (status, body) = server.load_license(&admin, &good).await;
+    let (status, body) = server.load_license(admin, &good).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = server.load_license(&admin, &good).await;
+    let (status, body) = server.load_license(admin, &good).await;
     assert_eq!(
         (status, error_code(&body).as_str()),
         (StatusCode::CONFLICT, "duplicate_license")
     );
-    assert_eq!(server.pool(&admin, "desktop").await, (4, 3));
+    assert_eq!(server.pool(admin, "desktop").await, (4, 3));
 
     // Unloading: the pool shrinks at once, but licenses in use stay with their sessions.
-    let id = body_id(&server, &admin, 1).await;
+    let id = body_id(&server, admin, 1).await;
     let (status, _) = server
-        .delete(&admin, &format!("/api/v1/licenses/{id}"))
+        .delete(admin, &format!("/api/v1/licenses/{id}"))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(server.pool(&admin, "desktop").await, (3, 3));
+    assert_eq!(server.pool(admin, "desktop").await, (3, 3));
     let (status, _) = server
-        .delete(&admin, &format!("/api/v1/licenses/{id}"))
+        .delete(admin, &format!("/api/v1/licenses/{id}"))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // The starter pack cannot go while tenant licenses need it.
-    let starter = license_id_with(&server, &admin, "mt-starter-5").await;
+    let starter = license_id_with(&server, admin, "mt-starter-5").await;
     let (status, body) = server
-        .delete(&admin, &format!("/api/v1/licenses/{starter}"))
+        .delete(admin, &format!("/api/v1/licenses/{starter}"))
         .await;
     assert_eq!(
         (status, error_code(&body).as_str()),
         (StatusCode::CONFLICT, "starter_pack_required")
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_system_admin_manages_licenses_and_tenants() {
+    let server = TestServer::start().await;
+    let hosting = hosting(&server).await;
+    let (gina, gus) = globex_desktops(&server, &hosting).await;
 
     // Only the system admin manages licenses and tenants.
-    let (status, body) = server.get(&acme_admin, "/api/v1/licenses").await;
+    let (status, body) = server.get(&hosting.acme_admin, "/api/v1/licenses").await;
     assert_eq!(
         (status, error_code(&body).as_str()),
         (StatusCode::FORBIDDEN, "forbidden")
     );
     let (status, _) = server.get(&gina, "/api/v1/tenants").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    // Users read their tenant's users but may not change them.
+    // Users read their tenant's users (boss, gina, gus) but may not change them.
     let (status, users) = server.get(&gus, "/api/v1/users").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(users.as_array().unwrap().len(), 3);
@@ -367,6 +497,33 @@ async fn hosting_provider_story() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_is_all_for_the_system_admin_and_its_own_part_for_a_tenant_admin() {
+    let server = TestServer::start().await;
+    let Hosting {
+        admin,
+        acme,
+        acme_admin,
+        ..
+    } = hosting(&server).await;
+    // Besides the set-up's license loads, user and tenants: limits, and an unload.
+    let (status, limits) = server
+        .put(
+            &admin,
+            &format!("/api/v1/tenants/{acme}/limits"),
+            json!({"desktop": {"cap": 1}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{limits}");
+    load(&server, &admin, &[("desktop", 1)]).await;
+    let id = body_id(&server, &admin, 1).await;
+    let (status, _) = server
+        .delete(&admin, &format!("/api/v1/licenses/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 
     // The audit log: all of it for the system admin, its own part for a tenant admin.
     let (status, audit) = server.get(&admin, "/api/v1/audit?limit=500").await;
@@ -406,24 +563,30 @@ async fn hosting_provider_story() {
             .all(|e| e["tenant_id"] == acme.as_str())
     );
     assert!(!own_audit["entries"].as_array().unwrap().is_empty());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_tenant_ends_its_sessions_and_frees_its_licenses() {
+    let server = TestServer::start().await;
+    let hosting = hosting(&server).await;
+    let admin = hosting.admin.as_str();
+    let (gina, _gus) = globex_desktops(&server, &hosting).await;
+    // The default tenant, acme and globex hold 3 of the 5 tenant licenses.
+    assert_eq!(server.pool(admin, "tenant").await, (5, 3));
 
     // Deleting a tenant ends its sessions, frees its tenant license and its client licenses.
-    let globex_id = tenants.iter().find(|t| t["slug"] == "globex").unwrap()["tenant_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let (status, _) = server
-        .delete(&admin, &format!("/api/v1/tenants/{globex_id}"))
+        .delete(admin, &format!("/api/v1/tenants/{}", hosting.globex))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(server.pool(&admin, "tenant").await, (6, 5));
-    assert_eq!(server.pool(&admin, "desktop").await, (3, 1));
+    assert_eq!(server.pool(admin, "tenant").await, (5, 2));
+    assert_eq!(server.pool(admin, "desktop").await, (3, 1));
     let (status, body) = server.get(&gina, "/api/v1/me").await;
     assert_eq!(
         (status, error_code(&body).as_str()),
         (StatusCode::UNAUTHORIZED, "token_expired")
     );
-
     server.stop().await;
 }
 
