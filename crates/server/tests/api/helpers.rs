@@ -377,7 +377,8 @@ pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> f6
                 None
             }
         })
-        .sum()
+        // (A fold from 0: an empty sum of floats is -0.)
+        .fold(0.0, |sum, value| sum + value)
 }
 
 /// `a="x",b="y\"z"` as pairs (values unescaped).
