@@ -109,6 +109,7 @@ pub enum RegistrationState {
 pub struct SimHandset {
     commands: mpsc::Sender<Command>,
     registration: watch::Receiver<RegistrationState>,
+    snapshots: watch::Receiver<u64>,
     local_addr: SocketAddr,
     task: JoinHandle<()>,
 }
@@ -119,12 +120,14 @@ impl SimHandset {
     pub async fn start(config: HandsetConfig) -> io::Result<SimHandset> {
         let (commands, receiver) = mpsc::channel(64);
         let (state, registration) = watch::channel(RegistrationState::Registering);
-        let agent = Agent::open(config, state).await?;
+        let (snapshot_count, snapshots) = watch::channel(0);
+        let agent = Agent::open(config, state, snapshot_count).await?;
         let local_addr = agent.local_addr();
         let task = tokio::spawn(agent.run(receiver));
         Ok(SimHandset {
             commands,
             registration,
+            snapshots,
             local_addr,
             task,
         })
@@ -148,6 +151,22 @@ impl SimHandset {
     ) -> bool {
         let mut watcher = self.registration.clone();
         tokio::time::timeout(timeout, watcher.wait_for(|state| done(state)))
+            .await
+            .is_ok_and(|changed| changed.is_ok())
+    }
+
+    /// How many `SnapshotDevice` requests the handset has answered: a controller opening
+    /// a session monitors the phone and then takes a snapshot of it, so each new count
+    /// is a session that is open.
+    pub fn snapshots_answered(&self) -> u64 {
+        *self.snapshots.borrow()
+    }
+
+    /// Waits until the handset has answered at least `count` `SnapshotDevice` requests,
+    /// at most `timeout`; whether it did.
+    pub async fn wait_snapshots(&self, timeout: Duration, count: u64) -> bool {
+        let mut watcher = self.snapshots.clone();
+        tokio::time::timeout(timeout, watcher.wait_for(|answered| *answered >= count))
             .await
             .is_ok_and(|changed| changed.is_ok())
     }

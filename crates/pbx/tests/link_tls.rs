@@ -51,6 +51,7 @@ async fn tls_front(backend: std::net::SocketAddr, name: &str) -> (u16, String) {
 /// Runs a link and returns the first state it settles in (up or down) with its error.
 async fn first_state(config: CstaLinkConfig) -> (LinkState, Option<String>, Vec<LinkEvent>) {
     let devices: BTreeSet<String> = ["200".to_string(), "201".to_string()].into();
+    let devices_count = devices.len();
     let (mut engine, link) = pbx::link::channels(devices);
     let task = tokio::spawn(pbx::link::csta::run(config, link));
     let mut seen = Vec::new();
@@ -66,8 +67,21 @@ async fn first_state(config: CstaLinkConfig) -> (LinkState, Option<String>, Vec<
             }
         }
     };
-    // Collect the snapshots that follow an up link.
+    // Collect the snapshots that follow an up link: one per device is awaited (at most
+    // 10 s), then whatever else comes within 300 ms.
     if result.0 == LinkState::Up {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let snapshots = |seen: &[LinkEvent]| {
+            seen.iter()
+                .filter(|e| matches!(e, LinkEvent::Snapshot { .. }))
+                .count()
+        };
+        while snapshots(&seen) < devices_count {
+            match tokio::time::timeout_at(deadline, engine.events.recv()).await {
+                Ok(Some(event)) => seen.push(event),
+                _ => break,
+            }
+        }
         while let Ok(Some(event)) =
             tokio::time::timeout(Duration::from_millis(300), engine.events.recv()).await
         {

@@ -120,30 +120,23 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let password = "Sup3r-Secret-Admin-Pw";
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .env("UCPLUS_ADMIN_PASSWORD", password)
-        .env("UCPLUS_LOG_LEVEL", "debug")
-        .env("UCPLUS_LOG_FORMAT", "json")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("server starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut printed = String::new();
-    let address = loop {
-        let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).expect("read") > 0,
-            "server exited: {printed}"
-        );
-        printed.push_str(&line);
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
+    // Its output is read while it runs (a full pipe cannot stall it), and it is killed if
+    // the test fails before it stops.
+    let mut child = Running::start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+        &[
+            ("UCPLUS_ADMIN_PASSWORD", password),
+            ("UCPLUS_LOG_LEVEL", "debug"),
+            ("UCPLUS_LOG_FORMAT", "json"),
+        ],
+    );
+    let address = child.after("listening on http://");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -169,39 +162,18 @@ fn serve_logs_no_secrets_and_stops_on_sigterm() {
             .unwrap();
         token
     });
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().expect("wait") {
-            break exit;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(exit.success(), "graceful exit");
-    stdout.read_to_string(&mut printed).unwrap();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    assert!(logs.contains("\"message\":\"login\""), "JSON logs: {logs}");
-    assert!(logs.contains("failed login"), "{logs}");
-    assert!(logs.contains("shutting down"), "{logs}");
+    let exit = child.terminate();
+    assert!(exit.success(), "graceful exit: {exit}");
+    // Everything it wrote, standard output and the logs, up to its end.
+    let output = child.output();
+    assert!(
+        output.contains("\"message\":\"login\""),
+        "JSON logs: {output}"
+    );
+    assert!(output.contains("failed login"), "{output}");
+    assert!(output.contains("shutting down"), "{output}");
     for secret in [password, token.as_str(), "Wrong-Pw-Tried"] {
-        assert!(
-            !logs.contains(secret) && !printed.contains(secret),
-            "a secret reached the output"
-        );
+        assert!(!output.contains(secret), "a secret reached the output");
     }
 }
 
@@ -253,21 +225,15 @@ fn csta_decode_reports_bad_frames_and_continues() {
         "{stderr}"
     );
 
-    // The same capture from standard input, as bare XML documents.
-    let mut child = Command::new(BIN)
+    // The same capture from standard input, as bare XML documents (from a file, so the
+    // child is never left waiting on a pipe the test failed to write or read).
+    let input = dir.path().join("capture.xml");
+    std::fs::write(&input, format!("{delivered}\n{answer}\n")).unwrap();
+    let output = Command::new(BIN)
         .args(["csta", "decode", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
         .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{delivered}\n{answer}\n").as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
     assert!(output.status.success());
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
 }
@@ -276,18 +242,11 @@ fn csta_decode_reports_bad_frames_and_continues() {
 /// the demo data directory is gone after SIGTERM.
 #[test]
 fn demo_runs_with_tenants_phones_and_traffic() {
-    let mut child = KillOnDrop(
-        Command::new(BIN)
-            .args(["demo", "--listen", "127.0.0.1:0"])
-            .env("UCPLUS_ADMIN_PASSWORD", "demo-test-admin")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("demo starts"),
+    let mut child = Running::start(
+        &["demo", "--listen", "127.0.0.1:0"],
+        &[("UCPLUS_ADMIN_PASSWORD", "demo-test-admin")],
     );
-    let mut stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let first = child.line_with("(data: ");
     let address = first
         .split("http://")
         .nth(1)
@@ -371,12 +330,8 @@ fn demo_runs_with_tenants_phones_and_traffic() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
-    Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.0.wait().unwrap();
-    assert!(status.success());
+    let status = child.terminate();
+    assert!(status.success(), "{status}");
     assert!(
         !std::path::Path::new(&data_dir).exists(),
         "the demo data directory is removed"
@@ -387,8 +342,8 @@ fn demo_runs_with_tenants_phones_and_traffic() {
 #[test]
 fn sim_pbx_answers_csta_over_tcp() {
     use std::io::{Read as _, Write as _};
-    let mut child = Command::new(BIN)
-        .args([
+    let mut child = Running::start(
+        &[
             "sim-pbx",
             "--listen",
             "127.0.0.1:0",
@@ -396,20 +351,10 @@ fn sim_pbx_answers_csta_over_tcp() {
             "200-209",
             "--edition",
             "ed5",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sim-pbx starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let address = line
-        .rsplit(' ')
-        .next()
-        .expect("the address is printed")
-        .trim()
-        .to_string();
+        ],
+        &[],
+    );
+    let address = child.after("listening on ");
     let mut stream = std::net::TcpStream::connect(&address).expect("connects");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -437,11 +382,8 @@ fn sim_pbx_answers_csta_over_tcp() {
         Some(csta::Edition::Ed5),
         "the switch answers in its edition"
     );
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let status = child.terminate();
+    assert!(status.success(), "{status}");
 }
 
 /// A child process that is killed if the test fails before stopping it.
@@ -456,11 +398,13 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// A child process whose output lines are read as they come (so a full pipe can never
-/// stall it), killed when dropped.
+/// A child process whose output lines (standard output and error) are read as they
+/// come, so a full pipe can never stall it; killed when dropped.
 struct Running {
     child: KillOnDrop,
     lines: std::sync::mpsc::Receiver<String>,
+    /// Every line taken from `lines` so far, in the order they came.
+    seen: std::cell::RefCell<Vec<String>>,
 }
 
 impl Running {
@@ -493,22 +437,73 @@ impl Running {
         Running {
             child: KillOnDrop(child),
             lines,
+            seen: std::cell::RefCell::new(Vec::new()),
         }
     }
 
-    /// The text after `marker` on the first line that has it (waiting up to 20 s).
-    fn after(&self, marker: &str) -> String {
+    /// The next line that contains `marker` (waiting up to 20 s).
+    fn line_with(&self, marker: &str) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no line with {marker:?} within 20 s"));
-            if let Some(rest) = line.split(marker).nth(1) {
-                return rest.trim().to_string();
+            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| {
+                panic!(
+                    "no line with {marker:?} within 20 s: {:#?}",
+                    self.seen.borrow()
+                )
+            });
+            self.seen.borrow_mut().push(line.clone());
+            if line.contains(marker) {
+                return line;
             }
         }
+    }
+
+    /// The text after `marker` on the next line that has it (waiting up to 20 s).
+    fn after(&self, marker: &str) -> String {
+        let line = self.line_with(marker);
+        line.split(marker)
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
+    /// Sends SIGTERM and waits (up to 20 s) for the exit.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(exit) = self.child.0.try_wait().expect("wait") {
+                return exit;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no exit within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything the process wrote, once it has exited and its pipes are closed
+    /// (waiting up to 20 s for the last lines).
+    fn output(&self) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.borrow_mut().push(line),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("the output did not end within 20 s")
+                }
+            }
+        }
+        self.seen.borrow().join("\n")
     }
 
     fn pid(&self) -> u32 {

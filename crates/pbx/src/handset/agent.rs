@@ -107,6 +107,8 @@ pub(crate) struct Agent {
     inbound: mpsc::Receiver<Inbound>,
     tasks: JoinSet<()>,
     state: watch::Sender<RegistrationState>,
+    /// `SnapshotDevice` requests answered so far: the last step of opening a session.
+    snapshots: watch::Sender<u64>,
     registration: Registration,
     phone: Phone,
     monitor: Monitor,
@@ -121,6 +123,7 @@ impl Agent {
     pub(crate) async fn open(
         config: HandsetConfig,
         state: watch::Sender<RegistrationState>,
+        snapshots: watch::Sender<u64>,
     ) -> io::Result<Agent> {
         let (sender, inbound) = mpsc::channel(INBOUND_QUEUE);
         let mut tasks = JoinSet::new();
@@ -140,6 +143,7 @@ impl Agent {
             inbound,
             tasks,
             state,
+            snapshots,
             registration,
             monitor: Monitor::default(),
             dialog: None,
@@ -408,8 +412,14 @@ impl Agent {
 
     fn serve_csta(&mut self, request: &Request, csta_request: csta::Message) -> Response {
         let now = Instant::now();
+        let snapshot = matches!(csta_request, csta::Message::SnapshotDevice(_));
         let served = serve(&mut self.phone, &mut self.monitor, csta_request, now);
         self.emit(served.events);
+        if snapshot {
+            // Counted before the answer goes out; the task sends it before it takes the
+            // next command, so whoever waited on the count acts after the answer left.
+            self.snapshots.send_modify(|count| *count += 1);
+        }
         csta_ok(request, csta::encode(&served.response, self.config.edition))
     }
 

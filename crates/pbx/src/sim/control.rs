@@ -176,6 +176,12 @@ impl Simulator {
             .collect())
     }
 
+    /// The DTMF the device has sent with `GenerateDigits` requests so far, in order (the
+    /// last 256 characters); empty for a device that sent none.
+    pub fn digits_sent(&self, device: &str) -> String {
+        self.shared.switch().digits_sent(normalize_number(device))
+    }
+
     /// Runs `action` on the device's first call in the first of `states` it has one in.
     fn on_call(
         &self,

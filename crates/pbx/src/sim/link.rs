@@ -216,10 +216,13 @@ impl Link {
                 self.write(Some(InvokeId::EVENT), &event);
                 Stats::bump(&self.shared.stats.events_sent);
             }
-            Outbound::Malformed => self.write_frame(
-                Some(InvokeId::EVENT),
-                Bytes::from_static(MALFORMED.as_bytes()),
-            ),
+            Outbound::Malformed => {
+                self.write_frame(
+                    Some(InvokeId::EVENT),
+                    Bytes::from_static(MALFORMED.as_bytes()),
+                );
+                Stats::bump(&self.shared.stats.malformed_sent);
+            }
         }
     }
 

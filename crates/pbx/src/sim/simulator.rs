@@ -96,6 +96,11 @@ impl Simulator {
         self.shared.go_silent(duration);
     }
 
+    /// Whether the switch is silent now (see [`Simulator::go_silent`]).
+    pub fn is_silent(&self) -> bool {
+        self.shared.is_silent()
+    }
+
     /// Fault injection: sends every client a well-framed document that is not
     /// well-formed XML (a `DeliveredEvent` with mismatched tags, invoke id 9999).
     pub fn send_malformed(&self) {

@@ -18,6 +18,9 @@ pub struct SimStats {
     pub events_sent: u64,
     /// Events not delivered: the client's queue was full or the switch was silent.
     pub events_dropped: u64,
+    /// Malformed documents written to clients (fault injection, see
+    /// `Simulator::send_malformed`).
+    pub malformed_sent: u64,
     /// Links dropped because the client did not keep up.
     pub slow_links_dropped: u64,
     /// Calls created since start.
@@ -38,6 +41,7 @@ pub(crate) struct Stats {
     pub(crate) errors_sent: AtomicU64,
     pub(crate) events_sent: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
+    pub(crate) malformed_sent: AtomicU64,
     pub(crate) slow_links_dropped: AtomicU64,
     pub(crate) calls_started: AtomicU64,
 }
@@ -57,6 +61,7 @@ impl Stats {
             errors_sent: read(&self.errors_sent),
             events_sent: read(&self.events_sent),
             events_dropped: read(&self.events_dropped),
+            malformed_sent: read(&self.malformed_sent),
             slow_links_dropped: read(&self.slow_links_dropped),
             calls_started: read(&self.calls_started),
             calls_active,

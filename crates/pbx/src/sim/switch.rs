@@ -164,9 +164,15 @@ pub(crate) struct Switch {
     last_call: u64,
     last_cross_ref: u64,
     last_token: u64,
+    /// DTMF each device sent with `GenerateDigits`, in order (the last
+    /// [`DIGITS_KEPT`] characters per device), for tests to read back.
+    digits: HashMap<String, String>,
     stats: Arc<Stats>,
     timer_wakeup: Arc<Notify>,
 }
+
+/// How many DTMF characters a device's record keeps (the oldest go first).
+pub(crate) const DIGITS_KEPT: usize = 256;
 
 /// How many times a call may be forwarded before forwarding is ignored (loops).
 const MAX_FORWARD_HOPS: u32 = 5;
@@ -187,6 +193,7 @@ impl Switch {
             last_call: 0,
             last_cross_ref: 0,
             last_token: 0,
+            digits: HashMap::new(),
             stats,
             timer_wakeup,
         }
@@ -202,6 +209,11 @@ impl Switch {
 
     pub(crate) fn is_device(&self, id: &str) -> bool {
         self.devices_config.contains(id)
+    }
+
+    /// The DTMF the device sent so far (see [`Switch::generate_digits`]).
+    pub(crate) fn digits_sent(&self, device: &str) -> String {
+        self.digits.get(device).cloned().unwrap_or_default()
     }
 
     /// Whether the device is in no call at all.

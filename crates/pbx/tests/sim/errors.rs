@@ -95,6 +95,9 @@ async fn call_control_errors() {
     let stats = simulator.stats();
     assert_eq!(stats.errors_sent, 19);
     assert_eq!(stats.calls_active, 1);
+    // Only the digits the switch accepted are recorded, on the device that sent them.
+    assert_eq!(simulator.digits_sent("200"), "12#");
+    assert_eq!(simulator.digits_sent("201"), "");
 }
 
 #[tokio::test]

@@ -36,16 +36,27 @@ async fn drop_links_closes_every_connection() {
     assert_eq!(simulator.stats().connections_accepted, 3);
 }
 
+/// A silence long enough never to end by itself while a test looks: the tests end it
+/// (`go_silent(Duration::ZERO)`), so what happens during it does not depend on timing.
+const LONG_SILENCE: Duration = Duration::from_secs(600);
+
 #[tokio::test]
 async fn a_silent_switch_sends_nothing_then_recovers() {
     let simulator = start(config()).await;
     let mut client = Client::connect(simulator.local_addr()).await;
     client.monitor("200").await;
-    simulator.go_silent(Duration::from_millis(400));
+    let handled = simulator.stats().requests_handled;
+    simulator.go_silent(LONG_SILENCE);
     let unanswered = client.send(xml("<RequestSystemStatus/>")).await;
     simulator.dial("200", "201").unwrap();
-    assert!(client.idle(Duration::from_millis(250)).await.is_none());
-    sleep(Duration::from_millis(200)).await;
+    // The switch carried out the request and the call, and sent nothing of either.
+    eventually(&simulator, |stats| {
+        stats.requests_handled > handled && stats.events_dropped == 3
+    })
+    .await;
+    assert!(client.idle(QUIET).await.is_none());
+    simulator.go_silent(Duration::ZERO);
+    assert!(!simulator.is_silent());
     let status = client.request(xml("<RequestSystemStatus/>")).await;
     assert_eq!(status.name(), "RequestSystemStatusResponse");
     assert_ne!(unanswered, None);
@@ -62,13 +73,27 @@ async fn a_silent_switch_sends_no_heartbeats_and_keeps_the_link() {
     });
     let simulator = start(config).await;
     let mut client = Client::connect(simulator.local_addr()).await;
-    assert!(client.idle(Duration::from_millis(50)).await.is_none());
-    simulator.go_silent(Duration::from_millis(500));
+    // Heartbeats come (the first right after connecting).
+    let deadline = Instant::now() + PATIENCE;
+    while client.heartbeats < 2 {
+        assert!(Instant::now() < deadline, "no heartbeats");
+        assert!(client.idle(Duration::from_millis(50)).await.is_none());
+    }
+    simulator.go_silent(LONG_SILENCE);
+    // One may have been on its way; after that, none for five intervals of silence (a
+    // slow machine only makes fewer come).
     let before = client.heartbeats;
-    assert!(client.idle(Duration::from_millis(400)).await.is_none());
+    assert!(client.idle(Duration::from_millis(500)).await.is_none());
     assert!(client.heartbeats <= before + 1, "heartbeats during silence");
-    assert!(client.idle(Duration::from_millis(400)).await.is_none());
-    assert!(client.heartbeats >= before + 2, "heartbeats resume");
+    // The silence ends: heartbeats resume on the same link.
+    let during = client.heartbeats;
+    simulator.go_silent(Duration::ZERO);
+    let deadline = Instant::now() + PATIENCE;
+    while client.heartbeats < during + 2 {
+        assert!(Instant::now() < deadline, "heartbeats did not resume");
+        assert!(client.idle(Duration::from_millis(50)).await.is_none());
+    }
+    assert_eq!(simulator.stats().connections_accepted, 1);
 }
 
 #[tokio::test]
@@ -83,6 +108,7 @@ async fn malformed_documents_reach_every_client() {
     };
     assert_eq!(error.code(), "csta_malformed_xml");
     assert_eq!(client.undecodable, 1);
+    assert_eq!(simulator.stats().malformed_sent, 1);
     client.monitor("201").await;
 }
 

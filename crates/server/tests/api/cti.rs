@@ -167,6 +167,44 @@ async fn my_call(server: &TestServer, token: &str, state: &str) -> Value {
     }
 }
 
+/// The first of a user's calls that satisfies `predicate`, waiting (up to 10 s) until the
+/// user's calls show it: `what` names it in the failure.
+async fn call_where(
+    server: &TestServer,
+    token: &str,
+    what: &str,
+    predicate: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = server.get(token, "/api/v1/calls").await;
+        if let Some(call) = calls(&body).into_iter().find(|c| predicate(c)) {
+            return call;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no call {what}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+/// Waits (up to 10 s) until the user has no call left.
+async fn no_calls(server: &TestServer, token: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = server.get(token, "/api/v1/calls").await;
+        if calls(&body).is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the calls never ended: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
 async fn act(server: &TestServer, token: &str, call: &Value, action: &str, body: Value) -> Value {
     let (status, answer) = server
         .post(
@@ -268,6 +306,9 @@ async fn call_control_end_to_end_with_events_and_call_logs() {
             c["id"] == made["id"] && c["state"] == "connected"
         })
         .await;
+    // DTMF reaches the switch, from Anna's phone (1200 on the switch) and no other. The
+    // answer comes after the switch's, so the digits are there when it does.
+    assert_eq!(sim.digits_sent("1200"), "", "no digits before");
     act(
         &server,
         &anna.token,
@@ -276,6 +317,12 @@ async fn call_control_end_to_end_with_events_and_call_logs() {
         json!({"digits": "12#"}),
     )
     .await;
+    assert_eq!(
+        sim.digits_sent("1200"),
+        "12#",
+        "the digits reached the switch"
+    );
+    assert_eq!(sim.digits_sent("1201"), "", "only from Anna's phone");
 
     // Bert consults Carl, Carl answers, Bert completes the transfer: Anna talks to Carl.
     let consult = act(
@@ -520,9 +567,23 @@ async fn tenants_on_a_shared_pbx_see_each_other_only_as_numbers() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     act(&server, &anna.token, &anna_call, "answer", json!({})).await;
-    gina_events
+    // Connected on both sides, each still seeing the other as a bare outside number.
+    let at_gina = gina_events
         .wait_for("call", |c| c["state"] == "connected")
         .await;
+    assert_eq!(
+        at_gina["data"]["other"],
+        json!({"number": "1200", "name": null, "internal": false})
+    );
+    let at_anna = anna_events
+        .wait_for("call", |c| {
+            c["id"] == anna_call["id"] && c["state"] == "connected"
+        })
+        .await;
+    assert_eq!(
+        at_anna["data"]["other"],
+        json!({"number": "2200", "name": null, "internal": false})
+    );
     let (_, gina_calls) = server.get(&gina.token, "/api/v1/calls").await;
     assert_eq!(calls(&gina_calls).len(), 1);
     act(&server, &anna.token, &anna_call, "clear", json!({})).await;
@@ -567,12 +628,31 @@ async fn the_link_survives_drops_restarts_silence_and_garbage() {
     let bert = &acme.people["bert"];
     let mut anna_events = Events::connect(&server, &anna.token).await;
 
-    let (_, made) = server
+    let (status, made) = server
         .post(&anna.token, "/api/v1/calls", json!({"to": "201"}))
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
     let bert_call = my_call(&server, &bert.token, "ringing").await;
+    assert_eq!(
+        bert_call["other"],
+        json!({"number": "200", "name": "ANNA", "internal": true})
+    );
     act(&server, &bert.token, &bert_call, "answer", json!({})).await;
-    my_call(&server, &anna.token, "connected").await;
+    // Both sides see the call connected, each with the other party.
+    let at_anna = call_where(&server, &anna.token, "connected to Bert", |c| {
+        c["id"] == made["id"] && c["state"] == "connected"
+    })
+    .await;
+    assert_eq!(
+        at_anna["other"],
+        json!({"number": "201", "name": "BERT", "internal": true})
+    );
+    let at_bert = my_call(&server, &bert.token, "connected").await;
+    assert_eq!(at_bert["id"], bert_call["id"]);
+    assert_eq!(
+        at_bert["other"],
+        json!({"number": "200", "name": "ANNA", "internal": true})
+    );
 
     // The link drops mid-call: it comes back, and the call (still up on the switch) stays.
     sim.drop_links();
@@ -597,7 +677,6 @@ async fn the_link_survives_drops_restarts_silence_and_garbage() {
 
     // A silent switch is noticed by the heartbeat timeout (3 × 1 s here).
     let mut admin_events = Events::connect(&server, &admin).await;
-    let silence = tokio::time::Instant::now() + Duration::from_secs(5);
     sim.go_silent(Duration::from_secs(5));
     let down = anna_events.wait_for("link", |l| l["state"] == "down").await;
     let detail = admin_events
@@ -620,13 +699,32 @@ async fn the_link_survives_drops_restarts_silence_and_garbage() {
         "{down}"
     );
     link_is(&server, &admin, &pbx, "up").await;
-    tokio::time::sleep_until(silence + Duration::from_millis(500)).await;
-
-    // Garbage from the switch is logged and survived.
-    sim.send_malformed();
-    sim.send_malformed();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The garbage below must not be swallowed by the silence: wait until it is over.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while sim.is_silent() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the switch stayed silent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let link = link_is(&server, &admin, &pbx, "up").await;
+
+    // Garbage from the switch is logged and survived. Once the switch has written it to
+    // the link, any answer comes after it on the same stream: when the call below is
+    // made, the server has read the garbage, and the link is still the same one.
+    let written = sim.stats().malformed_sent;
+    sim.send_malformed();
+    sim.send_malformed();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sim.stats().malformed_sent < written + 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the switch never wrote the garbage: {:?}",
+            sim.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (status, made) = server
         .post(&anna.token, "/api/v1/calls", json!({"to": "201"}))
         .await;
@@ -732,19 +830,29 @@ async fn conference_and_forwarding_end_to_end() {
             c["conference"] == false && c["state"] == "connected"
         })
         .await;
-    assert_eq!(at_carl["data"]["other"]["number"], "201", "{at_carl}");
-    let (_, bert_calls) = server.get(&bert.token, "/api/v1/calls").await;
-    let bert_call = calls(&bert_calls).remove(0);
     assert_eq!(
-        (&bert_call["conference"], &bert_call["other"]["number"]),
-        (&json!(false), &json!("202")),
+        at_carl["data"]["other"],
+        json!({"number": "201", "name": "BERT", "internal": true}),
+        "{at_carl}"
+    );
+    // Bert's side changes with its own event: wait for it rather than read it at once.
+    let bert_call = call_where(&server, &bert.token, "with Carl only", |c| {
+        c["conference"] == false && c["state"] == "connected"
+    })
+    .await;
+    assert_eq!(
+        bert_call["other"],
+        json!({"number": "202", "name": "CARL", "internal": true}),
         "{bert_call}"
     );
+    let (_, bert_calls) = server.get(&bert.token, "/api/v1/calls").await;
+    assert_eq!(calls(&bert_calls).len(), 1, "{bert_calls}");
     let (_, carl_calls) = server.get(&carl.token, "/api/v1/calls").await;
     assert_eq!(calls(&carl_calls).len(), 1, "{carl_calls}");
     let carl_call = calls(&carl_calls).remove(0);
     act(&server, &carl.token, &carl_call, "clear", json!({})).await;
     carl_events.wait_for("call_ended", |_| true).await;
+    no_calls(&server, &bert.token).await;
 
     // Carl forwards to Bert: a call to Carl rings at Bert.
     let (status, _) = server
@@ -764,7 +872,11 @@ async fn conference_and_forwarding_end_to_end() {
         .post(&anna.token, "/api/v1/calls", json!({"to": "202"}))
         .await;
     let forwarded = my_call(&server, &bert.token, "ringing").await;
-    assert_eq!(forwarded["other"]["number"], "200");
+    assert_eq!(
+        forwarded["other"],
+        json!({"number": "200", "name": "ANNA", "internal": true}),
+        "{forwarded}"
+    );
     act(&server, &bert.token, &forwarded, "clear", json!({})).await;
     let (status, body) = server
         .put(
@@ -862,28 +974,33 @@ async fn a_device_added_by_a_tenant_admin_is_monitored_at_once() {
     assert_eq!(status, StatusCode::CREATED, "{pbx}");
     let pbx = pbx["id"].as_str().unwrap().to_string();
     link_is(&server, &admin, &pbx, "up").await;
-    let anna = server.user(&boss, "anna", &["desktop"]).await;
-    let (status, device) = server
-        .post(
-            &boss,
-            "/api/v1/devices",
-            json!({"pbx_id": pbx, "device_id": "300", "user_id": anna}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{device}");
-    let token = server
-        .login(Some("acme"), "anna", "user-password", "desktop")
-        .await
-        .unwrap();
+    let mut tokens = Vec::new();
+    for (name, number) in [("anna", "300"), ("bert", "301")] {
+        let user = server.user(&boss, name, &["desktop"]).await;
+        let (status, device) = server
+            .post(
+                &boss,
+                "/api/v1/devices",
+                json!({"pbx_id": pbx, "device_id": number, "user_id": user}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{device}");
+        let token = server
+            .login(Some("acme"), name, "user-password", "desktop")
+            .await
+            .unwrap();
+        tokens.push(token);
+    }
+    let (anna, bert) = (&tokens[0], &tokens[1]);
     // Monitoring starts in the background: the call goes through as soon as it has.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let made = loop {
         let (status, made) = server
-            .post(&token, "/api/v1/calls", json!({"to": "301"}))
+            .post(anna, "/api/v1/calls", json!({"to": "301"}))
             .await;
         if status == StatusCode::CREATED {
             assert_eq!(made["other"]["number"], "301", "{made}");
-            break;
+            break made;
         }
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{made}");
         assert!(
@@ -891,6 +1008,23 @@ async fn a_device_added_by_a_tenant_admin_is_monitored_at_once() {
             "never monitored: {made}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
+    // Both new devices report their calls: the switch rings Bert, and each side names
+    // the other.
+    let ringing = my_call(&server, bert, "ringing").await;
+    assert_eq!(
+        ringing["other"],
+        json!({"number": "300", "name": "ANNA", "internal": true}),
+        "{ringing}"
+    );
+    let at_anna = call_where(&server, anna, "to Bert", |c| {
+        c["id"] == made["id"] && c["other"]["name"] == "BERT"
+    })
+    .await;
+    assert_eq!(
+        at_anna["other"],
+        json!({"number": "301", "name": "BERT", "internal": true}),
+        "{at_anna}"
+    );
     server.stop().await;
 }

@@ -324,6 +324,35 @@ impl TestServer {
         (id, token)
     }
 
+    /// The value of a metric at `/metrics`: the sum over the series named `name` whose
+    /// labels include every pair of `labels` (0 when there is none yet).
+    ///
+    /// Metrics have one recorder per process: every server of the test binary adds to
+    /// the same series. A test reads its own part as a difference, and only of series
+    /// that no test running at the same time can move (a label unique to the test, or
+    /// something only its server does).
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let (status, text) = self.call(Method::GET, "/metrics", None, None).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        metric_value(text.as_str().unwrap_or_default(), name, labels)
+    }
+
+    /// Waits (up to 10 s) until [`TestServer::metric`] is above `value`; returns it.
+    pub async fn wait_metric_above(&self, name: &str, labels: &[(&str, &str)], value: f64) -> f64 {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let now = self.metric(name, labels).await;
+            if now > value {
+                return now;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name}{labels:?} stayed at {now} (want more than {value})"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// Creates a user with password `user-password` and the given license types.
     pub async fn user(&self, tenant_admin: &str, username: &str, licenses: &[&str]) -> String {
         let (status, body) = self
@@ -341,4 +370,68 @@ impl TestServer {
 
 pub fn error_code(body: &Value) -> String {
     body["error"]["code"].as_str().unwrap_or("").to_string()
+}
+
+/// The sum of the series `name` whose labels include all of `labels` in a Prometheus
+/// text exposition.
+pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (series_name, series_labels) = match series.split_once('{') {
+                Some((series_name, rest)) => (series_name, parse_labels(rest.strip_suffix('}')?)),
+                None => (series, Vec::new()),
+            };
+            let matches = series_name == name
+                && labels.iter().all(|(key, wanted)| {
+                    series_labels.iter().any(|(k, v)| k == key && v == wanted)
+                });
+            if matches {
+                value.parse::<f64>().ok()
+            } else {
+                None
+            }
+        })
+        // (A fold from 0: an empty sum of floats is -0.)
+        .fold(0.0, |sum, value| sum + value)
+}
+
+/// `a="x",b="y\"z"` as pairs (values unescaped).
+fn parse_labels(text: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut rest = text;
+    while let Some((key, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, other)) => value.push(other),
+                    None => {}
+                },
+                '"' => {
+                    end = at + 1;
+                    break;
+                }
+                other => value.push(other),
+            }
+        }
+        pairs.push((key.trim_start_matches(',').trim().to_string(), value));
+        rest = &after[end..];
+    }
+    pairs
+}
+
+#[test]
+fn metric_values_are_read_by_name_and_labels() {
+    let text = "# TYPE x counter\nx{route=\"/a/{id}\",status=\"200\"} 3\nx{route=\"/a/{id}\",status=\"404\"} 2\nx_total 7\ny{q=\"a\\\"b\"} 1\n";
+    assert_eq!(metric_value(text, "x", &[("route", "/a/{id}")]), 5.0);
+    assert_eq!(metric_value(text, "x", &[("status", "404")]), 2.0);
+    assert_eq!(metric_value(text, "x_total", &[]), 7.0);
+    assert_eq!(metric_value(text, "y", &[("q", "a\"b")]), 1.0);
+    assert_eq!(metric_value(text, "z", &[]), 0.0);
 }

@@ -6,27 +6,47 @@ use reqwest::{Method, StatusCode};
 
 use crate::helpers::{ADMIN_PASSWORD, TestServer, error_code};
 
+/// Idle timeout of the session test, in seconds.
+const IDLE: u64 = 4;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sessions_end_and_return_their_license() {
-    let server = TestServer::start_with(|config| config.session_idle_timeout = 1).await;
+    let idle = Duration::from_secs(IDLE);
+    let server = TestServer::start_with(|config| config.session_idle_timeout = IDLE).await;
     let admin = server.admin().await;
     server
         .load_license(&admin, &server.license(&[("desktop", 5)]))
         .await;
     server.user(&admin, "anna", &["desktop"]).await;
+    let logged_in = tokio::time::Instant::now();
     let anna = server
         .login(None, "anna", "user-password", "desktop")
         .await
         .expect("login");
     assert_eq!(server.pool(&admin, "desktop").await, (5, 1));
-    // Requests keep a session alive...
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let (status, _) = server.get(&anna, "/api/v1/me").await;
-        assert_eq!(status, StatusCode::OK);
+    // Requests keep a session alive, well past the idle timeout. Each request comes a
+    // quarter of the timeout after the previous one; the server saw the previous one
+    // no earlier than it was sent, so when the machine is so slow that even the time
+    // from sending the previous request to answering this one reaches the timeout, the
+    // session may rightly be over and nothing is proven (the test stops there rather
+    // than fail). Otherwise the session must still be alive.
+    let mut previous = logged_in;
+    let mut kept_alive = Duration::ZERO;
+    while kept_alive <= idle + idle / 2 {
+        tokio::time::sleep(idle / 4).await;
+        let sent = tokio::time::Instant::now();
+        let (status, body) = server.get(&anna, "/api/v1/me").await;
+        if previous.elapsed() >= idle {
+            eprintln!("the machine is too slow to prove anything about keep-alive: {status}");
+            break;
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+        kept_alive = logged_in.elapsed();
+        previous = sent;
     }
-    // ...silence ends it, and the license goes back to the pool without any request.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    // ...silence ends it, and the license goes back to the pool without any request —
+    // never sooner than the idle timeout after the last request.
+    let deadline = tokio::time::Instant::now() + 5 * idle;
     while server.pool(&admin, "desktop").await.1 != 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -34,6 +54,11 @@ async fn idle_sessions_end_and_return_their_license() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    assert!(
+        previous.elapsed() >= idle,
+        "the session ended {:?} after the last request, before the idle timeout",
+        previous.elapsed()
+    );
     let (status, body) = server.get(&anna, "/api/v1/me").await;
     assert_eq!(
         (status, error_code(&body).as_str()),
@@ -45,17 +70,33 @@ async fn idle_sessions_end_and_return_their_license() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_expire_and_logout_ends_the_session() {
     let server = TestServer::start_with(|config| config.token_ttl = 1).await;
+    let issued = tokio::time::Instant::now();
     let admin = server.admin().await;
     let (status, me) = server.get(&admin, "/api/v1/me").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["user"]["role"], "system_admin");
     assert_eq!(me["client"], "admin");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, body) = server.get(&admin, "/api/v1/me").await;
-    assert_eq!(
-        (status, error_code(&body).as_str()),
-        (StatusCode::UNAUTHORIZED, "token_expired")
+    // The token works until it expires, then says so: never before its lifetime (the
+    // server issued it after `issued`), and within a bound after it.
+    let deadline = issued + Duration::from_secs(10);
+    let body = loop {
+        let (status, body) = server.get(&admin, "/api/v1/me").await;
+        if status != StatusCode::OK {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+            break body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the token never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        issued.elapsed() >= Duration::from_secs(1),
+        "expired after {:?}, before its one-second lifetime",
+        issued.elapsed()
     );
+    assert_eq!(error_code(&body), "token_expired");
 
     let admin = server.admin().await;
     let (status, _) = server
@@ -140,6 +181,25 @@ async fn failed_logins_are_rate_limited_per_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_clear_errors() {
     let server = TestServer::start().await;
+    // The metrics are the process's, shared with every other test server: this test
+    // reads differences of series that only it produces (no other test fetches the
+    // OpenAPI document or gets a 400 from the login).
+    let bad_logins = [
+        ("method", "POST"),
+        ("route", "/api/v1/auth/login"),
+        ("status", "400"),
+    ];
+    let openapi_fetches = [
+        ("method", "GET"),
+        ("route", "/api/openapi.json"),
+        ("status", "200"),
+    ];
+    let bad_logins_before = server
+        .metric("ucplus_http_requests_total", &bad_logins)
+        .await;
+    let openapi_before = server
+        .metric("ucplus_http_requests_total", &openapi_fetches)
+        .await;
     let admin = server.admin().await;
     // Malformed JSON, a wrong client type, an unknown id form.
     let response = server
@@ -178,16 +238,28 @@ async fn bad_requests_get_clear_errors() {
         let (status, _) = server.call(Method::GET, path, None, None).await;
         assert_eq!(status, StatusCode::OK, "{path}");
     }
-    let (status, metrics) = server.call(Method::GET, "/metrics", None, None).await;
-    assert_eq!(status, StatusCode::OK);
-    let metrics = metrics.as_str().unwrap_or_default().to_string();
-    assert!(metrics.contains("ucplus_http_requests_total"), "{metrics}");
-    assert!(metrics.contains("ucplus_logins_total"), "{metrics}");
     let (status, openapi) = server
         .call(Method::GET, "/api/openapi.json", None, None)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(openapi["openapi"], "3.1.0");
+    // Requests are counted by method, route and status, before the answer leaves:
+    // exactly the two bad logins and the one OpenAPI fetch above.
+    let bad_logins_now = server
+        .metric("ucplus_http_requests_total", &bad_logins)
+        .await;
+    assert_eq!(bad_logins_now - bad_logins_before, 2.0);
+    let openapi_now = server
+        .metric("ucplus_http_requests_total", &openapi_fetches)
+        .await;
+    assert_eq!(openapi_now - openapi_before, 1.0);
+    // Logins are counted by result; ours succeeded (other tests' logins only add).
+    assert!(
+        server
+            .metric("ucplus_logins_total", &[("result", "ok")])
+            .await
+            >= 1.0
+    );
     for path in [
         "/api/v1/auth/login",
         "/api/v1/licenses",

@@ -379,14 +379,11 @@ async fn baresip_registers_and_unregisters() {
     let registrar = server.sip.expect("the registrar listens");
     let (admin_a, device_a, _, _) = handset_setup(&server).await;
     let dir = tempfile::tempdir().unwrap();
-    let local_port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // baresip binds a port of its own choosing (0): a port picked here and released
+    // could be taken by someone else before baresip binds it.
     std::fs::write(
         dir.path().join("config"),
-        format!("poll_method\t\tpoll\nsip_listen\t\t127.0.0.1:{local_port}\nmodule_path\t\t/usr/lib/baresip/modules\nmodule\t\t\tg711.so\nmodule_app\t\taccount.so\n"),
+        "poll_method\t\tpoll\nsip_listen\t\t127.0.0.1:0\nmodule_path\t\t/usr/lib/baresip/modules\nmodule\t\t\tg711.so\nmodule_app\t\taccount.so\n",
     )
     .unwrap();
     std::fs::write(
@@ -415,15 +412,18 @@ async fn baresip_registers_and_unregisters() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // The binding is baresip's own socket: the port it bound, read from /proc.
+    let pid = child.id().expect("baresip runs");
+    let ports = udp_ports_of(pid);
     assert!(
-        registered["contact"]
+        ports.iter().any(|port| registered["contact"]
             .as_str()
             .unwrap()
-            .contains(&format!("127.0.0.1:{local_port}")),
-        "{registered}"
+            .contains(&format!("127.0.0.1:{port}"))),
+        "{registered}, baresip's UDP ports: {ports:?}"
     );
     // Told to quit (Ctrl-C), baresip unregisters.
-    let pid = child.id().expect("baresip runs").to_string();
+    let pid = pid.to_string();
     std::process::Command::new("kill")
         .args(["-INT", &pid])
         .status()
@@ -445,6 +445,45 @@ async fn baresip_registers_and_unregisters() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     server.stop().await;
+}
+
+/// The local ports of the UDP sockets process `pid` has open (Linux: its descriptors in
+/// /proc, matched by inode to /proc/net/udp).
+fn udp_ports_of(pid: u32) -> Vec<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the process's descriptors")
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let mut ports = Vec::new();
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(inode)) = (fields.get(1), fields.get(9)) else {
+                continue;
+            };
+            if inodes.iter().any(|i| i == inode) {
+                if let Some(port) = local
+                    .rsplit_once(':')
+                    .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok())
+                {
+                    ports.push(port);
+                }
+            }
+        }
+    }
+    ports
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,6 +71,12 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
         .await
         .unwrap();
     let mut events = Events::connect(&server, &token).await;
+    let refreshes_before = server
+        .metric("ucplus_uacsta_refreshes_total", &[("result", "ok")])
+        .await;
+    let refused_before = server
+        .metric("ucplus_uacsta_refreshes_total", &[("result", "refused")])
+        .await;
 
     let mut config = HandsetConfig::new(registrar, "100");
     config.password = "secret-100".into();
@@ -90,8 +96,12 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
     events
         .wait_for("registration", |r| r["state"] == "registered")
         .await;
-    // The session is open once the snapshot of the handset arrived (monitor + snapshot).
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The session is open once the handset answered the snapshot (monitor + snapshot):
+    // what it sends from then on reaches the server after that answer.
+    assert!(
+        handset.wait_snapshots(Duration::from_secs(10), 1).await,
+        "the server never opened the session"
+    );
 
     // An incoming call on the handset reaches Anna; she answers and hangs up from the API.
     handset.ring_from("+4930777").await.expect("rings");
@@ -147,27 +157,35 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
         .wait_for("call_ended", |e| e["id"] == made["id"])
         .await;
 
-    // The session is refreshed with re-INVITEs the handset accepts.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, metrics) = server
-            .call(reqwest::Method::GET, "/metrics", None, None)
-            .await;
-        let refreshed = metrics
-            .as_str()
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.starts_with("ucplus_uacsta_refreshes_total{result=\"ok\"}"));
-        if refreshed {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no session refresh");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // The session is refreshed with re-INVITEs the handset accepts. The metrics are the
+    // process's (every test server shares them), but only this test refreshes sessions
+    // (the default interval is ten minutes), so the counter's growth is this server's.
+    let refreshed = server
+        .wait_metric_above(
+            "ucplus_uacsta_refreshes_total",
+            &[("result", "ok")],
+            refreshes_before,
+        )
+        .await;
+    assert!(refreshed > refreshes_before);
+    assert_eq!(
+        server
+            .metric("ucplus_uacsta_refreshes_total", &[("result", "refused")])
+            .await,
+        refused_before,
+        "no refresh was refused"
+    );
 
-    // The handset reboots: it registers again and the session is reopened.
+    // The handset reboots: it registers again and the session is reopened (a new
+    // snapshot).
+    let snapshots = handset.snapshots_answered();
     handset.reboot().await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        handset
+            .wait_snapshots(Duration::from_secs(10), snapshots + 1)
+            .await,
+        "the session was not reopened after the reboot"
+    );
     handset
         .ring_from("+4930888")
         .await

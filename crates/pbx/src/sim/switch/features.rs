@@ -3,7 +3,7 @@
 
 use csta::EventCause;
 
-use super::{Party, PartyState, Switch};
+use super::{DIGITS_KEPT, Party, PartyState, Switch};
 use crate::sim::error::SimError;
 use crate::sim::events::{self, Moved};
 
@@ -245,9 +245,10 @@ impl Switch {
     }
 
     /// DTMF on a connected connection: 1 to 64 of `0-9 * # A-D` (and `,` for a pause).
-    /// The far ends are simulated, so nothing else happens.
+    /// The far ends are simulated, so nothing else happens; the digits are recorded per
+    /// device (see [`Switch::digits_sent`]).
     pub(crate) fn generate_digits(
-        &self,
+        &mut self,
         call_id: u64,
         device: &str,
         digits: &str,
@@ -259,10 +260,14 @@ impl Switch {
             && digits.bytes().all(|b| {
                 b.is_ascii_digit() || matches!(b, b'*' | b'#' | b',' | b'A'..=b'D' | b'a'..=b'd')
             });
-        if valid {
-            Ok(())
-        } else {
-            Err(SimError::ValueOutOfRange)
+        if !valid {
+            return Err(SimError::ValueOutOfRange);
         }
+        let sent = self.digits.entry(device.to_owned()).or_default();
+        sent.push_str(digits);
+        if sent.len() > DIGITS_KEPT {
+            sent.drain(..sent.len() - DIGITS_KEPT);
+        }
+        Ok(())
     }
 }
