@@ -700,3 +700,52 @@ fn concurrent_logins_keep_memory_flat() {
         "peak memory grew from {before} KiB to {after} KiB"
     );
 }
+
+/// Text logs cannot be forged through login fields: a user name with a newline and an
+/// escape sequence is logged escaped, on its own line.
+#[test]
+fn login_fields_cannot_forge_log_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Running::start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+        &[
+            ("UCPLUS_ADMIN_PASSWORD", "admin-password-1"),
+            ("UCPLUS_LOG_FORMAT", "text"),
+        ],
+    );
+    let address = child.after("listening on http://");
+    let forged = "INFO ucplus_server: login username=admin client=admin";
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("http://{address}/api/v1/auth/login"))
+            .json(&serde_json::json!({"tenant": "x\u{1b}[2J", "username": format!("mallory\n{forged}\u{1b}[31m"), "password": "wrong-password", "client": "admin"}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), 401);
+    });
+    assert!(child.terminate().success());
+    let output = child.output();
+    assert!(output.contains("failed login"), "{output}");
+    assert!(
+        !output.contains('\u{1b}'),
+        "an escape sequence reached the log: {output:?}"
+    );
+    assert!(
+        !output
+            .lines()
+            .any(|line| line.trim_start().starts_with(forged)),
+        "a forged line reached the log: {output}"
+    );
+}

@@ -674,3 +674,29 @@ async fn user_owned_data_is_bounded_checked_and_paged() {
     assert_eq!(names, ["Friend 1", "Friend 2"]);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_single_tenant_mode_no_tenant_and_default_are_one_account_for_the_limiter() {
+    let server = TestServer::start_with(|config| config.login.max_failures_per_user = 4).await;
+    let admin = server.admin().await;
+    server.user(&admin, "anna", &["desktop"]).await;
+    // Four wrong guesses, half naming no tenant, half naming `default`: one limit.
+    for tenant in [None, Some("default"), None, Some("default")] {
+        let refused = server
+            .login(tenant, "anna", "wrong-password", "desktop")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.0, StatusCode::UNAUTHORIZED);
+    }
+    for tenant in [None, Some("default")] {
+        let refused = server
+            .login(tenant, "anna", "user-password", "desktop")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limited".to_string())
+        );
+    }
+    server.stop().await;
+}
