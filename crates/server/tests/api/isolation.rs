@@ -244,7 +244,10 @@ async fn tenants_never_see_each_other() {
     let (_, audit) = server.get(&b.admin, "/api/v1/audit?limit=500").await;
     let entries = audit["entries"].as_array().unwrap();
     assert!(!entries.is_empty());
-    assert!(entries.iter().all(|e| e["tenant_id"] == b.id.as_str()));
+    assert!(
+        entries.iter().all(|e| e["tenant_id"] == b.id.as_str()),
+        "{audit}"
+    );
     let (_, usage) = server.get(&b.admin, "/api/v1/licenses/usage").await;
     assert_eq!(usage["tenants"].as_array().unwrap().len(), 1);
     assert_eq!(usage["tenants"][0]["tenant_id"], b.id.as_str());
