@@ -161,8 +161,9 @@ proptest! {
                 }
             }
             // Waiting for more: never more than one frame's worth (plus the new chunk).
+            // (What the buffer has reserved beyond that is `BytesMut`'s growth policy, not
+            // the codec's: asserting on `capacity()` failed at random on a correct codec.)
             prop_assert!(src.len() <= max + chunk);
-            prop_assert!(src.capacity() <= 2 * (max + chunk) + 64);
         }
     }
 }
