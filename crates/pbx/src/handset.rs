@@ -19,11 +19,17 @@
 //! The call model (one line, no call waiting) is in `phone.rs`; its event sequences
 //! follow [`crate::sim`] from the phone's own side, and refusals are [`SimError`]s.
 //!
+//! Handsets that share an [`Exchange`] call each other: a call to another handset's
+//! number rings that handset, its answer connects the caller, and a hang-up on either side
+//! ends the call for both (otherwise the far end of a call is simulated and answers after
+//! [`HandsetConfig::answer_delay`]).
+//!
 //! Over TCP the handset keeps its registration connection open (the controller may send
 //! on it) and also accepts connections on its contact address. [`SimHandset::reboot`]
 //! forgets the dialog without a BYE and registers again with a new Call-ID.
 
 mod agent;
+mod exchange;
 mod phone;
 mod register;
 mod requests;
@@ -39,6 +45,7 @@ use tokio::task::JoinHandle;
 
 use crate::sim::SimError;
 use agent::{Action, Agent, Command};
+pub use exchange::Exchange;
 
 /// The SIP transport the handset uses towards the registrar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +74,9 @@ pub struct HandsetConfig {
     pub answer_delay: Duration,
     /// How long a reboot takes before the handset registers again.
     pub reboot_delay: Duration,
+    /// Other handsets this one can call (and be called by); none: every far end is
+    /// simulated.
+    pub exchange: Option<Exchange>,
 }
 
 impl HandsetConfig {
@@ -85,6 +95,7 @@ impl HandsetConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             answer_delay: Duration::from_secs(1),
             reboot_delay: Duration::from_millis(500),
+            exchange: None,
         }
     }
 }

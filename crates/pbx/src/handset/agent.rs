@@ -3,7 +3,7 @@
 //! Nothing here trusts the network: a message missing what it needs is answered 400 or
 //! dropped, never unwrapped.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use sip::{
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
+use super::exchange::Signal;
 use super::phone::{Phone, PhoneEvent};
 use super::register::{RegisterStep, Registration};
 use super::requests::{Monitor, serve};
@@ -117,6 +118,10 @@ pub(crate) struct Agent {
     events: VecDeque<csta::Message>,
     responses: VecDeque<(String, Response)>,
     reboot_at: Option<Instant>,
+    /// This handset's line on its exchange, if it has one.
+    line: Option<mpsc::UnboundedReceiver<Signal>>,
+    /// The calls as last told to the exchange: id → (far end, state).
+    told: HashMap<u64, (String, csta::LocalConnectionState)>,
 }
 
 impl Agent {
@@ -136,7 +141,13 @@ impl Agent {
         )
         .await?;
         let registration = Registration::new(&config, sockets.local, sockets.registrar.clone());
+        let line = config
+            .exchange
+            .as_ref()
+            .map(|exchange| exchange.join(&config.number));
         Ok(Agent {
+            line,
+            told: HashMap::new(),
             phone: Phone::new(&config.number, config.answer_delay),
             config,
             sockets,
@@ -186,9 +197,79 @@ impl Agent {
                     Some(Command::Shutdown) | None => break,
                 },
                 _ = tick.tick() => self.on_tick().await,
+                Some(signal) = next_signal(&mut self.line) => {
+                    self.on_signal(signal);
+                    self.pump().await;
+                }
             }
         }
+        if let Some(exchange) = &self.config.exchange {
+            exchange.leave(&self.config.number);
+        }
         self.tasks.abort_all();
+    }
+
+    /// Another handset of the exchange tells what happened on its side of a call.
+    fn on_signal(&mut self, signal: Signal) {
+        let events = match signal {
+            Signal::Ring { from } => match self.phone.ring_from(&from) {
+                Ok(events) => events,
+                Err(_) => {
+                    // Busy or do-not-disturb: the caller's call ends.
+                    if let Some(exchange) = &self.config.exchange {
+                        exchange.signal(
+                            &from,
+                            Signal::Cleared {
+                                by: self.config.number.clone(),
+                            },
+                        );
+                    }
+                    Vec::new()
+                }
+            },
+            Signal::Answered { by } => {
+                self.phone.far_answered(&by, Instant::now());
+                Vec::new()
+            }
+            Signal::Cleared { by } => self.phone.far_cleared(&by),
+        };
+        self.emit(events);
+    }
+
+    /// Tells the exchange what changed in this phone's calls with other handsets: a new
+    /// outgoing call rings the far handset, an answered one connects it, an ended one
+    /// ends it there too.
+    fn tell_exchange(&mut self) {
+        let Some(exchange) = self.config.exchange.clone() else {
+            return;
+        };
+        let me = self.config.number.clone();
+        let lines = self.phone.lines();
+        for (id, far, state, far_to_answer) in &lines {
+            match self.told.get(id) {
+                None if *far_to_answer && exchange.has(far) => {
+                    if exchange.signal(far, Signal::Ring { from: me.clone() }) {
+                        self.phone.far_is_a_handset(*id);
+                    }
+                }
+                Some((_, before))
+                    if *before == csta::LocalConnectionState::Alerting
+                        && *state == csta::LocalConnectionState::Connected =>
+                {
+                    exchange.signal(far, Signal::Answered { by: me.clone() });
+                }
+                _ => {}
+            }
+        }
+        for (id, (far, _)) in &self.told {
+            if !lines.iter().any(|(line, ..)| line == id) {
+                exchange.signal(far, Signal::Cleared { by: me.clone() });
+            }
+        }
+        self.told = lines
+            .into_iter()
+            .map(|(id, far, state, _)| (id, (far, state)))
+            .collect();
     }
 
     fn act(&mut self, action: Action) -> Result<(), SimError> {
@@ -425,6 +506,8 @@ impl Agent {
 
     /// Queues events for the monitor, if there is one.
     fn emit(&mut self, events: Vec<PhoneEvent>) {
+        // Every change of the phone's calls passes here: tell the other handsets first.
+        self.tell_exchange();
         let Some(cross_ref) = self.monitor.cross_ref.as_deref() else {
             return;
         };
@@ -452,6 +535,14 @@ impl Agent {
             .send(&peer, &Message::Request(request.clone()))
             .await;
         self.info = Some(Transaction::new(request, peer, Instant::now()));
+    }
+}
+
+/// The next signal on a handset's exchange line; never, without a line.
+async fn next_signal(line: &mut Option<mpsc::UnboundedReceiver<Signal>>) -> Option<Signal> {
+    match line {
+        Some(line) => line.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -273,6 +273,47 @@ impl Phone {
     }
 
     /// The phone's connections, for SnapshotDevice.
+    /// Every call: (id, far end, this phone's state, whether the far end is yet to answer).
+    pub(crate) fn lines(&self) -> Vec<(u64, String, LocalConnectionState, bool)> {
+        self.calls
+            .iter()
+            .map(|call| {
+                (
+                    call.id,
+                    call.far.clone(),
+                    call.state.clone(),
+                    call.answer_at.is_some(),
+                )
+            })
+            .collect()
+    }
+
+    /// The far end of `call` is another handset: it answers when it says so
+    /// ([`Phone::far_answered`]), not after the simulated delay.
+    pub(crate) fn far_is_a_handset(&mut self, call: u64) {
+        if let Some(call) = self.calls.iter_mut().find(|c| c.id == call) {
+            call.answer_at = None;
+        }
+    }
+
+    /// The handset `far` answered our call: it is established at the next tick.
+    pub(crate) fn far_answered(&mut self, far: &str, now: Instant) {
+        if let Some(call) = self
+            .calls
+            .iter_mut()
+            .find(|c| c.far == far && c.state == LocalConnectionState::Connected)
+        {
+            call.answer_at = Some(now);
+        }
+    }
+
+    /// The handset `far` left our call with it: the call ends here too.
+    pub(crate) fn far_cleared(&mut self, far: &str) -> Vec<PhoneEvent> {
+        let call = self.calls.iter().find(|c| c.far == far).map(|c| c.id);
+        call.and_then(|id| self.clear(Some(id)).ok())
+            .unwrap_or_default()
+    }
+
     pub(crate) fn connections(&self) -> Vec<(ConnectionId, LocalConnectionState)> {
         self.calls
             .iter()

@@ -31,6 +31,24 @@ impl From<PbxError> for ApiError {
     }
 }
 
+/// What the telephone system said, for the caller: the switch's reasons (CSTA error
+/// names, addresses) go to admins; an end user gets a plain sentence with the same code.
+fn for_caller(auth: &Auth, mut error: ApiError) -> ApiError {
+    if auth.0.role != Role::User {
+        return error;
+    }
+    match error.code {
+        "pbx_rejected" => {
+            error.message = "the telephone system did not accept this; please try again".into();
+        }
+        "pbx_unavailable" => {
+            error.message = "the telephone system cannot be reached at the moment".into();
+        }
+        _ => {}
+    }
+    error
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewCall {
     /// The number to call: an extension of the tenant or an outside number.
@@ -172,6 +190,16 @@ pub async fn create(
     auth: Auth,
     ApiJson(new): ApiJson<NewCall>,
 ) -> ApiResult<(StatusCode, Json<CallView>)> {
+    let result = make_call(&state, &auth, new).await;
+    result.map_err(|error| for_caller(&auth, error))
+}
+
+async fn make_call(
+    state: &AppState,
+    auth: &Auth,
+    new: NewCall,
+) -> ApiResult<(StatusCode, Json<CallView>)> {
+    let state = state.clone();
     let tenant = auth.tenant()?;
     let to = dial_string("to", &new.to)?;
     let device = match &new.device_id {
@@ -253,7 +281,7 @@ async fn find(state: &AppState, auth: &Auth, id: &str) -> ApiResult<(TenantId, C
 /// Runs an action on a call and answers the call as it is afterwards (or the new call).
 async fn act(
     state: AppState,
-    auth: Auth,
+    auth: &Auth,
     id: String,
     action: &str,
     body: CallAction,
@@ -406,7 +434,8 @@ macro_rules! call_action {
             Path(id): Path<String>,
             body: axum::body::Bytes,
         ) -> ApiResult<Json<CallView>> {
-            act(state, auth, id, $action, action_body(&body)?).await
+            let result = act(state, &auth, id, $action, action_body(&body)?).await;
+            result.map_err(|error| for_caller(&auth, error))
         }
     };
 }
@@ -460,7 +489,11 @@ async fn feature(
         ))
     })?;
     let request = make(&runtime, tenant, device.device_id)?;
-    state.cti.request(&runtime, request).await?;
+    state
+        .cti
+        .request(&runtime, request)
+        .await
+        .map_err(|error| for_caller(auth, error.into()))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

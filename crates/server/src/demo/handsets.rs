@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pbx::handset::{HandsetConfig, SimHandset};
+use pbx::handset::{Exchange, HandsetConfig, SimHandset};
 use ucplus_core::{
     Device, DeviceRecordId, Pbx, PbxId, PbxKind, Role, SipHa1, Tenant, TenantId, Timestamp,
 };
@@ -92,8 +92,11 @@ pub async fn start(state: &AppState, traffic: bool) -> anyhow::Result<Vec<Arc<Si
     state.cti.reload_pbx(connection.id).await?;
     state.sip.reload(state.store.as_ref()).await?;
     let mut handsets = Vec::new();
+    // The handsets can call each other (Alice dials 101: Bob's phone rings).
+    let exchange = Exchange::new();
     for device in &devices {
         let mut config = HandsetConfig::new(registrar, &device.device_id);
+        config.exchange = Some(exchange.clone());
         config.password = format!("handset-{}", device.device_id);
         config.domain = DOMAIN.into();
         config.expires = 300;

@@ -96,6 +96,11 @@ async fn a_request_the_switch_never_answers_times_out_after_the_request_timeout(
         waited >= Duration::from_millis(400) && waited < Duration::from_secs(8),
         "answered after {waited:?}, the request timeout is 400 ms"
     );
+    // An end user is told plainly, without the switch's or the link's internals.
+    assert_eq!(
+        body["error"]["message"],
+        "the telephone system cannot be reached at the moment"
+    );
     server.stop().await;
 }
 

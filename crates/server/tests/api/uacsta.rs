@@ -209,3 +209,96 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
     );
     server.stop().await;
 }
+
+/// Two handsets that can reach each other: a call from one user's handset to the other's
+/// number rings the other handset, its answer connects both, and a hang-up ends it on
+/// both sides — all through ucplus's API, as in the demo (alice → 101).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handsets_call_each_other_through_the_api() {
+    let server = TestServer::start_with(|config| {
+        config.sip.listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let registrar = server.sip.expect("the registrar listens");
+    let admin = server.admin().await;
+    server
+        .load_license(
+            &admin,
+            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
+        )
+        .await;
+    let (tenant, boss) = server.tenant(&admin, "acme").await;
+    let (status, pbx) = server
+        .post(&admin, "/api/v1/pbxs", json!({"name": "handsets", "kind": "uacsta", "tenant_id": tenant, "sip_domain": "acme.example"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let exchange = pbx::handset::Exchange::new();
+    let mut people = Vec::new();
+    for (name, number) in [("alice", "100"), ("bob", "101")] {
+        let user = server.user(&boss, name, &["desktop"]).await;
+        let (status, device) = server
+            .post(&boss, "/api/v1/devices", json!({"pbx_id": pbx["id"], "device_id": number, "user_id": user, "sip_username": number, "sip_password": format!("secret-{number}")}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{device}");
+        let mut config = HandsetConfig::new(registrar, number);
+        config.password = format!("secret-{number}");
+        config.domain = "acme.example".into();
+        config.exchange = Some(exchange.clone());
+        let handset = SimHandset::start(config).await.expect("handset");
+        // The session is open once ucplus has taken the handset's snapshot.
+        assert!(handset.wait_snapshots(Duration::from_secs(10), 1).await);
+        let token = server
+            .login(Some("acme"), name, "user-password", "desktop")
+            .await
+            .unwrap();
+        people.push((token, handset));
+    }
+    let (alice, bob) = (&people[0].0, &people[1].0);
+    let (status, made) = server
+        .post(alice, "/api/v1/calls", json!({"to": "101"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    // Bob's handset rings, with Alice as the caller.
+    let ringing = wait_state(&server, bob, "ringing").await;
+    assert_eq!(ringing["other"]["number"], "100", "{ringing}");
+    let dialing = wait_state(&server, alice, "dialing").await;
+    assert_eq!(dialing["other"]["number"], "101", "{dialing}");
+    // Bob answers: both are connected, each with the other.
+    let (status, body) = server
+        .post(
+            bob,
+            &format!("/api/v1/calls/{}/answer", ringing["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let at_alice = wait_state(&server, alice, "connected").await;
+    assert_eq!(at_alice["other"]["number"], "101", "{at_alice}");
+    let at_bob = wait_state(&server, bob, "connected").await;
+    assert_eq!(at_bob["other"]["number"], "100", "{at_bob}");
+    // Alice hangs up: the call ends on Bob's phone too.
+    let (status, body) = server
+        .post(
+            alice,
+            &format!("/api/v1/calls/{}/clear", at_alice["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, calls) = server.get(bob, "/api/v1/calls").await;
+        if calls.as_array().is_some_and(|c| c.is_empty()) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob's call never ended: {calls}"
+        );
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    for (_, handset) in people {
+        handset.shutdown().await;
+    }
+    server.stop().await;
+}
