@@ -247,10 +247,11 @@ impl Agent {
         let lines = self.phone.lines();
         for (id, far, state, far_to_answer) in &lines {
             match self.told.get(id) {
-                None if *far_to_answer && exchange.has(far) => {
-                    if exchange.signal(far, Signal::Ring { from: me.clone() }) {
-                        self.phone.far_is_a_handset(*id);
-                    }
+                None if *far_to_answer
+                    && exchange.has(far)
+                    && exchange.signal(far, Signal::Ring { from: me.clone() }) =>
+                {
+                    self.phone.far_is_a_handset(*id);
                 }
                 Some((_, before))
                     if *before == csta::LocalConnectionState::Alerting

@@ -212,7 +212,7 @@ async fn make_call(
                 .device(tenant, id)
                 .await
                 .map_err(|_| ApiError::field("device_id", "no such device"))?;
-            check_control(&auth, tenant, &device)?;
+            check_control(auth, tenant, &device)?;
             device
         }
         None => state
@@ -286,7 +286,7 @@ async fn act(
     action: &str,
     body: CallAction,
 ) -> ApiResult<Json<CallView>> {
-    let (tenant, found) = find(&state, &auth, &id).await?;
+    let (tenant, found) = find(&state, auth, &id).await?;
     let CallRef {
         runtime,
         device,
