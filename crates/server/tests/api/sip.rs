@@ -591,3 +591,34 @@ async fn sip_over_tcp_is_bounded_per_address_and_slow_messages_are_cut_off() {
     assert!(started.elapsed() < Duration::from_secs(5));
     server.stop().await;
 }
+
+/// A rate-limited handset gets the same 403 as a wrong password: the answer does not tell
+/// an attacker that the limiter, rather than the password, refused it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_registration_looks_like_a_wrong_password() {
+    let server =
+        TestServer::start_with(|config| config.sip.listen = Some("127.0.0.1:0".parse().unwrap()))
+            .await;
+    let registrar = server.sip.expect("the registrar listens");
+    handset_setup(&server).await;
+    let mut phone = Phone::new(registrar, "100", "acme.example").await;
+    let contact = format!("<sip:100@{}>", phone.socket.local_addr().unwrap());
+    let wrong = phone.register("not-the-password", &contact, 120).await;
+    assert_eq!(wrong.status.as_u16(), 403);
+    // Past the limit (10 failures per user and address in a minute) even the right
+    // password is refused — in exactly the same words.
+    let mut limited = None;
+    for _ in 0..12 {
+        let answer = phone.register("not-the-password", &contact, 120).await;
+        assert_eq!(answer.status.as_u16(), 403);
+        limited = Some(answer);
+    }
+    let right = phone.register("secret-100", &contact, 120).await;
+    assert_eq!(right.status.as_u16(), 403, "the limiter refuses: {right:?}");
+    assert_eq!(right.reason, wrong.reason, "the same reason phrase");
+    assert_eq!(
+        limited.map(|answer| answer.reason),
+        Some(wrong.reason.clone())
+    );
+    server.stop().await;
+}
