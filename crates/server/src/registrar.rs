@@ -138,14 +138,12 @@ impl SipService {
             // Without randomness nonces would be guessable: refuse every login instead.
             tracing::error!("no OS random source for SIP nonces");
         }
+        let digest = DigestServer::new(&secret);
         SipService {
             controller,
             registrar: Mutex::new(sip::Registrar::new(sip::RegistrarConfig::default())),
-            nonce_uses: Mutex::new(sip::NonceUses::new(
-                100_000,
-                DigestServer::new(&secret).nonce_lifetime(),
-            )),
-            digest: DigestServer::new(&secret),
+            nonce_uses: Mutex::new(sip::NonceUses::new(100_000, digest.nonce_lifetime())),
+            digest,
             index: RwLock::new(Index::default()),
             failures: LoginLimiter::new(Duration::from_secs(60), 10, 30),
             limits: Limits::default(),

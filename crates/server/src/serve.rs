@@ -199,7 +199,8 @@ pub struct Settings {
     pub send_buffer: usize,
 }
 
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 95\r\n\r\n{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many connections; try again shortly\"}}";
+/// The body of the answer to a connection over a limit.
+const BUSY_BODY: &str = r#"{"error":{"code":"too_many_connections","message":"too many connections; try again shortly"}}"#;
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets open requests
 /// finish (at most `drain` long).
@@ -287,7 +288,11 @@ pub async fn run(
 
 /// Tells a client over the limits to come back later, without reading its request.
 async fn refuse(mut stream: TcpStream) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{BUSY_BODY}",
+        BUSY_BODY.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
     let _ = stream.shutdown().await;
 }
 

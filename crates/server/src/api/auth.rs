@@ -87,10 +87,20 @@ pub async fn login(
         .map(|(user, _)| user.password_hash.clone())
         .unwrap_or_else(|| password::decoy_hash().to_string());
     let given = request.password;
-    let matches = state
+    let matches = match state
         .hashing
         .run(move || password::verify(&given, &stored_hash))
-        .await?;
+        .await
+    {
+        Ok(matches) => matches,
+        Err(busy) => {
+            // Not judged: a client told to come back later is not charged a failure.
+            state
+                .limiter
+                .attempt_abandoned(&tenant_key, &request.username, &address);
+            return Err(busy);
+        }
+    };
     let (user, tenant) = match account {
         Some(account) if matches => account,
         _ => {

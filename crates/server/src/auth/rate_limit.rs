@@ -131,6 +131,17 @@ impl LoginLimiter {
         }
     }
 
+    /// Takes back an attempt that was never judged (the server was too busy to check the
+    /// password): it counts neither for nor against anyone.
+    pub fn attempt_abandoned(&self, tenant: &str, username: &str, address: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for key in [user_key(tenant, username, address), address_key(address)] {
+            if let Some(times) = failures.get_mut(&key) {
+                times.pop_back();
+            }
+        }
+    }
+
     /// Forgets keys whose failures are all older than the window.
     pub fn prune(&self, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -184,6 +195,12 @@ mod tests {
             limiter.attempt_succeeded("t", "anna", "9.9.9.9");
         }
         assert_eq!(limiter.check("t", "anna", "9.9.9.9", now), None);
+        // Attempts the server never judged (too busy) count for nothing.
+        for _ in 0..40 {
+            assert!(limiter.attempt("t", "bert", "8.8.8.8", now).is_ok());
+            limiter.attempt_abandoned("t", "bert", "8.8.8.8");
+        }
+        assert_eq!(limiter.check("t", "bert", "8.8.8.8", now), None);
     }
 
     #[test]

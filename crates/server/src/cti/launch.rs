@@ -85,7 +85,7 @@ pub fn csta_config(pbx: &Pbx, errors: &mut ValidationErrors) -> Option<CstaLinkC
             .and_then(Value::as_bool)
             .unwrap_or(true);
         let trusted_pem = match text(settings, "tls_ca_file") {
-            Some(path) => match std::fs::read(path) {
+            Some(path) => match read_bounded(path, MAX_CA_FILE) {
                 Ok(pem) => Some(pem),
                 Err(error) => {
                     errors.add("tls_ca_file", format!("cannot read {path}: {error}"));
@@ -108,6 +108,25 @@ pub fn csta_config(pbx: &Pbx, errors: &mut ValidationErrors) -> Option<CstaLinkC
         });
     }
     Some(config)
+}
+
+/// A CA file larger than this is not a CA file (and must not fill the memory).
+const MAX_CA_FILE: u64 = 1024 * 1024;
+
+/// Reads at most `limit` bytes of `path`; a longer file is an error.
+fn read_bounded(path: &str, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "larger than {} KiB",
+            limit / 1024
+        )));
+    }
+    Ok(bytes)
 }
 
 impl LinkLauncher for Launcher {

@@ -532,6 +532,14 @@ async fn a_flood_of_idle_connections_leaves_health_and_admins_reachable() {
         .expect("refused at once");
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("too_many_connections"), "{answer}");
+    // A well-formed answer: the body is exactly as long as it says.
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("Content-Length: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("Content-Length");
+    assert_eq!(body.len(), length, "{answer}");
     // A third flooding address gets the rest below the reserve, and no more.
     for _ in 0..5 {
         flood.push(connect_from("127.0.2.3").await.unwrap());
