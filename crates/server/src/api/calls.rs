@@ -190,16 +190,15 @@ pub async fn create(
     auth: Auth,
     ApiJson(new): ApiJson<NewCall>,
 ) -> ApiResult<(StatusCode, Json<CallView>)> {
-    let result = make_call(&state, &auth, new).await;
+    let result = make_call(state, &auth, new).await;
     result.map_err(|error| for_caller(&auth, error))
 }
 
 async fn make_call(
-    state: &AppState,
+    state: AppState,
     auth: &Auth,
     new: NewCall,
 ) -> ApiResult<(StatusCode, Json<CallView>)> {
-    let state = state.clone();
     let tenant = auth.tenant()?;
     let to = dial_string("to", &new.to)?;
     let device = match &new.device_id {
