@@ -49,10 +49,17 @@ pub fn decoy_hash() -> &'static str {
 
 /// Bounds concurrent hashing: at most `permits` at once (one per core by default); a
 /// request that cannot start within `wait` is answered 503 `busy` with a Retry-After.
+///
+/// The hashing runs on `permits` threads of its own, not on the shared blocking pool:
+/// each thread's allocator keeps memory of its own, so Argon2's 19 MiB per hash spread
+/// over many pool threads would not be flat.
 pub struct HashGate {
     permits: Semaphore,
     wait: Duration,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 impl HashGate {
     /// `permits` 0 means one per core.
@@ -61,9 +68,34 @@ impl HashGate {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for index in 0..permits {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("ucplus-hash-{index}"))
+                .spawn(move || {
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => break,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            // The gate is gone: the thread ends.
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "could not start a password hashing thread");
+            }
+        }
         HashGate {
             permits: Semaphore::new(permits),
             wait,
+            jobs,
         }
     }
 
@@ -85,9 +117,15 @@ impl HashGate {
                 return Err(error);
             }
         };
-        let result = tokio::task::spawn_blocking(work)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = reply.send(work());
+            }))
+            .map_err(|_| ApiError::internal("the password hashing threads are gone"))?;
+        let result = answer
             .await
-            .map_err(ApiError::internal);
+            .map_err(|_| ApiError::internal("a password hashing job was lost"));
         drop(permit);
         result
     }
