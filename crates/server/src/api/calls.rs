@@ -395,12 +395,17 @@ async fn act(
         }
         _ => return Err(ApiError::not_found()),
     };
-    let consult = matches!(request, PbxRequest::Consult { .. });
+    let consulted = match &request {
+        PbxRequest::Consult { to, .. } => Some(to.clone()),
+        _ => None,
+    };
     let ends_before = runtime.read().ends_seq;
     let response = state.cti.request(&runtime, request).await?;
-    if consult {
-        let new_call =
+    if let Some(to) = consulted {
+        let mut new_call =
             await_call(&runtime, &device, response.call_id.as_deref(), ends_before).await?;
+        // As for a new call: before the switch reports the far end, the number dialled is it.
+        new_call.other_number.get_or_insert(to);
         return Ok(Json(view(&state, &runtime, &device, &new_call).await));
     }
     // The call as the engine knows it now (it may already have ended).
