@@ -38,6 +38,22 @@ use ucplus_core::{DeviceRecordId, PbxKind, SipHa1, Store, StoreResult, TenantId,
 use crate::auth::rate_limit::LoginLimiter;
 use crate::cti::Cti;
 use crate::cti::bus::{Audience, Bus, Envelope, message_json};
+use crate::uacsta::Flow;
+
+/// Messages a SIP TCP connection may have queued for writing before it is dropped.
+const WRITE_QUEUE: usize = 256;
+/// After a registration's expiry, how long its connection may stay silent.
+const REGISTRATION_GRACE: Duration = Duration::from_secs(32);
+
+/// The answer to one request, and the registration it made, if any: its address-of-record
+/// and when it lapses (Unix seconds).
+struct Answer {
+    response: Response,
+    registered: Option<(String, u64)>,
+    /// The handset whose session is to be opened or closed once the response is sent
+    /// (a phone expects its 200 before the session's INVITE).
+    changed: Option<(Account, String)>,
+}
 
 /// A device's registration as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -80,6 +96,11 @@ pub struct SipService {
     nonce_uses: Mutex<sip::NonceUses>,
     limits: Limits,
     tcp: TcpLimits,
+    /// Per address-of-record, the registration that last came over TCP and its
+    /// connection: the handset's session runs on that connection.
+    flows: Mutex<HashMap<String, (String, Flow)>>,
+    /// Numbers the registrar's TCP connections.
+    connections: std::sync::atomic::AtomicU64,
 }
 
 /// What one SIP-over-TCP client may hold.
@@ -148,6 +169,8 @@ impl SipService {
             failures: LoginLimiter::new(Duration::from_secs(60), 10, 30),
             limits: Limits::default(),
             tcp,
+            flows: Mutex::new(HashMap::new()),
+            connections: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -216,19 +239,35 @@ impl SipService {
         })
     }
 
-    /// Answers one request from `source`; publishes registration changes.
+    /// Answers one request from `source` over UDP; publishes registration changes.
     pub fn handle(&self, request: &Request, source: SocketAddr, bus: &Bus) -> Response {
+        self.answer(request, source, &Flow::Udp(source), bus)
+            .response
+    }
+
+    /// Answers one request that came on `flow`.
+    fn answer(&self, request: &Request, source: SocketAddr, flow: &Flow, bus: &Bus) -> Answer {
+        let response = |response| Answer {
+            response,
+            registered: None,
+            changed: None,
+        };
         metrics::counter!("ucplus_sip_requests_total", "method" => request.method.as_str().to_string()).increment(1);
         match request.method {
             Method::Register => {}
-            Method::Options => return Response::for_request(request, StatusCode::OK),
-            _ => return Response::for_request(request, StatusCode::METHOD_NOT_ALLOWED),
+            Method::Options => return response(Response::for_request(request, StatusCode::OK)),
+            _ => {
+                return response(Response::for_request(
+                    request,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                ));
+            }
         }
         let Some((user, domain)) = request.headers.to().ok().and_then(|to| match &to.uri {
             sip::Uri::Sip(uri) => Some((uri.user.clone()?, uri.host.to_lowercase())),
             sip::Uri::Other(_) => None,
         }) else {
-            return Response::for_request(request, StatusCode::BAD_REQUEST);
+            return response(Response::for_request(request, StatusCode::BAD_REQUEST));
         };
         let address = source.ip().to_string();
         let now_instant = Instant::now();
@@ -240,7 +279,7 @@ impl SipService {
             .is_some()
         {
             metrics::counter!("ucplus_sip_rate_limited_total").increment(1);
-            return forbidden();
+            return response(forbidden());
         }
         let (known_domain, account) = {
             let index = self.index.read().unwrap_or_else(|e| e.into_inner());
@@ -260,19 +299,19 @@ impl SipService {
             Ok(Some(credentials)) => credentials,
             // Unknown users and domains are challenged like known ones, so the answer
             // before authentication does not tell which accounts exist.
-            Ok(None) => return challenge(false),
-            Err(_) => return Response::for_request(request, StatusCode::BAD_REQUEST),
+            Ok(None) => return response(challenge(false)),
+            Err(_) => return response(Response::for_request(request, StatusCode::BAD_REQUEST)),
         };
         let Some(account) = account.filter(|_| known_domain) else {
             self.failures
                 .record_failure(&domain, &user, &address, now_instant);
             tracing::info!(%user, %domain, %address, "SIP registration for an unknown account");
-            return forbidden();
+            return response(forbidden());
         };
         if credentials.username != user {
             self.failures
                 .record_failure(&domain, &user, &address, now_instant);
-            return forbidden();
+            return response(forbidden());
         }
         let ha1 = match credentials.algorithm {
             sip::Algorithm::Md5 | sip::Algorithm::Md5Sess => account.ha1.md5.as_str(),
@@ -287,13 +326,13 @@ impl SipService {
             now,
         ) {
             Ok(()) => {}
-            Err(AuthError::StaleNonce) => return challenge(true),
-            Err(AuthError::UnknownNonce) => return challenge(false),
+            Err(AuthError::StaleNonce) => return response(challenge(true)),
+            Err(AuthError::UnknownNonce) => return response(challenge(false)),
             Err(error) => {
                 tracing::info!(%user, %domain, %address, code = error.code(), "SIP authentication failed");
                 self.failures
                     .record_failure(&domain, &user, &address, now_instant);
-                return forbidden();
+                return response(forbidden());
             }
         }
         let fresh =
@@ -301,15 +340,38 @@ impl SipService {
         if let Err(replay) = fresh {
             metrics::counter!("ucplus_sip_replays_total").increment(1);
             tracing::info!(%user, %domain, %address, ?replay, "SIP credentials used again: challenged anew");
-            return challenge(false);
+            return response(challenge(false));
         }
         self.failures.record_success(&domain, &user, &address);
         let registration = lock(&self.registrar).register(request, Some(source), now);
+        let aor = format!("{user}@{domain}");
+        if let (Flow::Stream { .. }, true) = (flow, registration.response.status.is_success()) {
+            if let Ok(call_id) = request.headers.call_id() {
+                lock(&self.flows).insert(aor.clone(), (call_id.to_string(), flow.clone()));
+            }
+        }
         if !registration.changes.is_empty() {
             self.announce(account.device, account.tenant, bus);
-            self.sessions(&account, &format!("{user}@{domain}"));
         }
-        registration.response
+        let registered = registration
+            .changes
+            .iter()
+            .filter(|c| c.kind != ChangeKind::Removed)
+            .map(|c| c.binding.expires_at)
+            .max()
+            .map(|until| (aor.clone(), until));
+        Answer {
+            response: registration.response,
+            registered,
+            changed: (!registration.changes.is_empty()).then_some((account, aor)),
+        }
+    }
+
+    /// What follows a sent answer: the session of a handset whose bindings changed.
+    fn after(&self, answer: Answer) {
+        if let Some((account, aor)) = answer.changed {
+            self.sessions(&account, &aor);
+        }
     }
 
     /// Opens the handset's uaCSTA session for its newest binding, or closes it when none
@@ -322,20 +384,31 @@ impl SipService {
             .cloned();
         match newest {
             Some(binding) => {
-                let source = binding
-                    .source
-                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
+                // Over TCP the session takes the connection the binding was registered on;
+                // over UDP it goes where the REGISTER came from.
+                let stream = lock(&self.flows)
+                    .get(aor)
+                    .filter(|(call_id, _)| *call_id == binding.call_id)
+                    .map(|(_, flow)| flow.clone());
+                let flow = match (stream, binding.source) {
+                    (Some(flow), _) => flow,
+                    (None, Some(source)) => Flow::Udp(source),
+                    (None, None) => return,
+                };
                 self.controller.open(crate::uacsta::Handset {
                     device: account.device,
                     pbx: account.pbx,
                     number: &account.number,
                     aor,
                     contact: &binding.contact.uri,
-                    source,
+                    flow,
                     registration: &binding.call_id,
                 });
             }
-            None => self.controller.close(account.device),
+            None => {
+                lock(&self.flows).remove(aor);
+                self.controller.close(account.device);
+            }
         }
     }
 
@@ -414,7 +487,15 @@ impl SipService {
                     let answer = match sip::parse_datagram(datagram, &service.limits) {
                         Ok(Some(Message::Request(request))) => match request.method {
                             Method::Register | Method::Options => {
-                                service.handle(&request, source, &events.bus).to_bytes()
+                                let answer = service.answer(
+                                    &request,
+                                    source,
+                                    &Flow::Udp(source),
+                                    &events.bus,
+                                );
+                                let _ = udp.send_to(&answer.response.to_bytes(), source).await;
+                                service.after(answer);
+                                continue;
                             }
                             Method::Ack => continue,
                             _ => service
@@ -472,46 +553,121 @@ impl SipService {
         Ok(bound)
     }
 
-    async fn serve_tcp(&self, mut stream: tokio::net::TcpStream, source: SocketAddr, bus: &Bus) {
+    /// Serves one TCP connection: the registration and, on the same connection, the
+    /// uaCSTA sessions of the handsets registered on it. A connection that carries a
+    /// registration may stay silent until that registration lapses.
+    async fn serve_tcp(&self, stream: tokio::net::TcpStream, source: SocketAddr, bus: &Bus) {
+        let connection = self
+            .connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (mut reader, mut writer) = stream.into_split();
+        let (sender, mut outgoing) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
+        let write_deadline = self.tcp.message_timeout;
+        // A peer that does not read what it is sent is dropped, not waited for.
+        let writing = tokio::spawn(async move {
+            while let Some(bytes) = outgoing.recv().await {
+                let written = tokio::time::timeout(write_deadline, writer.write_all(&bytes)).await;
+                if !matches!(written, Ok(Ok(()))) {
+                    return;
+                }
+            }
+        });
+        let flow = Flow::Stream {
+            connection,
+            writer: sender.clone(),
+        };
         let mut framer = StreamFramer::new(self.limits);
         let mut buffer = BytesMut::with_capacity(4096);
-        let write_deadline = self.tcp.message_timeout;
         // When the first byte of the message now being read arrived.
         let mut started: Option<tokio::time::Instant> = None;
-        loop {
+        // The registrations made on this connection and until when each lasts.
+        let mut registered: HashMap<String, u64> = HashMap::new();
+        // Every address-of-record registered on it (their flows end with it).
+        let mut carried = std::collections::HashSet::new();
+        'connection: loop {
             loop {
-                let answer = match framer.decode(&mut buffer) {
+                let item = framer.decode(&mut buffer);
+                if let Ok(Some(_)) = item {
+                    started = None;
+                }
+                let answer = match item {
                     Ok(Some(StreamItem::Message(message))) => match *message {
-                        Message::Request(request) => self.handle(&request, source, bus).to_bytes(),
-                        Message::Response(_) => continue,
+                        Message::Request(request) => match request.method {
+                            Method::Register | Method::Options => {
+                                let answer = self.answer(&request, source, &flow, bus);
+                                if let Some((aor, until)) = &answer.registered {
+                                    carried.insert(aor.clone());
+                                    registered.insert(aor.clone(), *until);
+                                }
+                                if sender.try_send(answer.response.to_bytes()).is_err() {
+                                    break 'connection;
+                                }
+                                self.after(answer);
+                                continue;
+                            }
+                            Method::Ack => continue,
+                            _ => self
+                                .controller
+                                .on_request(&request)
+                                .unwrap_or_else(|| {
+                                    Response::for_request(&request, StatusCode::CALL_DOES_NOT_EXIST)
+                                })
+                                .to_bytes(),
+                        },
+                        Message::Response(response) => {
+                            self.controller.on_response(&response);
+                            continue;
+                        }
                     },
                     Ok(Some(StreamItem::KeepAlive)) => bytes::Bytes::from_static(b"\r\n"),
                     Ok(None) => break,
                     Err(error) => {
                         tracing::debug!(%source, code = error.code(), "malformed SIP stream; closing");
-                        return;
+                        break 'connection;
                     }
                 };
-                started = None;
-                // A peer that does not read its answers is dropped, not waited for.
-                let written = tokio::time::timeout(write_deadline, stream.write_all(&answer)).await;
-                if !matches!(written, Ok(Ok(()))) {
-                    return;
+                if sender.try_send(answer).is_err() {
+                    break 'connection;
                 }
             }
-            // Between messages a phone may be quiet for a while; a message that has begun
-            // must be finished soon (no slowloris).
+            // Between messages a phone may be quiet for a while (as long as its registration
+            // lasts); a message that has begun must be finished soon (no slowloris).
             let wait = if buffer.is_empty() {
                 started = None;
-                self.tcp.idle_timeout
+                let now = unix_now();
+                registered.retain(|_, until| *until > now);
+                registered
+                    .values()
+                    .max()
+                    .map(|until| Duration::from_secs(until - now) + REGISTRATION_GRACE)
+                    .map_or(self.tcp.idle_timeout, |lasts| {
+                        lasts.max(self.tcp.idle_timeout)
+                    })
             } else {
                 let since = *started.get_or_insert_with(tokio::time::Instant::now);
                 self.tcp.message_timeout.saturating_sub(since.elapsed())
             };
-            match tokio::time::timeout(wait, stream.read_buf(&mut buffer)).await {
-                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
-                Ok(Ok(_)) => {}
+            tokio::select! {
+                read = tokio::time::timeout(wait, reader.read_buf(&mut buffer)) => match read {
+                    Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                    Ok(Ok(_)) => {}
+                },
+                // The writer gave up on a peer that does not read.
+                _ = sender.closed() => break,
             }
         }
+        writing.abort();
+        {
+            let mut flows = lock(&self.flows);
+            for aor in &carried {
+                if flows
+                    .get(aor)
+                    .is_some_and(|(_, flow)| matches!(flow, Flow::Stream { connection: c, .. } if *c == connection))
+                {
+                    flows.remove(aor);
+                }
+            }
+        }
+        self.controller.connection_closed(connection);
     }
 }

@@ -12,8 +12,12 @@
 //! engine request    ──▶ INFO <AnswerCall> ──▶ 200 <AnswerCallResponse>
 //! unregister/expiry ──▶ INFO <MonitorStop>, BYE;  a new registration (reboot) reopens
 //! ```
-//! Requests are retransmitted over UDP (RFC 3261 Timer A/E) until a final answer or the
-//! request timeout.
+//! The session runs over the transport the handset registered with: over UDP from the
+//! registrar's socket to the address the REGISTER came from, retransmitted (RFC 3261
+//! Timer A/E) until a final answer or the request timeout; over TCP on the connection the
+//! handset registered on (phones behind NAT or an SBC cannot be reached otherwise), sent
+//! once. A closed connection ends the sessions it carried; the phone's next registration,
+//! on a new connection, opens them again.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -39,12 +43,39 @@ enum Purpose {
     Refresh,
 }
 
+/// How a handset is reached: the flow its registration came on.
+#[derive(Debug, Clone)]
+pub enum Flow {
+    /// From the registrar's UDP socket to this address.
+    Udp(SocketAddr),
+    /// On a TCP connection of the registrar: its number (unique per process) and its writer.
+    Stream {
+        connection: u64,
+        writer: mpsc::Sender<Bytes>,
+    },
+}
+
+impl Flow {
+    /// The same flow (the same address, or the same connection).
+    fn same(&self, other: &Flow) -> bool {
+        match (self, other) {
+            (Flow::Udp(a), Flow::Udp(b)) => a == b,
+            (Flow::Stream { connection: a, .. }, Flow::Stream { connection: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+
+    fn reliable(&self) -> bool {
+        matches!(self, Flow::Stream { .. })
+    }
+}
+
 struct Session {
     pbx: PbxId,
     /// The device's id on the "PBX" (its number).
     number: String,
     dialog: Dialog,
-    target: SocketAddr,
+    target: Flow,
     /// The Call-ID of the registration that opened it (a new one means a reboot).
     registration: String,
     /// In-flight requests by CSeq.
@@ -71,7 +102,7 @@ pub struct Handset<'a> {
     pub aor: &'a str,
     pub contact: &'a Uri,
     /// Where its REGISTER came from (where the session is sent).
-    pub source: SocketAddr,
+    pub flow: Flow,
     /// The registration's Call-ID.
     pub registration: &'a str,
 }
@@ -130,7 +161,7 @@ impl Controller {
                     ));
                     if let Ok(seq) = invite.headers.cseq().map(|c| c.seq) {
                         session.pending.insert(seq, Purpose::Refresh);
-                        due.push((*device, invite, session.target));
+                        due.push((*device, invite, session.target.clone()));
                     }
                 }
             }
@@ -185,26 +216,43 @@ impl Controller {
         });
     }
 
-    fn send(&self, bytes: Bytes, target: SocketAddr) {
-        if let Some((socket, _)) = self.socket.get() {
-            let socket = socket.clone();
-            tokio::spawn(async move {
-                let _ = socket.send_to(&bytes, target).await;
-            });
+    fn send(&self, bytes: Bytes, target: &Flow) {
+        match target {
+            Flow::Udp(address) => {
+                if let Some((socket, _)) = self.socket.get() {
+                    let (socket, address) = (socket.clone(), *address);
+                    tokio::spawn(async move {
+                        let _ = socket.send_to(&bytes, address).await;
+                    });
+                }
+            }
+            // A connection whose queue is full is not keeping up: the message is lost and
+            // its transaction times out, as on a lossy network.
+            Flow::Stream { writer, .. } => {
+                if writer.try_send(bytes).is_err() {
+                    tracing::debug!("a handset's SIP connection is full or closed");
+                }
+            }
         }
     }
 
-    /// Sends an in-dialog request and retransmits it until answered or timed out.
-    fn transmit(self: &Arc<Self>, device: DeviceRecordId, request: Request, target: SocketAddr) {
+    /// Sends an in-dialog request and, over UDP, retransmits it until answered; it times
+    /// out after the request timeout either way.
+    fn transmit(self: &Arc<Self>, device: DeviceRecordId, request: Request, target: Flow) {
         let Ok(cseq) = request.headers.cseq().map(|c| c.seq) else {
             return;
         };
         let bytes = request.to_bytes();
-        self.send(bytes.clone(), target);
+        self.send(bytes.clone(), &target);
         let controller = self.clone();
         let deadline = tokio::time::Instant::now() + self.timeout();
         tokio::spawn(async move {
-            let mut wait = sip::timers::T1;
+            // Over a reliable transport there is nothing to retransmit (RFC 3261 §17.1.1.2).
+            let mut wait = if target.reliable() {
+                controller.timeout()
+            } else {
+                sip::timers::T1
+            };
             loop {
                 tokio::time::sleep(
                     wait.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
@@ -227,7 +275,7 @@ impl Controller {
                     }
                     return;
                 }
-                controller.send(bytes.clone(), target);
+                controller.send(bytes.clone(), &target);
                 wait = (wait * 2).min(sip::timers::T2);
             }
         });
@@ -241,7 +289,7 @@ impl Controller {
             number,
             aor,
             contact,
-            source,
+            flow,
             registration,
         } = handset;
         let Some((_, bound)) = self.socket.get() else {
@@ -254,7 +302,7 @@ impl Controller {
         if state
             .sessions
             .get(&device)
-            .is_some_and(|s| s.registration == registration)
+            .is_some_and(|s| s.registration == registration && s.target.same(&flow))
         {
             return; // a refresh of the same registration
         }
@@ -267,7 +315,12 @@ impl Controller {
         let Ok(remote_uri) = format!("sip:{aor}").parse::<Uri>() else {
             return;
         };
-        let local_contact = format!("sip:ucplus@{bound}")
+        let (transport, contact_parameter) = if flow.reliable() {
+            ("TCP", ";transport=tcp")
+        } else {
+            ("UDP", "")
+        };
+        let local_contact = format!("sip:ucplus@{bound}{contact_parameter}")
             .parse::<Uri>()
             .unwrap_or(local_uri.clone());
         let mut dialog = Dialog::new(DialogSetup {
@@ -275,7 +328,7 @@ impl Controller {
             local_contact,
             remote_uri,
             remote_target: contact.clone(),
-            transport: "UDP".into(),
+            transport: transport.into(),
             host: bound.ip().to_string(),
             port: Some(bound.port()),
         });
@@ -293,7 +346,7 @@ impl Controller {
             pbx,
             number: number.to_string(),
             dialog,
-            target: source,
+            target: flow.clone(),
             registration: registration.to_string(),
             pending: HashMap::new(),
         };
@@ -303,8 +356,24 @@ impl Controller {
             .insert(session.dialog.call_id().to_string(), device);
         state.sessions.insert(device, session);
         drop(state);
-        tracing::info!(%device, %source, "opening a uaCSTA session");
-        self.transmit(device, invite, source);
+        tracing::info!(%device, transport, "opening a uaCSTA session");
+        self.transmit(device, invite, flow);
+    }
+
+    /// A TCP connection of the registrar closed: the sessions it carried are gone (their
+    /// calls with them) until their handsets register again.
+    pub fn connection_closed(self: &Arc<Self>, connection: u64) {
+        let devices: Vec<DeviceRecordId> = lock(&self.state)
+            .sessions
+            .iter()
+            .filter(
+                |(_, s)| matches!(s.target, Flow::Stream { connection: c, .. } if c == connection),
+            )
+            .map(|(device, _)| *device)
+            .collect();
+        for device in devices {
+            self.close(device);
+        }
     }
 
     /// The handset unregistered or expired: stop monitoring and end the dialog.
@@ -324,8 +393,8 @@ impl Controller {
                 }
                 .into(),
             ));
-            self.send(stop.to_bytes(), session.target);
-            self.send(session.dialog.bye().to_bytes(), session.target);
+            self.send(stop.to_bytes(), &session.target);
+            self.send(session.dialog.bye().to_bytes(), &session.target);
         }
         for (_, purpose) in session.pending.drain() {
             if let Purpose::Engine(reply) = purpose {
@@ -366,7 +435,7 @@ impl Controller {
             return;
         };
         session.pending.insert(cseq, Purpose::Engine(reply));
-        let target = session.target;
+        let target = session.target.clone();
         drop(state);
         self.transmit(device, info, target);
     }
@@ -395,7 +464,7 @@ impl Controller {
         };
         if cseq.method == Method::Invite {
             if let Ok(Some(ack)) = session.dialog.on_invite_response(response) {
-                self.send(ack.to_bytes(), session.target);
+                self.send(ack.to_bytes(), &session.target);
             }
         }
         let Some(purpose) = session.pending.remove(&cseq.seq) else {
@@ -403,7 +472,7 @@ impl Controller {
         };
         let answer = csta::decode(&response.body).ok();
         let number = session.number.clone();
-        let target = session.target;
+        let target = session.target.clone();
         let mut next: Option<(Request, Purpose)> = None;
         match purpose {
             Purpose::Engine(reply) => {

@@ -346,8 +346,44 @@ async fn handsets_register_over_tcp_too() {
         "beef",
         1,
     );
-    let ok = exchange(phone.register_text(contact, 120, Some(&credentials.to_string()))).await;
+    stream
+        .write_all(
+            phone
+                .register_text(contact, 120, Some(&credentials.to_string()))
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // The 200 comes first; then ucplus opens the uaCSTA session on this same connection
+    // (the contact's own port is never tried: nothing listens there).
+    let mut framer = sip::StreamFramer::new(sip::Limits::default());
+    let mut buffer = bytes::BytesMut::new();
+    let mut messages = Vec::new();
+    while messages.len() < 2 {
+        if let Ok(Some(sip::StreamItem::Message(message))) = framer.decode(&mut buffer) {
+            messages.push(*message);
+            continue;
+        }
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_buf(&mut buffer))
+            .await
+            .expect("the 200 and the session's INVITE")
+            .unwrap();
+        assert!(read > 0, "the registrar closed the connection");
+    }
+    let Message::Response(ok) = &messages[0] else {
+        panic!("the 200 first: {:?}", messages[0]);
+    };
     assert_eq!(ok.status.as_u16(), 200, "{ok:?}");
+    let Message::Request(invite) = &messages[1] else {
+        panic!("then the session's INVITE: {:?}", messages[1]);
+    };
+    assert_eq!(invite.method, Method::Invite);
+    let via = invite.headers.top_via().unwrap();
+    assert_eq!(via.transport, "TCP", "{invite:?}");
+    assert!(
+        String::from_utf8_lossy(&invite.body).contains("RequestSystemStatus"),
+        "{invite:?}"
+    );
     server.stop().await;
 }
 

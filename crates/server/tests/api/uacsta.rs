@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use pbx::handset::{HandsetConfig, RegistrationState, SimHandset};
+use pbx::handset::{HandsetConfig, RegistrationState, SimHandset, Transport};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -215,6 +215,17 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
 /// both sides — all through ucplus's API, as in the demo (alice → 101).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handsets_call_each_other_through_the_api() {
+    call_each_other([Transport::Udp, Transport::Udp]).await;
+}
+
+/// The same with Alice's handset on SIP over TCP: her session runs on her registration's
+/// connection while Bob's runs over UDP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handsets_over_tcp_and_udp_call_each_other() {
+    call_each_other([Transport::Tcp, Transport::Udp]).await;
+}
+
+async fn call_each_other(transports: [Transport; 2]) {
     let server = TestServer::start_with(|config| {
         config.sip.listen = Some("127.0.0.1:0".parse().unwrap());
     })
@@ -234,7 +245,10 @@ async fn handsets_call_each_other_through_the_api() {
     assert_eq!(status, StatusCode::CREATED, "{pbx}");
     let exchange = pbx::handset::Exchange::new();
     let mut people = Vec::new();
-    for (name, number) in [("alice", "100"), ("bob", "101")] {
+    for ((name, number), transport) in [("alice", "100"), ("bob", "101")]
+        .into_iter()
+        .zip(transports)
+    {
         let user = server.user(&boss, name, &["desktop"]).await;
         let (status, device) = server
             .post(&boss, "/api/v1/devices", json!({"pbx_id": pbx["id"], "device_id": number, "user_id": user, "sip_username": number, "sip_password": format!("secret-{number}")}))
@@ -244,6 +258,7 @@ async fn handsets_call_each_other_through_the_api() {
         config.password = format!("secret-{number}");
         config.domain = "acme.example".into();
         config.exchange = Some(exchange.clone());
+        config.transport = transport;
         let handset = SimHandset::start(config).await.expect("handset");
         // The session is open once ucplus has taken the handset's snapshot.
         assert!(handset.wait_snapshots(Duration::from_secs(10), 1).await);
@@ -300,5 +315,118 @@ async fn handsets_call_each_other_through_the_api() {
     for (_, handset) in people {
         handset.shutdown().await;
     }
+    server.stop().await;
+}
+
+/// A handset on SIP over TCP: ucplus opens the CSTA-over-SIP session on the connection the
+/// handset registered on (a phone behind NAT takes no new connections), events and call
+/// control run on it, a reboot reopens it, and when the connection closes the session and
+/// its calls end at once (no request waits for a timeout on a dead connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handset_over_tcp_has_its_session_on_its_connection() {
+    let server = TestServer::start_with(|config| {
+        config.sip.listen = Some("127.0.0.1:0".parse().unwrap());
+        // Long enough that a request on a dead session would be seen waiting for it.
+        config.cti.request_timeout = 30_000;
+    })
+    .await;
+    let registrar = server.sip.expect("the registrar listens");
+    let admin = server.admin().await;
+    server
+        .load_license(
+            &admin,
+            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
+        )
+        .await;
+    let (tenant, boss) = server.tenant(&admin, "acme").await;
+    let (status, pbx) = server
+        .post(&admin, "/api/v1/pbxs", json!({"name": "handsets", "kind": "uacsta", "tenant_id": tenant, "sip_domain": "acme.example"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let anna = server.user(&boss, "anna", &["desktop"]).await;
+    let (status, device) = server
+        .post(&boss, "/api/v1/devices", json!({"pbx_id": pbx["id"], "device_id": "100", "user_id": anna, "sip_username": "100", "sip_password": "secret-100"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{device}");
+    let token = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .unwrap();
+    let mut events = Events::connect(&server, &token).await;
+
+    let mut config = HandsetConfig::new(registrar, "100");
+    config.transport = Transport::Tcp;
+    config.password = "secret-100".into();
+    config.domain = "acme.example".into();
+    config.answer_delay = Duration::from_millis(200);
+    // The handset listens for new connections to its contact too, but the server must not
+    // need them: everything arrives on the registration's connection.
+    let handset = SimHandset::start(config).await.expect("handset");
+    assert!(
+        handset.wait_snapshots(Duration::from_secs(10), 1).await,
+        "the server never opened the session over TCP"
+    );
+    events
+        .wait_for("registration", |r| r["state"] == "registered")
+        .await;
+
+    // An incoming call reaches Anna over the session; she answers it from the API.
+    handset.ring_from("+4930777").await.expect("rings");
+    let ringing = events.wait_for("call", |c| c["state"] == "ringing").await;
+    assert_eq!(ringing["data"]["other"]["number"], "+4930777");
+    let call = wait_state(&server, &token, "ringing").await;
+    let (status, answer) = server
+        .post(
+            &token,
+            &format!("/api/v1/calls/{}/answer", call["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    events
+        .wait_for("call", |c| {
+            c["id"] == call["id"] && c["state"] == "connected"
+        })
+        .await;
+
+    // A reboot (a new registration on the connection) reopens the session.
+    handset.hang_up().await.expect("hangs up");
+    events
+        .wait_for("call_ended", |e| e["id"] == call["id"])
+        .await;
+    let snapshots = handset.snapshots_answered();
+    handset.reboot().await;
+    assert!(
+        handset
+            .wait_snapshots(Duration::from_secs(10), snapshots + 1)
+            .await,
+        "the session was not reopened after the reboot"
+    );
+
+    // The phone goes away with a call ringing: its connection closes, and the call ends
+    // and call control is refused at once, not after the 30 s request timeout.
+    handset.ring_from("+4930888").await.expect("rings again");
+    let ringing = events
+        .wait_for("call", |c| {
+            c["state"] == "ringing" && c["other"]["number"] == "+4930888"
+        })
+        .await;
+    handset.shutdown().await;
+    events
+        .wait_for("call_ended", |e| e["id"] == ringing["data"]["id"])
+        .await;
+    let asked = tokio::time::Instant::now();
+    let (status, body) = server
+        .post(&token, "/api/v1/calls", json!({"to": "+4930555"}))
+        .await;
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "pbx_unavailable"),
+        "{body}"
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "the request waited for a dead connection"
+    );
     server.stop().await;
 }
