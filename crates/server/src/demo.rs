@@ -10,12 +10,15 @@ use anyhow::Context;
 use license::file::Issue;
 use license::{ItemType, License, SigningKey};
 use ucplus_core::{
-    Contact, ContactNumber, DEFAULT_TENANT_SLUG, Device, DeviceRecordId, Pbx, PbxId, PbxKind, Role,
-    Site, SiteId, StoredLicense, Tenant, TenantId, Timestamp, User, UserId,
+    Contact, ContactNumber, DEFAULT_TENANT_SLUG, Device, DeviceRecordId, Pbx, PbxId, PbxKind, Site,
+    SiteId, StoredLicense, Tenant, TenantId, Timestamp, User,
 };
 
 use crate::auth::password;
 use crate::config::{Config, Secret};
+use crate::service::tenants::NewTenant;
+use crate::service::users::NewUser;
+use crate::service::{Actor, Password};
 use crate::startup::Application;
 use crate::state::AppState;
 
@@ -192,8 +195,7 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
         .await?;
     // Multi-tenant now: the implicit default tenant is not needed.
     if let Ok(default) = state.store.tenant_by_slug(DEFAULT_TENANT_SLUG).await {
-        state.store.delete_tenant(default.id).await?;
-        state.licensing.remove_tenant(default.id);
+        state.tenants().delete(Actor::Server, default.id).await?;
     }
 
     let hash = {
@@ -204,26 +206,7 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
     };
     let mut tenant_ids = Vec::new();
     for demo in &TENANTS {
-        let tenant = Tenant {
-            id: TenantId::new(),
-            name: demo.name.into(),
-            slug: demo.slug.into(),
-            created_at: now,
-        };
-        let boss = user(
-            tenant.id,
-            "boss",
-            &format!("{} Admin", demo.name),
-            Role::Admin,
-            None,
-            &hash,
-        );
-        state
-            .licensing
-            .with_pool(|pool| pool.add_tenant(tenant.id, state.licensing.today()))?;
-        state.store.insert_tenant(&tenant, Some(&boss)).await?;
-        state.cti.user_updated(&boss);
-        tenant_ids.push(tenant.id);
+        tenant_ids.push(tenant(state, demo.slug, demo.name, &hash).await?.id);
     }
 
     // The hosted PBX: Acme's extensions 200-219 are devices 1200-1219 on the switch,
@@ -269,19 +252,7 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
                 .map(str::to_string);
             let person = demo.people.get(n as usize);
             let owner = match person {
-                Some(name) => {
-                    let member = user(
-                        tenant,
-                        &username(name),
-                        name,
-                        Role::User,
-                        Some(site.id),
-                        &hash,
-                    );
-                    state.store.insert_user(tenant, &member).await?;
-                    state.cti.user_updated(&member);
-                    Some(member.id)
-                }
+                Some(name) => Some(user(state, tenant, name, Some(site.id), &hash).await?.id),
                 None => None,
             };
             let number = extension.clone().unwrap_or_else(|| device_id.clone());
@@ -328,26 +299,42 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
     Ok(())
 }
 
-fn user(
+/// A demo tenant with its admin `boss`, created as the API creates one.
+async fn tenant(state: &AppState, slug: &str, name: &str, hash: &str) -> anyhow::Result<Tenant> {
+    let (tenant, _) = state
+        .tenants()
+        .create(
+            Actor::Server,
+            NewTenant {
+                name: name.into(),
+                slug: slug.into(),
+                admin_username: "boss".into(),
+                admin_password: Password::Hashed(hash.into()),
+                admin_display_name: Some(format!("{name} Admin")),
+            },
+        )
+        .await?;
+    Ok(tenant)
+}
+
+/// A demo user with the desktop and mobile licenses, created as the API creates one.
+async fn user(
+    state: &AppState,
     tenant: TenantId,
-    username: &str,
     display_name: &str,
-    role: Role,
     site: Option<SiteId>,
     hash: &str,
-) -> User {
-    User {
-        id: UserId::new(),
-        tenant_id: Some(tenant),
-        username: username.into(),
+) -> anyhow::Result<User> {
+    let new = NewUser {
+        username: username(display_name),
+        password: Password::Hashed(hash.into()),
         display_name: display_name.into(),
-        role,
-        site_id: site,
-        licenses: vec!["desktop".into(), "mobile".into()],
+        role: None,
+        site_id: site.map(|s| s.to_string()),
+        licenses: Some(vec!["desktop".into(), "mobile".into()]),
         email: None,
-        created_at: Timestamp::now(),
-        password_hash: hash.into(),
-    }
+    };
+    Ok(state.users(tenant).create(Actor::Server, new).await?)
 }
 
 fn pbx(name: &str, owner: Option<TenantId>, devices: &str, traffic: f64, now: Timestamp) -> Pbx {

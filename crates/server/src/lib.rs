@@ -13,6 +13,7 @@ pub mod licensing;
 pub mod registrar;
 pub mod secrets;
 pub mod serve;
+pub mod service;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

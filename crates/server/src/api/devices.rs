@@ -97,16 +97,6 @@ async fn resolve_user(
     }
 }
 
-/// Tells the PBX's engine that its devices changed (monitors start or stop at once).
-pub async fn reload(state: &AppState, pbx: PbxId) {
-    if let Err(error) = state.cti.reload_pbx(pbx).await {
-        tracing::error!(%error, %pbx, "could not reload the PBX connection");
-    }
-    if let Err(error) = state.sip.reload(state.store.as_ref()).await {
-        tracing::error!(%error, "could not reload the SIP accounts");
-    }
-}
-
 /// Checks new SIP credentials for a handset of a uaCSTA connection and hashes them for
 /// its realm (the connection's SIP domain).
 async fn sip_credentials(
@@ -260,7 +250,7 @@ pub async fn create(
         .insert_devices(tenant, std::slice::from_ref(&device))
         .await?;
     // Monitored at once, like a device assigned on a shared PBX.
-    reload(&state, device.pbx_id).await;
+    state.reload_pbx(device.pbx_id).await;
     state
         .audit(
             &auth.0,
@@ -330,7 +320,7 @@ pub async fn update(
         device.sip_ha1 = Some(ha1);
     }
     state.store.update_device(tenant, &device).await?;
-    reload(&state, device.pbx_id).await;
+    state.reload_pbx(device.pbx_id).await;
     state
         .audit(
             &auth.0,
@@ -357,7 +347,7 @@ pub async fn delete(
     let device = state.store.device(tenant, parse_id(&id)?).await?;
     let id = device.id;
     state.store.delete_device(tenant, id).await?;
-    reload(&state, device.pbx_id).await;
+    state.reload_pbx(device.pbx_id).await;
     state
         .audit(
             &auth.0,

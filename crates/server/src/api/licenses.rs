@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use license::{ClientType, License, LicenseType};
+use license::License;
 use serde::{Deserialize, Serialize};
 use ucplus_core::{StoredLicense, TenantId, Timestamp};
 
@@ -365,30 +365,6 @@ pub async fn usage_csv(
         ],
         csv,
     ))
-}
-
-/// Parses `{TYPE: {...}}` keys into client types, naming each unknown one.
-pub fn client_types<V>(
-    map: &BTreeMap<String, V>,
-) -> Result<BTreeMap<ClientType, &V>, ucplus_core::ValidationErrors> {
-    let mut errors = ucplus_core::ValidationErrors::new();
-    let mut parsed = BTreeMap::new();
-    for (name, value) in map {
-        match name.parse::<ClientType>() {
-            Ok(client) => {
-                parsed.insert(client, value);
-            }
-            Err(_) => {
-                let hint = if name.parse::<LicenseType>().is_ok() {
-                    "tenant licenses have no per-tenant limit"
-                } else {
-                    "not a client license type (desktop, attendant, wallboard, mobile, crm, api)"
-                };
-                errors.add(name, hint);
-            }
-        }
-    }
-    errors.into_result().map(|()| parsed)
 }
 
 #[cfg(test)]

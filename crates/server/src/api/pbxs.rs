@@ -10,7 +10,7 @@ use ucplus_core::{
     Device, DeviceRecordId, Pbx, PbxId, PbxKind, StoreError, TenantId, Timestamp, ValidationErrors,
 };
 
-use super::devices::{check_device_id, reload};
+use super::devices::check_device_id;
 use super::parse_id;
 use crate::auth::{Auth, ClientAddress};
 use crate::cti::views::LinkView;
@@ -245,7 +245,7 @@ pub async fn create(
         .seal_settings(&mut pbx.settings)
         .map_err(ApiError::internal)?;
     state.store.insert_pbx(&pbx).await?;
-    reload(&state, pbx.id).await;
+    state.reload_pbx(pbx.id).await;
     state
         .audit(
             &auth.0,
@@ -323,7 +323,7 @@ pub async fn update(
         .seal_settings(&mut pbx.settings)
         .map_err(ApiError::internal)?;
     state.store.update_pbx(&pbx).await?;
-    reload(&state, pbx.id).await;
+    state.reload_pbx(pbx.id).await;
     state
         .audit(
             &auth.0,
@@ -349,7 +349,7 @@ pub async fn delete(
     auth.system_admin()?;
     let pbx = state.store.pbx(parse_id(&id)?).await?;
     state.store.delete_pbx(pbx.id).await?;
-    reload(&state, pbx.id).await;
+    state.reload_pbx(pbx.id).await;
     state
         .audit(
             &auth.0,
@@ -534,7 +534,7 @@ pub async fn assign_devices(
         })
         .collect();
     state.store.insert_devices(tenant, &devices).await?;
-    reload(&state, pbx.id).await;
+    state.reload_pbx(pbx.id).await;
     state
         .audit(
             &auth.0,

@@ -1,20 +1,16 @@
 //! Tenants (system admin): create with a first tenant admin, rename, delete, caps and
 //! reservations per license type.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use license::Limit;
 use serde::{Deserialize, Serialize};
-use ucplus_core::{
-    Role, Tenant, TenantId, TenantLimit, TenantLimits, Timestamp, User, UserId, ValidationErrors,
-};
+use ucplus_core::{Tenant, TenantLimits};
 
 use super::parse_id;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiJson, ApiResult};
+use crate::service::{Password, tenants};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -79,59 +75,19 @@ pub async fn create(
     ApiJson(new): ApiJson<NewTenant>,
 ) -> ApiResult<(StatusCode, Json<TenantView>)> {
     auth.system_admin()?;
-    let mut errors = ValidationErrors::new();
-    errors.text("name", &new.name, 200);
-    errors.slug("slug", &new.slug);
-    errors.username("admin.username", &new.admin.username);
-    errors.password("admin.password", &new.admin.password);
-    if let Some(display_name) = &new.admin.display_name {
-        errors.text("admin.display_name", display_name, 200);
-    }
-    errors.into_result().map_err(ApiError::validation)?;
-
-    let tenant = Tenant {
-        id: TenantId::new(),
-        name: new.name.trim().to_string(),
-        slug: new.slug.clone(),
-        created_at: Timestamp::now(),
-    };
-    let secret = new.admin.password;
-    let hash = state.hashing.hash(secret).await?;
-    let admin = User {
-        id: UserId::new(),
-        tenant_id: Some(tenant.id),
-        username: new.admin.username.clone(),
-        display_name: new
-            .admin
-            .display_name
-            .map(|n| n.trim().to_string())
-            .unwrap_or_else(|| new.admin.username.clone()),
-        role: Role::Admin,
-        site_id: None,
-        licenses: vec!["desktop".into()],
-        email: None,
-        created_at: tenant.created_at,
-        password_hash: hash,
-    };
-    // The slot is taken under the pool's lock first, so two concurrent creations cannot
-    // both have the last tenant license.
-    state
-        .licensing
-        .with_pool(|pool| pool.add_tenant(tenant.id, state.licensing.today()))?;
-    if let Err(error) = state.store.insert_tenant(&tenant, Some(&admin)).await {
-        state.licensing.remove_tenant(tenant.id);
-        return Err(error.into());
-    }
-    state
-        .audit(
-            &auth.0,
-            Some(tenant.id),
-            "tenant.create",
-            Some(tenant.id.to_string()),
-            serde_json::json!({"name": tenant.name, "slug": tenant.slug, "admin": admin.username}),
-            &address,
+    let (tenant, _) = state
+        .tenants()
+        .create(
+            auth.actor(&address),
+            tenants::NewTenant {
+                name: new.name,
+                slug: new.slug,
+                admin_username: new.admin.username,
+                admin_password: Password::Plain(new.admin.password),
+                admin_display_name: new.admin.display_name,
+            },
         )
-        .await;
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(TenantView {
@@ -167,32 +123,14 @@ pub async fn update(
     ApiJson(patch): ApiJson<TenantPatch>,
 ) -> ApiResult<Json<TenantView>> {
     auth.system_admin()?;
-    let mut tenant = state.store.tenant(parse_id(&id)?).await?;
-    let mut errors = ValidationErrors::new();
-    if let Some(name) = &patch.name {
-        errors.text("name", name, 200);
-    }
-    if let Some(slug) = &patch.slug {
-        errors.slug("slug", slug);
-    }
-    errors.into_result().map_err(ApiError::validation)?;
-    if let Some(name) = patch.name {
-        tenant.name = name.trim().to_string();
-    }
-    if let Some(slug) = patch.slug {
-        tenant.slug = slug;
-    }
-    state.store.update_tenant(&tenant).await?;
-    state
-        .audit(
-            &auth.0,
-            Some(tenant.id),
-            "tenant.update",
-            Some(tenant.id.to_string()),
-            serde_json::json!({"name": tenant.name, "slug": tenant.slug}),
-            &address,
-        )
-        .await;
+    let change = tenants::TenantChange {
+        name: patch.name,
+        slug: patch.slug,
+    };
+    let tenant = state
+        .tenants()
+        .update(auth.actor(&address), parse_id(&id)?, change)
+        .await?;
     Ok(Json(tenant_view(&state, tenant).await?))
 }
 
@@ -207,51 +145,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.system_admin()?;
-    let tenant = state.store.tenant(parse_id(&id)?).await?;
-    let (single, count) = state.licensing.read_pool(|pool| {
-        (
-            pool.mode() == license::Mode::SingleTenant,
-            pool.tenant_count(),
-        )
-    });
-    if single && count <= 1 {
-        return Err(ApiError::conflict(
-            "single-tenant mode needs its one tenant; load a starter pack to manage tenants",
-        ));
-    }
-    let mut pbxs: std::collections::BTreeSet<_> = state
-        .store
-        .devices(tenant.id)
-        .await?
-        .into_iter()
-        .map(|d| d.pbx_id)
-        .collect();
-    pbxs.extend(
-        state
-            .store
-            .pbxs()
-            .await?
-            .into_iter()
-            .filter(|p| p.tenant_id == Some(tenant.id))
-            .map(|p| p.id),
-    );
-    state.store.delete_tenant(tenant.id).await?;
-    state.end_sessions_where(|session| session.tenant_id == Some(tenant.id));
-    state.licensing.remove_tenant(tenant.id);
-    for pbx in pbxs {
-        super::devices::reload(&state, pbx).await;
-    }
-    state.cti.tenant_removed(tenant.id);
     state
-        .audit(
-            &auth.0,
-            Some(tenant.id),
-            "tenant.delete",
-            Some(tenant.id.to_string()),
-            serde_json::json!({"name": tenant.name, "slug": tenant.slug}),
-            &address,
-        )
-        .await;
+        .tenants()
+        .delete(auth.actor(&address), parse_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -273,54 +170,9 @@ pub async fn set_limits(
     ApiJson(limits): ApiJson<TenantLimits>,
 ) -> ApiResult<Json<TenantLimits>> {
     auth.system_admin()?;
-    let tenant = state.store.tenant(parse_id(&id)?).await?;
-    let parsed = super::licenses::client_types(&limits).map_err(ApiError::validation)?;
-    let pool_limits: BTreeMap<_, _> = parsed
-        .iter()
-        .map(|(client, limit)| {
-            (
-                *client,
-                Limit {
-                    cap: limit.cap,
-                    reserved: limit.reserved,
-                },
-            )
-        })
-        .collect();
-    let previous = state.licensing.with_pool(|pool| {
-        let previous = pool.limits(&tenant.id);
-        pool.set_limits(&tenant.id, &pool_limits, state.licensing.today())
-            .map(|()| previous)
-    })?;
-    let normalized: TenantLimits = parsed
-        .iter()
-        .map(|(client, limit)| {
-            (
-                client.as_str().to_string(),
-                TenantLimit {
-                    cap: limit.cap,
-                    reserved: limit.reserved,
-                },
-            )
-        })
-        .collect();
-    if let Err(error) = state.store.set_tenant_limits(tenant.id, &normalized).await {
-        if let Some(previous) = previous {
-            state
-                .licensing
-                .with_pool(|pool| pool.restore_limits(&tenant.id, &previous));
-        }
-        return Err(error.into());
-    }
-    state
-        .audit(
-            &auth.0,
-            Some(tenant.id),
-            "tenant.limits",
-            Some(tenant.id.to_string()),
-            serde_json::to_value(&normalized).unwrap_or_default(),
-            &address,
-        )
-        .await;
-    Ok(Json(normalized))
+    let limits = state
+        .tenants()
+        .set_limits(auth.actor(&address), parse_id(&id)?, &limits)
+        .await?;
+    Ok(Json(limits))
 }

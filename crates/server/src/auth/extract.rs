@@ -121,6 +121,14 @@ impl Auth {
         }
     }
 
+    /// The caller as the actor of a use case, with the address the request came from.
+    pub fn actor<'a>(&'a self, address: &'a str) -> crate::service::Actor<'a> {
+        crate::service::Actor::Session {
+            session: &self.0,
+            address,
+        }
+    }
+
     pub fn system_admin(&self) -> ApiResult<()> {
         if self.0.role == Role::SystemAdmin {
             Ok(())

@@ -205,7 +205,11 @@ impl Cti {
         write(&self.last_phone).remove(&user);
     }
 
-    pub fn tenant_removed(&self, tenant: TenantId) {
+    /// A deleted tenant: its event stream closes and nothing of its users stays cached.
+    pub fn tenant_removed(&self, tenant: TenantId, users: &[UserId]) {
+        for user in users {
+            self.user_removed(*user);
+        }
         self.bus.remove_tenant(tenant);
     }
 

@@ -5,11 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pbx::handset::{Exchange, HandsetConfig, SimHandset};
-use ucplus_core::{
-    Device, DeviceRecordId, Pbx, PbxId, PbxKind, Role, SipHa1, Tenant, TenantId, Timestamp,
-};
+use ucplus_core::{Device, DeviceRecordId, Pbx, PbxId, PbxKind, SipHa1, Timestamp};
 
-use super::{DEMO_PASSWORD, user};
+use super::{DEMO_PASSWORD, tenant, user};
 use crate::auth::password;
 use crate::state::AppState;
 
@@ -28,25 +26,7 @@ pub async fn start(state: &AppState, traffic: bool) -> anyhow::Result<Vec<Arc<Si
     let hash = tokio::task::spawn_blocking(move || password::hash(&secret))
         .await?
         .map_err(anyhow::Error::msg)?;
-    let tenant = Tenant {
-        id: TenantId::new(),
-        name: "Umbrella Ltd".into(),
-        slug: SLUG.into(),
-        created_at: now,
-    };
-    let boss = user(
-        tenant.id,
-        "boss",
-        "Umbrella Ltd Admin",
-        Role::Admin,
-        None,
-        &hash,
-    );
-    state
-        .licensing
-        .with_pool(|pool| pool.add_tenant(tenant.id, state.licensing.today()))?;
-    state.store.insert_tenant(&tenant, Some(&boss)).await?;
-    state.cti.user_updated(&boss);
+    let tenant = tenant(state, SLUG, "Umbrella Ltd", &hash).await?;
     let connection = Pbx {
         id: PbxId::new(),
         name: "Umbrella handsets".into(),
@@ -60,16 +40,7 @@ pub async fn start(state: &AppState, traffic: bool) -> anyhow::Result<Vec<Arc<Si
     state.store.insert_pbx(&connection).await?;
     let mut devices = Vec::new();
     for (index, name) in PEOPLE.iter().enumerate() {
-        let member = user(
-            tenant.id,
-            &super::username(name),
-            name,
-            Role::User,
-            None,
-            &hash,
-        );
-        state.store.insert_user(tenant.id, &member).await?;
-        state.cti.user_updated(&member);
+        let member = user(state, tenant.id, name, None, &hash).await?;
         let number = format!("{}", 100 + index);
         let password = format!("handset-{number}");
         devices.push(Device {

@@ -1,0 +1,112 @@
+//! The application's use cases, each written once: validation, the write, licensing, the
+//! caches of live state, sessions, audit. HTTP handlers parse a request, call one method
+//! here and render its result; the demo calls the same methods, so the flows cannot drift
+//! apart.
+//!
+//! ```text
+//! api handler ─┐
+//! demo, CLI  ──┴─▶ state.tenants() / state.users(tenant) ─▶ store, licensing, cti caches,
+//!                                                          sessions, audit
+//! ```
+
+pub mod tenants;
+pub mod users;
+
+use serde_json::Value;
+use ucplus_core::{PbxId, TenantId, UserId};
+
+use crate::auth::Session;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Who acts: a signed-in session (audited, with the address it came from), or the server
+/// itself (the demo filling its data, start-up), which the audit log does not list.
+#[derive(Clone, Copy)]
+pub enum Actor<'a> {
+    Session {
+        session: &'a Session,
+        address: &'a str,
+    },
+    Server,
+}
+
+impl Actor<'_> {
+    /// The acting user, if a person acts.
+    pub fn user(&self) -> Option<UserId> {
+        match self {
+            Actor::Session { session, .. } => Some(session.user_id),
+            Actor::Server => None,
+        }
+    }
+}
+
+/// A password as a use case receives it: typed by a person (checked against the password
+/// rules, then hashed), or already hashed (the demo hashes its one password once).
+pub enum Password {
+    Plain(String),
+    Hashed(String),
+}
+
+impl Password {
+    /// The stored hash; a plain password is hashed within the hashing limits.
+    async fn hash(self, state: &AppState) -> ApiResult<String> {
+        match self {
+            Password::Plain(secret) => state.hashing.hash(secret).await,
+            Password::Hashed(hash) => Ok(hash),
+        }
+    }
+
+    /// Checks a plain password against the rules (a hash is taken as it is).
+    fn validate(&self, errors: &mut ucplus_core::ValidationErrors, field: &str) {
+        if let Password::Plain(secret) = self {
+            errors.password(field, secret);
+        }
+    }
+}
+
+impl AppState {
+    /// Tenants (system admin).
+    pub fn tenants(&self) -> tenants::Tenants<'_> {
+        tenants::Tenants { state: self }
+    }
+
+    /// Users of one tenant.
+    pub fn users(&self, tenant: TenantId) -> users::Users<'_> {
+        users::Users {
+            state: self,
+            tenant,
+        }
+    }
+
+    /// Brings a PBX connection's runtime and the SIP accounts up to date after its
+    /// settings or devices changed.
+    pub async fn reload_pbx(&self, pbx: PbxId) {
+        if let Err(error) = self.cti.reload_pbx(pbx).await {
+            tracing::error!(%error, %pbx, "could not reload the PBX connection");
+        }
+        if let Err(error) = self.sip.reload(self.store.as_ref()).await {
+            tracing::error!(%error, "could not reload the SIP accounts");
+        }
+    }
+
+    /// Records what an actor did in the audit log (the server's own actions are not
+    /// listed).
+    pub(crate) async fn record(
+        &self,
+        actor: Actor<'_>,
+        tenant: Option<TenantId>,
+        action: &str,
+        target: String,
+        detail: Value,
+    ) {
+        if let Actor::Session { session, address } = actor {
+            self.audit(session, tenant, action, Some(target), detail, address)
+                .await;
+        }
+    }
+}
+
+/// The error for a validation that found problems, or nothing.
+fn checked(errors: ucplus_core::ValidationErrors) -> ApiResult<()> {
+    errors.into_result().map_err(ApiError::validation)
+}
