@@ -5,6 +5,7 @@
 //! [`TenantId`]: there is no way to ask for a tenant's records without naming the tenant.
 
 pub mod cti;
+pub mod event;
 pub mod ids;
 pub mod model;
 pub mod store;

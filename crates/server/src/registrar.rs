@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use serde::Serialize;
 use sip::{
     AuthError, ChangeKind, DigestServer, Limits, Message, Method, Request, Response, Secret,
     StatusCode, StreamFramer, StreamItem,
@@ -37,8 +36,10 @@ use ucplus_core::{DeviceRecordId, PbxKind, SipHa1, Store, StoreResult, TenantId,
 
 use crate::auth::rate_limit::LoginLimiter;
 use crate::cti::Cti;
-use crate::cti::bus::{Audience, Bus, Envelope, message_json};
+use crate::cti::bus::Bus;
 use crate::uacsta::Flow;
+use ucplus_core::cti::views::{RegistrationEvent, RegistrationView};
+use ucplus_core::event::{Event, Payload};
 
 /// Messages a SIP TCP connection may have queued for writing before it is dropped.
 const WRITE_QUEUE: usize = 256;
@@ -53,17 +54,6 @@ struct Answer {
     /// The handset whose session is to be opened or closed once the response is sent
     /// (a phone expects its 200 before the session's INVITE).
     changed: Option<(Account, String)>,
-}
-
-/// A device's registration as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct RegistrationView {
-    /// `registered` or `unregistered`.
-    pub state: &'static str,
-    /// The contact URI of the newest binding.
-    pub contact: Option<String>,
-    /// Seconds until it expires.
-    pub expires: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -239,14 +229,8 @@ impl SipService {
         })
     }
 
-    /// Answers one request from `source` over UDP; publishes registration changes.
-    pub fn handle(&self, request: &Request, source: SocketAddr, bus: &Bus) -> Response {
-        self.answer(request, source, &Flow::Udp(source), bus)
-            .response
-    }
-
     /// Answers one request that came on `flow`.
-    fn answer(&self, request: &Request, source: SocketAddr, flow: &Flow, bus: &Bus) -> Answer {
+    fn answer(&self, request: &Request, source: SocketAddr, flow: &Flow, bus: &dyn Bus) -> Answer {
         let response = |response| Answer {
             response,
             registered: None,
@@ -412,32 +396,20 @@ impl SipService {
         }
     }
 
-    fn announce(&self, device: DeviceRecordId, tenant: TenantId, bus: &Bus) {
-        if let Some(view) = self.registration(device) {
-            #[derive(Serialize)]
-            struct Event<'a> {
-                device_id: DeviceRecordId,
-                #[serde(flatten)]
-                registration: &'a RegistrationView,
-            }
-            bus.publish(
+    fn announce(&self, device: DeviceRecordId, tenant: TenantId, bus: &dyn Bus) {
+        if let Some(registration) = self.registration(device) {
+            bus.publish(Event::tenant(
                 tenant,
-                Envelope {
-                    audience: Audience::Tenant,
-                    json: message_json(
-                        "registration",
-                        &Event {
-                            device_id: device,
-                            registration: &view,
-                        },
-                    ),
-                },
-            );
+                Payload::Registration(RegistrationEvent {
+                    device_id: device,
+                    registration,
+                }),
+            ));
         }
     }
 
     /// Drops expired bindings and announces them.
-    pub fn expire(&self, bus: &Bus) {
+    pub fn expire(&self, bus: &dyn Bus) {
         let changes = lock(&self.registrar).expire(unix_now());
         for change in changes {
             if change.kind != ChangeKind::Expired {
@@ -491,7 +463,7 @@ impl SipService {
                                     &request,
                                     source,
                                     &Flow::Udp(source),
-                                    &events.bus,
+                                    events.bus.as_ref(),
                                 );
                                 let _ = udp.send_to(&answer.response.to_bytes(), source).await;
                                 service.after(answer);
@@ -535,7 +507,7 @@ impl SipService {
                 };
                 let (service, events) = (service.clone(), events.clone());
                 tokio::spawn(async move {
-                    service.serve_tcp(stream, source, &events.bus).await;
+                    service.serve_tcp(stream, source, events.bus.as_ref()).await;
                     drop(slot);
                 });
             }
@@ -544,7 +516,7 @@ impl SipService {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                self.expire(&cti.bus);
+                self.expire(cti.bus.as_ref());
                 self.controller.refresh_due();
                 self.failures.prune(Instant::now());
                 lock(&self.nonce_uses).prune(unix_now());
@@ -556,7 +528,7 @@ impl SipService {
     /// Serves one TCP connection: the registration and, on the same connection, the
     /// uaCSTA sessions of the handsets registered on it. A connection that carries a
     /// registration may stay silent until that registration lapses.
-    async fn serve_tcp(&self, stream: tokio::net::TcpStream, source: SocketAddr, bus: &Bus) {
+    async fn serve_tcp(&self, stream: tokio::net::TcpStream, source: SocketAddr, bus: &dyn Bus) {
         let connection = self
             .connections
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -10,6 +10,7 @@ pub mod calls;
 pub mod event;
 pub mod presence;
 pub mod request;
+pub mod views;
 
 pub use calls::{CallDirection, CallEnded, CallState, DeviceCall, DeviceCalls};
 pub use event::{CallEvent, CallEventKind, LinkEvent, LinkState, LocalState, SnapshotCall};

@@ -17,9 +17,9 @@ use super::parse_id;
 use crate::auth::Auth;
 use crate::cti::CallRef;
 use crate::cti::runtime::PbxRuntime;
-use crate::cti::views::CallView;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
+use ucplus_core::cti::views::CallView;
 
 impl From<PbxError> for ApiError {
     fn from(error: PbxError) -> Self {

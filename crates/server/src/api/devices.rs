@@ -12,8 +12,8 @@ use super::parse_id;
 use super::patch::nullable;
 use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiJson, ApiResult};
-use crate::registrar::RegistrationView;
 use crate::state::AppState;
+use ucplus_core::cti::views::RegistrationView;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewDevice {

@@ -460,7 +460,7 @@ pub struct DirectoryEntry {
     company: Option<String>,
     numbers: Vec<ContactNumber>,
     /// For users: their presence state and phone state.
-    presence: Option<crate::cti::views::PresenceView>,
+    presence: Option<ucplus_core::cti::views::PresenceView>,
 }
 
 /// Searches tenant users (by their devices' numbers too), tenant contacts and the caller's

@@ -17,10 +17,11 @@ use tokio::sync::broadcast::error::RecvError;
 use ucplus_core::{Role, TenantId, Timestamp, UserId};
 
 use crate::auth::{Auth, Session};
-use crate::cti::bus::{Audience, Envelope, message_json};
-use crate::cti::views::{CallView, DeviceStateView, LinkView, PresenceView};
+use crate::cti::bus::Published;
 use crate::error::ApiResult;
 use crate::state::AppState;
+use ucplus_core::cti::views::{CallView, DeviceStateView, LinkView, PresenceView};
+use ucplus_core::event::{Audience, Scope, message};
 
 /// Close codes (4000-4999 are the application's).
 pub const CLOSE_SESSION_ENDED: u16 = 4001;
@@ -63,9 +64,9 @@ pub async fn events(
         .on_upgrade(move |socket| client(socket, state, session, tenant)))
 }
 
-fn visible(envelope: &Envelope, session: &Session) -> bool {
-    match envelope.audience {
-        Audience::Tenant => true,
+fn visible(published: &Published, session: &Session) -> bool {
+    match published.event.audience {
+        Audience::Everyone => true,
         Audience::User(user) => session.user_id == user,
         Audience::Admins => matches!(session.role, Role::Admin | Role::SystemAdmin),
         Audience::Members => session.role == Role::User,
@@ -82,13 +83,13 @@ async fn client(
     metrics::gauge!("ucplus_ws_clients").increment(1.0);
     // Subscribe before the snapshot so nothing between the two is lost.
     let mut events = match tenant {
-        Some(tenant) => state.cti.bus.subscribe(tenant),
-        None => state.cti.bus.subscribe_system(),
+        Some(tenant) => state.cti.bus.subscribe(Scope::Tenant(tenant)),
+        None => state.cti.bus.subscribe(Scope::System),
     };
     let snapshot = build_snapshot(&state, &session, tenant).await;
     let mut open = send(
         &mut socket,
-        Utf8Bytes::from(&*message_json("snapshot", &snapshot)),
+        Utf8Bytes::from(message("snapshot", &snapshot, None)),
     )
     .await;
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -110,10 +111,10 @@ async fn client(
                 open = false;
             },
             received = events.recv() => match received {
-                Ok(envelope) => {
-                    if visible(&envelope, &session) {
+                Ok(published) => {
+                    if visible(&published, &session) {
                         metrics::counter!("ucplus_ws_messages_total").increment(1);
-                        open = send(&mut socket, Utf8Bytes::from(&*envelope.json)).await;
+                        open = send(&mut socket, Utf8Bytes::from(&**published.json())).await;
                     }
                 }
                 Err(RecvError::Lagged(missed)) => {

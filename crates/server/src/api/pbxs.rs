@@ -13,9 +13,9 @@ use ucplus_core::{
 use super::devices::check_device_id;
 use super::parse_id;
 use crate::auth::{Auth, ClientAddress};
-use crate::cti::views::LinkView;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
+use ucplus_core::cti::views::LinkView;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewPbx {

@@ -7,9 +7,9 @@ use ucplus_core::ValidationErrors;
 use ucplus_core::cti::PresenceState;
 
 use crate::auth::Auth;
-use crate::cti::views::{DeviceStateView, PresenceView};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
+use ucplus_core::cti::views::{DeviceStateView, PresenceView};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PresenceUpdate {

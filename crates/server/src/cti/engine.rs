@@ -11,9 +11,9 @@ use ucplus_core::cti::{CallEnded, DeviceCall, LinkEvent, LinkState, PhoneState};
 use ucplus_core::{CallLogEntry, Device, LogDirection, Timestamp};
 
 use super::Cti;
-use super::bus::{Audience, Envelope, message_json, stamped_json};
 use super::runtime::{LinkStatus, PbxRuntime, RecentEnd};
-use super::views::{CallEndedView, CallView, Party};
+use ucplus_core::cti::views::{CallEndedView, CallView, Party};
+use ucplus_core::event::{Audience, Event, Payload};
 
 /// What one report changed, captured under the lock and acted on after it.
 enum Effect {
@@ -213,11 +213,7 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
             let view = CallView::new(&call, device.id, device.user_id, runtime.id, party);
             let audience = device.user_id.map_or(Audience::Admins, Audience::User);
             cti.bus.publish(
-                device.tenant_id,
-                Envelope {
-                    audience,
-                    json: stamped_json("call", &view, sent_at_ns),
-                },
+                Event::to(device.tenant_id, audience, Payload::Call(view)).sent_at(sent_at_ns),
             );
         }
         Effect::Ended { device, ended } => {
@@ -230,13 +226,11 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                 missed: ended.missed(),
             };
             let audience = device.user_id.map_or(Audience::Admins, Audience::User);
-            cti.bus.publish(
+            cti.bus.publish(Event::to(
                 device.tenant_id,
-                Envelope {
-                    audience,
-                    json: message_json("call_ended", &view),
-                },
-            );
+                audience,
+                Payload::CallEnded(view),
+            ));
             if let Some(user) = device.user_id {
                 let party = cti.resolve_party(runtime, &device, &ended.call).await;
                 let entry = log_entry(cti, runtime, &device, user, &ended, party);
@@ -248,11 +242,7 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
         Effect::PhoneState { device, sent_at_ns } => {
             if let Some(view) = cti.device_state(runtime, &device.device_id) {
                 cti.bus.publish(
-                    device.tenant_id,
-                    Envelope {
-                        audience: Audience::Tenant,
-                        json: stamped_json("device_state", &view, sent_at_ns),
-                    },
+                    Event::tenant(device.tenant_id, Payload::DeviceState(view)).sent_at(sent_at_ns),
                 );
             }
             if let Some(user) = device.user_id {
@@ -269,28 +259,22 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                 return;
             }
             let view = runtime.link_view();
-            let detailed = message_json("link", &view);
-            let plain = message_json("link", &view.plain());
+            let plain = view.plain();
             let owner = runtime.owner();
             for tenant in cti.tenants_of(runtime) {
                 // A tenant's admins see why their own PBX is down; everyone else is told
                 // plainly that the telephone system cannot be reached.
                 let audiences = if owner == Some(tenant) {
-                    vec![(Audience::Admins, &detailed), (Audience::Members, &plain)]
+                    vec![(Audience::Admins, &view), (Audience::Members, &plain)]
                 } else {
-                    vec![(Audience::Tenant, &plain)]
+                    vec![(Audience::Everyone, &plain)]
                 };
-                for (audience, json) in audiences {
-                    cti.bus.publish(
-                        tenant,
-                        Envelope {
-                            audience,
-                            json: json.clone(),
-                        },
-                    );
+                for (audience, link) in audiences {
+                    cti.bus
+                        .publish(Event::to(tenant, audience, Payload::Link(link.clone())));
                 }
             }
-            cti.bus.publish_system(detailed);
+            cti.bus.publish(Event::system(Payload::Link(view)));
         }
     }
 }

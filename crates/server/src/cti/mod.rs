@@ -6,7 +6,6 @@ mod engine;
 pub mod launch;
 pub mod link;
 pub mod runtime;
-pub mod views;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
@@ -18,10 +17,11 @@ use ucplus_core::cti::{
 use ucplus_core::{Device, Pbx, PbxId, Store, StoreError, StoreResult, TenantId, User, UserId};
 use uuid::Uuid;
 
-use self::bus::{Audience, Bus, Envelope, message_json};
+use self::bus::{Bus, LocalBus};
 use self::link::{LinkChannels, channels};
 use self::runtime::PbxRuntime;
-use self::views::{CallView, DeviceStateView, LinkView, Party, PresenceView};
+use ucplus_core::cti::views::{CallView, DeviceStateView, LinkView, Party, PresenceView};
+use ucplus_core::event::{Event, Payload};
 
 /// Starts the link task of a PBX connection's kind.
 pub trait LinkLauncher: Send + Sync + 'static {
@@ -36,7 +36,7 @@ struct Chosen {
 }
 
 pub struct Cti {
-    pub bus: Bus,
+    pub bus: Arc<dyn Bus>,
     store: Arc<dyn Store>,
     launcher: Box<dyn LinkLauncher>,
     pub request_timeout: Duration,
@@ -72,7 +72,7 @@ impl Cti {
         client_queue: usize,
     ) -> StoreResult<Arc<Cti>> {
         let cti = Arc::new_cyclic(|self_ref| Cti {
-            bus: Bus::new(client_queue),
+            bus: Arc::new(LocalBus::new(client_queue)),
             store: store.clone(),
             launcher,
             request_timeout,
@@ -268,13 +268,8 @@ impl Cti {
     fn publish_presence(&self, tenant: TenantId, user: UserId) {
         let name = self.user_name(user).unwrap_or_default();
         let view = self.presence_of(tenant, user, name);
-        self.bus.publish(
-            tenant,
-            Envelope {
-                audience: Audience::Tenant,
-                json: message_json("presence", &view),
-            },
-        );
+        self.bus
+            .publish(Event::tenant(tenant, Payload::Presence(view)));
     }
 
     /// Stores and announces a user's chosen presence.

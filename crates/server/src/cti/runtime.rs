@@ -10,7 +10,7 @@ use ucplus_core::{Device, Pbx, PbxId, TenantId, Timestamp};
 use uuid::Uuid;
 
 use super::link::LinkRequest;
-use super::views::{LinkView, Party};
+use ucplus_core::cti::views::{LinkView, Party};
 
 /// A configured device and its calls.
 pub struct DeviceEntry {

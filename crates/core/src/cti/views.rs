@@ -1,10 +1,9 @@
-//! What the API and the WebSocket show of calls, devices, presence and links.
+//! What the API and the WebSocket show of calls, devices, presence, links and handset
+//! registrations: the payloads of [`crate::event::Event`].
 
+use super::{CallDirection, CallState, DeviceCall, LinkState, PhoneState, PresenceState};
+use crate::{DeviceRecordId, PbxId, Timestamp, UserId};
 use serde::Serialize;
-use ucplus_core::cti::{
-    CallDirection, CallState, DeviceCall, LinkState, PhoneState, PresenceState,
-};
-use ucplus_core::{DeviceRecordId, PbxId, Timestamp, UserId};
 use uuid::Uuid;
 
 /// The far party of a call.
@@ -120,4 +119,23 @@ impl LinkView {
             ..self.clone()
         }
     }
+}
+
+/// A device's registration as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RegistrationView {
+    /// `registered` or `unregistered`.
+    pub state: &'static str,
+    /// The contact URI of the newest binding.
+    pub contact: Option<String>,
+    /// Seconds until it expires.
+    pub expires: Option<u64>,
+}
+
+/// A handset's registration changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistrationEvent {
+    pub device_id: DeviceRecordId,
+    #[serde(flatten)]
+    pub registration: RegistrationView,
 }
