@@ -301,6 +301,15 @@ pub struct ContactNumber {
     pub number: String,
 }
 
+/// One number of a directory contact and the contact's name: what names a caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberName {
+    pub number: String,
+    /// None: a shared contact of the tenant; else the user whose own contact it is.
+    pub owner_id: Option<UserId>,
+    pub name: String,
+}
+
 /// A directory contact: shared by the tenant (`owner_id` null) or a user's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Contact {

@@ -110,6 +110,10 @@ pub trait Store: Send + Sync + 'static {
         number: &str,
     ) -> StoreResult<Option<String>>;
 
+    /// Every number of the tenant's contacts, shared and personal, with its contact's name
+    /// (the caller-name index is built from it).
+    async fn contact_numbers(&self, tenant: TenantId) -> StoreResult<Vec<NumberName>>;
+
     // --- call log
     async fn insert_call_log(&self, tenant: TenantId, entries: &[CallLogEntry]) -> StoreResult<()>;
     /// A user's calls, newest first.

@@ -292,6 +292,7 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
         })
         .collect::<Vec<_>>();
         state.store.insert_contacts(tenant, &contacts).await?;
+        state.contacts_changed(tenant).await;
     }
     for record in [&hosted, &own] {
         state.cti.reload_pbx(record.id).await?;

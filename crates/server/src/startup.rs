@@ -187,7 +187,7 @@ impl Application {
         )
         .await;
         background.abort();
-        self.state.cti.stop();
+        self.state.cti.stop().await;
         if let Err(error) = self
             .state
             .licensing

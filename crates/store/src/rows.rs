@@ -33,6 +33,14 @@ where
     text.as_deref().map(parse).transpose()
 }
 
+pub fn number_name(row: &SqliteRow) -> Result<NumberName, StoreError> {
+    Ok(NumberName {
+        number: row.try_get("number").map_err(backend)?,
+        owner_id: opt_id(row.try_get("owner_id").map_err(backend)?)?,
+        name: row.try_get("name").map_err(backend)?,
+    })
+}
+
 pub fn tenant(row: &SqliteRow) -> Result<Tenant, StoreError> {
     Ok(Tenant {
         id: parse(row.try_get("id").map_err(backend)?)?,

@@ -791,6 +791,19 @@ impl Store for SqliteStore {
         row.map(|r| r.try_get("name").map_err(backend)).transpose()
     }
 
+    async fn contact_numbers(&self, tenant: TenantId) -> StoreResult<Vec<NumberName>> {
+        let rows = sqlx::query(
+            "SELECT n.number AS number, c.owner_id AS owner_id, c.name AS name \
+             FROM contact_numbers n JOIN contacts c ON c.id = n.contact_id \
+             WHERE n.tenant_id = $1",
+        )
+        .bind(tenant.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(rows::number_name).collect()
+    }
+
     async fn insert_call_log(&self, tenant: TenantId, entries: &[CallLogEntry]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         for entry in entries {

@@ -415,6 +415,25 @@ async fn contract(store: &dyn Store) {
         store.contact(a.id, None, &personal.id).await,
         Err(StoreError::NotFound)
     ));
+    // Every number of the tenant with its contact's name and owner: the caller-name index.
+    let mut numbers = store.contact_numbers(a.id).await.unwrap();
+    numbers.sort_by(|x, y| x.name.cmp(&y.name));
+    assert_eq!(
+        numbers,
+        vec![
+            NumberName {
+                number: "+4930111".into(),
+                owner_id: Some(anna.id),
+                name: "Mum".into(),
+            },
+            NumberName {
+                number: "+4930111".into(),
+                owner_id: None,
+                name: "Supplier".into(),
+            },
+        ]
+    );
+    assert!(store.contact_numbers(b.id).await.unwrap().is_empty());
     let mut renumbered = shared_contact.clone();
     renumbered.numbers[0].number = "+4930222".into();
     store.update_contact(a.id, &renumbered).await.unwrap();

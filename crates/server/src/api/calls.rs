@@ -109,7 +109,7 @@ async fn view(
     device: &Device,
     call: &DeviceCall,
 ) -> CallView {
-    let party = state.cti.resolve_party(runtime, device, call).await;
+    let party = state.cti.resolve_party(runtime, device, call);
     CallView::new(call, device.id, device.user_id, runtime.id, party)
 }
 

@@ -181,6 +181,7 @@ async fn create_in(
         .store
         .insert_contacts(tenant, std::slice::from_ref(&contact))
         .await?;
+    state.contacts_changed(tenant).await;
     if !personal {
         state
             .audit(
@@ -212,6 +213,7 @@ async fn update_in(
     contact.id = existing.id;
     contact.created_at = existing.created_at;
     state.store.update_contact(tenant, &contact).await?;
+    state.contacts_changed(tenant).await;
     if !personal {
         state
             .audit(
@@ -236,6 +238,7 @@ async fn delete_in(
 ) -> ApiResult<StatusCode> {
     let (tenant, owner) = scope(auth, personal, true)?;
     state.store.delete_contact(tenant, owner, id).await?;
+    state.contacts_changed(tenant).await;
     if !personal {
         state
             .audit(
@@ -428,6 +431,7 @@ pub async fn import(
     }
     check_quota(&state, tenant, None, contacts.len()).await?;
     state.store.insert_contacts(tenant, &contacts).await?;
+    state.contacts_changed(tenant).await;
     state
         .audit(
             &auth.0,

@@ -25,6 +25,8 @@ enum Effect {
     Ended {
         device: Device,
         ended: CallEnded,
+        /// The far party as the call's views named it (the number it was named for).
+        party: Option<(Option<String>, Party)>,
     },
     PhoneState {
         device: Device,
@@ -129,10 +131,11 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
                     &entry.record.device_id,
                     &ended,
                 );
-                entry.parties.remove(&ended.call.id);
+                let party = entry.parties.remove(&ended.call.id);
                 effects.push(Effect::Ended {
                     device: entry.record.clone(),
                     ended,
+                    party,
                 });
             }
             if entry.calls.phone_state() != before {
@@ -164,10 +167,11 @@ fn apply(runtime: &PbxRuntime, event: LinkEvent, now: Timestamp) -> Vec<Effect> 
                     &entry.record.device_id,
                     &ended,
                 );
-                entry.parties.remove(&ended.call.id);
+                let party = entry.parties.remove(&ended.call.id);
                 effects.push(Effect::Ended {
                     device: entry.record.clone(),
                     ended,
+                    party,
                 });
             }
             if entry.calls.phone_state() != before {
@@ -209,14 +213,18 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
             call,
             sent_at_ns,
         } => {
-            let party = cti.resolve_party(runtime, &device, &call).await;
+            let party = cti.resolve_party(runtime, &device, &call);
             let view = CallView::new(&call, device.id, device.user_id, runtime.id, party);
             let audience = device.user_id.map_or(Audience::Admins, Audience::User);
             cti.bus.publish(
                 Event::to(device.tenant_id, audience, Payload::Call(view)).sent_at(sent_at_ns),
             );
         }
-        Effect::Ended { device, ended } => {
+        Effect::Ended {
+            device,
+            ended,
+            party,
+        } => {
             let view = CallEndedView {
                 id: ended.call.id,
                 device_id: device.id,
@@ -232,11 +240,12 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                 Payload::CallEnded(view),
             ));
             if let Some(user) = device.user_id {
-                let party = cti.resolve_party(runtime, &device, &ended.call).await;
+                let party = match party {
+                    Some((number, party)) if number == ended.call.other_number => party,
+                    _ => cti.lookup_party(runtime, &device, ended.call.other_number.as_deref()),
+                };
                 let entry = log_entry(cti, runtime, &device, user, &ended, party);
-                if let Err(error) = cti.store.insert_call_log(device.tenant_id, &[entry]).await {
-                    tracing::error!(%error, "could not write the call log");
-                }
+                cti.call_log.write(entry).await;
             }
         }
         Effect::PhoneState { device, sent_at_ns } => {

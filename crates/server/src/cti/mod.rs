@@ -2,9 +2,11 @@
 //! the API answers from live state.
 
 pub mod bus;
+mod call_log;
 mod engine;
 pub mod launch;
 pub mod link;
+mod names;
 pub mod runtime;
 
 use std::collections::{BTreeSet, HashMap};
@@ -40,6 +42,10 @@ pub struct Cti {
     store: Arc<dyn Store>,
     launcher: Box<dyn LinkLauncher>,
     pub request_timeout: Duration,
+    /// Names callers from each tenant's directory.
+    names: names::CallerNames,
+    /// Writes finished calls to the call log.
+    call_log: call_log::CallLogWriter,
     pbxs: RwLock<HashMap<PbxId, Arc<PbxRuntime>>>,
     user_names: RwLock<HashMap<UserId, String>>,
     chosen: RwLock<HashMap<UserId, Chosen>>,
@@ -76,6 +82,8 @@ impl Cti {
             store: store.clone(),
             launcher,
             request_timeout,
+            names: names::CallerNames::default(),
+            call_log: call_log::CallLogWriter::start(store.clone()),
             pbxs: RwLock::new(HashMap::new()),
             user_names: RwLock::new(HashMap::new()),
             chosen: RwLock::new(HashMap::new()),
@@ -92,6 +100,7 @@ impl Cti {
     }
 
     async fn load_tenant(&self, tenant: TenantId) -> StoreResult<()> {
+        self.names.load(self.store.as_ref(), tenant).await?;
         let users = self.store.users(tenant).await?;
         let presence = self.store.presence(tenant).await?;
         let mut names = write(&self.user_names);
@@ -165,12 +174,13 @@ impl Cti {
         }
     }
 
-    /// Stops every link (server shutdown).
-    pub fn stop(&self) {
+    /// Stops every link and writes what is left of the call log (server shutdown).
+    pub async fn stop(&self) {
         let all: Vec<_> = write(&self.pbxs).drain().collect();
         for (_, runtime) in all {
             runtime.shutdown.send_replace(true);
         }
+        self.call_log.flush().await;
     }
 
     pub fn runtime(&self, id: PbxId) -> Option<Arc<PbxRuntime>> {
@@ -205,12 +215,19 @@ impl Cti {
         write(&self.last_phone).remove(&user);
     }
 
-    /// A deleted tenant: its event stream closes and nothing of its users stays cached.
+    /// A deleted tenant: its event stream closes and nothing of it stays cached.
     pub fn tenant_removed(&self, tenant: TenantId, users: &[UserId]) {
         for user in users {
             self.user_removed(*user);
         }
+        self.names.remove(tenant);
         self.bus.remove_tenant(tenant);
+    }
+
+    /// The tenant's directory changed (contacts written, imported, deleted, or a user's
+    /// own contacts gone with the user): callers are named from it from now on.
+    pub async fn contacts_changed(&self, tenant: TenantId) -> StoreResult<()> {
+        self.names.load(self.store.as_ref(), tenant).await
     }
 
     pub fn user_name(&self, user: UserId) -> Option<String> {
@@ -460,12 +477,7 @@ impl Cti {
     /// The far party of a call as the device's tenant may see it: a device of the same
     /// tenant shows its extension and user; another tenant's device shows only its number;
     /// otherwise the tenant's (and the user's personal) contacts name the number.
-    pub async fn resolve_party(
-        &self,
-        runtime: &PbxRuntime,
-        device: &Device,
-        call: &DeviceCall,
-    ) -> Party {
+    pub fn resolve_party(&self, runtime: &PbxRuntime, device: &Device, call: &DeviceCall) -> Party {
         if let Some((number, party)) = runtime
             .read()
             .devices
@@ -476,9 +488,7 @@ impl Cti {
                 return party.clone();
             }
         }
-        let party = self
-            .lookup_party(runtime, device, call.other_number.as_deref())
-            .await;
+        let party = self.lookup_party(runtime, device, call.other_number.as_deref());
         if let Some(entry) = runtime.write().devices.get_mut(&device.device_id) {
             entry
                 .parties
@@ -487,12 +497,7 @@ impl Cti {
         party
     }
 
-    async fn lookup_party(
-        &self,
-        runtime: &PbxRuntime,
-        device: &Device,
-        number: Option<&str>,
-    ) -> Party {
+    fn lookup_party(&self, runtime: &PbxRuntime, device: &Device, number: Option<&str>) -> Party {
         let Some(number) = number else {
             return Party {
                 number: None,
@@ -520,17 +525,7 @@ impl Cti {
                 internal: false,
             };
         }
-        let name = match self
-            .store
-            .contact_name(device.tenant_id, device.user_id, number)
-            .await
-        {
-            Ok(name) => name,
-            Err(error) => {
-                tracing::warn!(%error, "directory lookup failed");
-                None
-            }
-        };
+        let name = self.names.name(device.tenant_id, device.user_id, number);
         Party {
             number: Some(number.to_string()),
             name,

@@ -89,6 +89,14 @@ impl AppState {
         }
     }
 
+    /// The tenant's directory changed: callers are named from the new one. A failure to
+    /// read it back leaves the previous names (logged).
+    pub async fn contacts_changed(&self, tenant: TenantId) {
+        if let Err(error) = self.cti.contacts_changed(tenant).await {
+            tracing::error!(%error, %tenant, "could not reload the caller names");
+        }
+    }
+
     /// Records what an actor did in the audit log (the server's own actions are not
     /// listed).
     pub(crate) async fn record(

@@ -231,6 +231,8 @@ impl Users<'_> {
         state.store.delete_user(tenant, user.id).await?;
         state.end_sessions_where(|s| s.user_id == user.id);
         state.cti.user_removed(user.id);
+        // Their own contacts went with them.
+        state.contacts_changed(tenant).await;
         for pbx in pbxs {
             state.reload_pbx(pbx).await;
         }
