@@ -2,8 +2,6 @@
 //! their own devices; tenant admins any device of their tenant. A PBX refusal answers
 //! `pbx_rejected` with the PBX's reason, a link that is down `pbx_unavailable`.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,7 +14,7 @@ use super::directory::clean_number;
 use super::parse_id;
 use crate::auth::Auth;
 use crate::cti::CallRef;
-use crate::cti::runtime::PbxRuntime;
+use crate::cti::runtime::{Created, PbxRuntime};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
 use ucplus_core::cti::views::CallView;
@@ -113,43 +111,27 @@ async fn view(
     CallView::new(call, device.id, device.user_id, runtime.id, party)
 }
 
-/// Waits briefly for the engine to see a call the PBX just created. A call that already
-/// failed (busy, unreachable) answers `pbx_rejected` with the PBX's cause. Only ends seen
-/// after the request was sent (`ends_before`) count: switches recycle call ids.
-async fn await_call(
+/// The call a request just created, as soon as the engine reports it. A call that
+/// already failed (busy, unreachable) answers `pbx_rejected` with the PBX's cause.
+async fn created_call(
+    state: &AppState,
     runtime: &PbxRuntime,
     device: &Device,
     call_id: Option<&str>,
     ends_before: u64,
 ) -> ApiResult<DeviceCall> {
-    for _ in 0..100 {
-        {
-            let pbx_state = runtime.read();
-            let found = pbx_state
-                .devices
-                .get(&device.device_id)
-                .and_then(|entry| match call_id {
-                    Some(id) => entry.calls.calls.iter().find(|c| c.call_id == id).cloned(),
-                    None => entry.calls.calls.last().cloned(),
-                });
-            if let Some(call) = found {
-                return Ok(call);
-            }
-            let failed = call_id.and_then(|id| {
-                pbx_state.recent_ends.iter().rev().find(|end| {
-                    end.seq > ends_before && end.device == device.device_id && end.call_id == id
-                })
-            });
-            if let Some(end) = failed {
-                return Err(ApiError::from(PbxError::Rejected(format!(
-                    "the call ended at once ({})",
-                    end.cause.as_deref().unwrap_or("no cause given")
-                ))));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let wait = state.cti.request_timeout;
+    match runtime
+        .created_call(&device.device_id, call_id, ends_before, wait)
+        .await
+    {
+        Created::Call(call) => Ok(call),
+        Created::Ended(cause) => Err(ApiError::from(PbxError::Rejected(format!(
+            "the call ended at once ({})",
+            cause.as_deref().unwrap_or("no cause given")
+        )))),
+        Created::NotSeen => Err(ApiError::from(PbxError::Timeout)),
     }
-    Err(ApiError::from(PbxError::Timeout))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -242,7 +224,15 @@ async fn make_call(
             },
         )
         .await?;
-    let call = match await_call(&runtime, &device, response.call_id.as_deref(), ends_before).await {
+    let call = match created_call(
+        &state,
+        &runtime,
+        &device,
+        response.call_id.as_deref(),
+        ends_before,
+    )
+    .await
+    {
         // Before the switch reports the far end (Delivered), the number dialled is it.
         Ok(mut call) => {
             call.other_number.get_or_insert(dialled);
@@ -277,12 +267,36 @@ async fn find(state: &AppState, auth: &Auth, id: &str) -> ApiResult<(TenantId, C
     Ok((tenant, found))
 }
 
+/// What can be done to a call (one route each).
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Answer,
+    Clear,
+    Hold,
+    Retrieve,
+    Consult,
+    Deflect,
+    Digits,
+    Transfer,
+    Conference,
+}
+
+/// Of two calls on one phone, (the held one, the active one): what Transfer and
+/// Conference join.
+fn held_and_active(call: &DeviceCall, other: DeviceCall) -> (String, String) {
+    if call.state == ucplus_core::cti::CallState::Held {
+        (call.call_id.clone(), other.call_id)
+    } else {
+        (other.call_id, call.call_id.clone())
+    }
+}
+
 /// Runs an action on a call and answers the call as it is afterwards (or the new call).
 async fn act(
     state: AppState,
     auth: &Auth,
     id: String,
-    action: &str,
+    action: Action,
     body: CallAction,
 ) -> ApiResult<Json<CallView>> {
     let (tenant, found) = find(&state, auth, &id).await?;
@@ -321,33 +335,33 @@ async fn act(
     };
     let call_id = call.call_id.clone();
     let request = match action {
-        "answer" => PbxRequest::Answer {
+        Action::Answer => PbxRequest::Answer {
             device: device_id,
             call_id,
         },
-        "clear" => PbxRequest::Clear {
+        Action::Clear => PbxRequest::Clear {
             device: device_id,
             call_id,
         },
-        "hold" => PbxRequest::Hold {
+        Action::Hold => PbxRequest::Hold {
             device: device_id,
             call_id,
         },
-        "retrieve" => PbxRequest::Retrieve {
+        Action::Retrieve => PbxRequest::Retrieve {
             device: device_id,
             call_id,
         },
-        "consult" => PbxRequest::Consult {
-            device: device_id,
-            call_id,
-            to: target(&body)?,
-        },
-        "deflect" => PbxRequest::Deflect {
+        Action::Consult => PbxRequest::Consult {
             device: device_id,
             call_id,
             to: target(&body)?,
         },
-        "digits" => {
+        Action::Deflect => PbxRequest::Deflect {
+            device: device_id,
+            call_id,
+            to: target(&body)?,
+        },
+        Action::Digits => {
             let digits = body.digits.as_deref().unwrap_or_default();
             let valid = (1..=64).contains(&digits.len())
                 && digits
@@ -362,38 +376,27 @@ async fn act(
                 digits: digits.to_string(),
             }
         }
-        "transfer" if body.call_id.is_some() => {
-            let other = other_call("call_id")?;
-            let (held, active) = if call.state == ucplus_core::cti::CallState::Held {
-                (call_id, other.call_id)
-            } else {
-                (other.call_id, call_id)
-            };
+        Action::Transfer if body.call_id.is_some() => {
+            let (held_call_id, active_call_id) = held_and_active(&call, other_call("call_id")?);
             PbxRequest::Transfer {
                 device: device_id,
-                held_call_id: held,
-                active_call_id: active,
+                held_call_id,
+                active_call_id,
             }
         }
-        "transfer" => PbxRequest::SingleStepTransfer {
+        Action::Transfer => PbxRequest::SingleStepTransfer {
             device: device_id,
             call_id,
             to: target(&body)?,
         },
-        "conference" => {
-            let other = other_call("call_id")?;
-            let (held, active) = if call.state == ucplus_core::cti::CallState::Held {
-                (call_id, other.call_id)
-            } else {
-                (other.call_id, call_id)
-            };
+        Action::Conference => {
+            let (held_call_id, active_call_id) = held_and_active(&call, other_call("call_id")?);
             PbxRequest::Conference {
                 device: device_id,
-                held_call_id: held,
-                active_call_id: active,
+                held_call_id,
+                active_call_id,
             }
         }
-        _ => return Err(ApiError::not_found()),
     };
     let consulted = match &request {
         PbxRequest::Consult { to, .. } => Some(to.clone()),
@@ -402,8 +405,14 @@ async fn act(
     let ends_before = runtime.read().ends_seq;
     let response = state.cti.request(&runtime, request).await?;
     if let Some(to) = consulted {
-        let mut new_call =
-            await_call(&runtime, &device, response.call_id.as_deref(), ends_before).await?;
+        let mut new_call = created_call(
+            &state,
+            &runtime,
+            &device,
+            response.call_id.as_deref(),
+            ends_before,
+        )
+        .await?;
         // As for a new call: before the switch reports the far end, the number dialled is it.
         new_call.other_number.get_or_insert(to);
         return Ok(Json(view(&state, &runtime, &device, &new_call).await));
@@ -425,7 +434,7 @@ fn action_body(bytes: &[u8]) -> ApiResult<CallAction> {
 }
 
 macro_rules! call_action {
-    ($name:ident, $action:literal, $doc:literal) => {
+    ($name:ident, $action:literal, $variant:ident, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = concat!("/api/v1/calls/{id}/", $action), operation_id = concat!($action, "_call"), tag = "calls",
             params(("id" = String, Path)), request_body(content = Option<CallAction>),
@@ -438,33 +447,46 @@ macro_rules! call_action {
             Path(id): Path<String>,
             body: axum::body::Bytes,
         ) -> ApiResult<Json<CallView>> {
-            let result = act(state, &auth, id, $action, action_body(&body)?).await;
+            let result = act(state, &auth, id, Action::$variant, action_body(&body)?).await;
             result.map_err(|error| for_caller(&auth, error))
         }
     };
 }
 
-call_action!(answer, "answer", "Answers a ringing call.");
-call_action!(clear, "clear", "Hangs up (drops the device from the call).");
-call_action!(hold, "hold", "Puts a call on hold.");
-call_action!(retrieve, "retrieve", "Takes a call back from hold.");
+call_action!(answer, "answer", Answer, "Answers a ringing call.");
+call_action!(
+    clear,
+    "clear",
+    Clear,
+    "Hangs up (drops the device from the call)."
+);
+call_action!(hold, "hold", Hold, "Puts a call on hold.");
+call_action!(
+    retrieve,
+    "retrieve",
+    Retrieve,
+    "Takes a call back from hold."
+);
 call_action!(
     consult,
     "consult",
+    Consult,
     "Holds the call and calls `to`; answers the new call."
 );
 call_action!(
     transfer,
     "transfer",
+    Transfer,
     "Transfers: blind to `to`, or to the far party of the other call `call_id` (consult and complete)."
 );
 call_action!(
     conference,
     "conference",
+    Conference,
     "Joins this call and the other call `call_id` into a conference."
 );
-call_action!(deflect, "deflect", "Sends a ringing call to `to`.");
-call_action!(digits, "digits", "Sends DTMF `digits`.");
+call_action!(deflect, "deflect", Deflect, "Sends a ringing call to `to`.");
+call_action!(digits, "digits", Digits, "Sends DTMF `digits`.");
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct DndSetting {

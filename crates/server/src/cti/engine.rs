@@ -47,6 +47,13 @@ pub async fn run(cti: Weak<Cti>, runtime: Arc<PbxRuntime>, mut events: mpsc::Rec
         };
         metrics::counter!("ucplus_pbx_events_total", "kind" => kind).increment(1);
         let effects = apply(&runtime, event, Timestamp::now());
+        // A request waiting for the call it created is answered now.
+        if effects
+            .iter()
+            .any(|e| matches!(e, Effect::Call { .. } | Effect::Ended { .. }))
+        {
+            runtime.calls_changed.notify_waiters();
+        }
         for effect in effects {
             act(&cti, &runtime, effect).await;
         }

@@ -4,8 +4,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
-use ucplus_core::cti::{DeviceCalls, LinkState, PbxError, PbxRequest, PbxResponse};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use ucplus_core::cti::{DeviceCall, DeviceCalls, LinkState, PbxError, PbxRequest, PbxResponse};
 use ucplus_core::{Device, Pbx, PbxId, TenantId, Timestamp};
 use uuid::Uuid;
 
@@ -58,6 +58,17 @@ pub struct RecentEnd {
 /// How many ended calls `recent_ends` remembers.
 pub const RECENT_ENDS: usize = 256;
 
+/// What became of the call a request (MakeCall, ConsultationCall) created.
+#[derive(Debug)]
+pub enum Created {
+    /// The engine has it.
+    Call(DeviceCall),
+    /// It ended at once (busy, unreachable), with the switch's cause.
+    Ended(Option<String>),
+    /// No report of it came in time.
+    NotSeen,
+}
+
 pub struct PbxRuntime {
     pub id: PbxId,
     pub config: RwLock<Pbx>,
@@ -65,6 +76,8 @@ pub struct PbxRuntime {
     pub(super) requests: mpsc::Sender<LinkRequest>,
     pub(super) devices_tx: watch::Sender<BTreeSet<String>>,
     pub(super) shutdown: watch::Sender<bool>,
+    /// Told by the engine whenever a call appeared, changed or ended.
+    pub(super) calls_changed: Notify,
 }
 
 impl PbxRuntime {
@@ -107,6 +120,48 @@ impl PbxRuntime {
             requests,
             devices_tx,
             shutdown,
+            calls_changed: Notify::new(),
+        }
+    }
+
+    /// Waits for the engine to report the call a request just created on `device`: the
+    /// call with the switch's `call_id` (or, when the switch named none, the device's
+    /// newest). Only ends after `ends_before` (the `ends_seq` read before the request was
+    /// sent) count: switches recycle call ids. Woken by the engine, not by polling.
+    pub async fn created_call(
+        &self,
+        device: &str,
+        call_id: Option<&str>,
+        ends_before: u64,
+        wait: Duration,
+    ) -> Created {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before looking, so a report applied in between still wakes it.
+            let changed = self.calls_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let state = self.read();
+                let found = state.devices.get(device).and_then(|entry| match call_id {
+                    Some(id) => entry.calls.calls.iter().find(|c| c.call_id == id).cloned(),
+                    None => entry.calls.calls.last().cloned(),
+                });
+                if let Some(call) = found {
+                    return Created::Call(call);
+                }
+                let ended = call_id.and_then(|id| {
+                    state.recent_ends.iter().rev().find(|end| {
+                        end.seq > ends_before && end.device == device && end.call_id == id
+                    })
+                });
+                if let Some(end) = ended {
+                    return Created::Ended(end.cause.clone());
+                }
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return Created::NotSeen;
+            }
         }
     }
 
