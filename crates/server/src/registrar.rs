@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use pbx::link::uacsta::{Controller, Flow, Handset};
 use serde::Serialize;
 use sip::{
     AuthError, ChangeKind, DigestServer, Limits, Message, Method, Request, Response, Secret,
@@ -38,7 +39,6 @@ use ucplus_core::{DeviceRecordId, PbxKind, SipHa1, Store, StoreResult, TenantId,
 use crate::auth::rate_limit::LoginLimiter;
 use crate::cti::Cti;
 use crate::cti::bus::{Audience, Bus, Envelope, message_json};
-use crate::uacsta::Flow;
 
 /// Messages a SIP TCP connection may have queued for writing before it is dropped.
 const WRITE_QUEUE: usize = 256;
@@ -87,7 +87,7 @@ struct Index {
 }
 
 pub struct SipService {
-    controller: Arc<crate::uacsta::Controller>,
+    controller: Arc<Controller>,
     registrar: Mutex<sip::Registrar>,
     digest: DigestServer,
     index: RwLock<Index>,
@@ -153,7 +153,7 @@ async fn bind_pair(address: SocketAddr) -> std::io::Result<(UdpSocket, TcpListen
 }
 
 impl SipService {
-    pub fn new(controller: Arc<crate::uacsta::Controller>, tcp: TcpLimits) -> SipService {
+    pub fn new(controller: Arc<Controller>, tcp: TcpLimits) -> SipService {
         let mut secret = [0u8; 32];
         if getrandom::getrandom(&mut secret).is_err() {
             // Without randomness nonces would be guessable: refuse every login instead.
@@ -395,7 +395,7 @@ impl SipService {
                     (None, Some(source)) => Flow::Udp(source),
                     (None, None) => return,
                 };
-                self.controller.open(crate::uacsta::Handset {
+                self.controller.open(Handset {
                     device: account.device,
                     pbx: account.pbx,
                     number: &account.number,

@@ -4,6 +4,7 @@
 //! module here that does exactly that.
 
 pub mod csta;
+pub mod uacsta;
 
 use std::collections::BTreeSet;
 

@@ -23,7 +23,7 @@ pub struct Launcher {
     /// Opens the link password stored encrypted.
     pub secrets: std::sync::Arc<crate::secrets::SecretBox>,
     /// Serves `uacsta` connections (handsets registered with the SIP registrar).
-    pub controller: std::sync::Arc<crate::uacsta::Controller>,
+    pub controller: std::sync::Arc<pbx::link::uacsta::Controller>,
 }
 
 fn text<'a>(settings: &'a Value, key: &str) -> Option<&'a str> {
