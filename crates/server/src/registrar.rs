@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use pbx::link::kinds::PbxSettings;
 use pbx::link::uacsta::{Controller, Flow, Handset};
 use serde::Serialize;
 use sip::{
@@ -181,10 +182,10 @@ impl SipService {
             if pbx.kind != PbxKind::Uacsta {
                 continue;
             }
-            let Some(domain) = pbx
-                .settings
-                .get("sip_domain")
-                .and_then(|d| d.as_str())
+            let Some(domain) = PbxSettings::of(&pbx)
+                .ok()
+                .as_ref()
+                .and_then(PbxSettings::sip_domain)
                 .map(str::to_lowercase)
             else {
                 continue;

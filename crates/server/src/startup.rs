@@ -98,8 +98,10 @@ impl Application {
         let cti = crate::cti::Cti::start(
             store.clone(),
             Box::new(crate::cti::launch::Launcher {
-                request_timeout: Duration::from_millis(config.cti.request_timeout),
-                controller: controller.clone(),
+                context: pbx::link::kinds::LinkContext {
+                    request_timeout: Duration::from_millis(config.cti.request_timeout),
+                    controller: controller.clone(),
+                },
                 secrets: secrets.clone(),
             }),
             Duration::from_millis(config.cti.request_timeout),

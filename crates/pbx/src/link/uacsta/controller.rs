@@ -34,6 +34,7 @@ use ucplus_core::{DeviceRecordId, PbxId};
 
 use crate::link::LinkChannels;
 use crate::link::csta::{link_event, request_message, response as csta_response, snapshot_calls};
+use crate::link::kinds::LinkError;
 
 /// What a request in flight is for.
 enum Purpose {
@@ -201,7 +202,7 @@ impl Controller {
             } else {
                 LinkEvent::State {
                     state: LinkState::Down,
-                    error: Some("the SIP listener is off (set sip.listen)".into()),
+                    error: Some(LinkError::NoSipListener.to_string()),
                 }
             };
             let _ = events.send(up).await;
