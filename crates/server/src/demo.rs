@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use license::file::Issue;
 use license::{ItemType, License, SigningKey};
+use pbx::link::kinds::PbxSettings;
+use pbx::link::sim::SimSettings;
 use ucplus_core::{
-    Contact, ContactNumber, DEFAULT_TENANT_SLUG, Device, DeviceRecordId, Pbx, PbxId, PbxKind, Site,
-    SiteId, StoredLicense, Tenant, TenantId, Timestamp, User,
+    Contact, ContactNumber, DEFAULT_TENANT_SLUG, Device, DeviceRecordId, Pbx, PbxId, Site, SiteId,
+    StoredLicense, Tenant, TenantId, Timestamp, User,
 };
 
 use crate::auth::password;
@@ -217,14 +219,14 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
         "1200-1219,2200-2219",
         traffic.unwrap_or(0.3),
         now,
-    );
+    )?;
     let own = pbx(
         "Initech PBX",
         Some(tenant_ids[2]),
         "300-319",
         traffic.unwrap_or(0.2),
         now,
-    );
+    )?;
     for record in [&hosted, &own] {
         state.store.insert_pbx(record).await?;
     }
@@ -338,17 +340,27 @@ async fn user(
     Ok(state.users(tenant).create(Actor::Server, new).await?)
 }
 
-fn pbx(name: &str, owner: Option<TenantId>, devices: &str, traffic: f64, now: Timestamp) -> Pbx {
-    Pbx {
+fn pbx(
+    name: &str,
+    owner: Option<TenantId>,
+    devices: &str,
+    traffic: f64,
+    now: Timestamp,
+) -> anyhow::Result<Pbx> {
+    let settings = PbxSettings::Sim(SimSettings {
+        devices: devices.parse()?,
+        traffic: Some(traffic),
+    });
+    Ok(Pbx {
         id: PbxId::new(),
         name: name.into(),
-        kind: PbxKind::Sim,
+        kind: settings.kind(),
         tenant_id: owner,
         host: None,
         port: None,
-        settings: serde_json::json!({"devices": devices, "traffic": traffic}),
+        settings: settings.to_json(),
         created_at: now,
-    }
+    })
 }
 
 /// The demo's shape for tests: (tenant slug, usernames).

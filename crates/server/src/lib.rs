@@ -17,7 +17,6 @@ pub mod service;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
-pub mod uacsta;
 pub mod web;
 
 pub use config::Config;

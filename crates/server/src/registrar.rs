@@ -26,6 +26,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use pbx::link::kinds::PbxSettings;
+use pbx::link::uacsta::{Controller, Flow, Handset};
 use sip::{
     AuthError, ChangeKind, DigestServer, Limits, Message, Method, Request, Response, Secret,
     StatusCode, StreamFramer, StreamItem,
@@ -37,7 +39,6 @@ use ucplus_core::{DeviceRecordId, PbxKind, SipHa1, Store, StoreResult, TenantId,
 use crate::auth::rate_limit::LoginLimiter;
 use crate::cti::Cti;
 use crate::cti::bus::Bus;
-use crate::uacsta::Flow;
 use ucplus_core::cti::views::{RegistrationEvent, RegistrationView};
 use ucplus_core::event::{Event, Payload};
 
@@ -77,7 +78,7 @@ struct Index {
 }
 
 pub struct SipService {
-    controller: Arc<crate::uacsta::Controller>,
+    controller: Arc<Controller>,
     registrar: Mutex<sip::Registrar>,
     digest: DigestServer,
     index: RwLock<Index>,
@@ -143,7 +144,7 @@ async fn bind_pair(address: SocketAddr) -> std::io::Result<(UdpSocket, TcpListen
 }
 
 impl SipService {
-    pub fn new(controller: Arc<crate::uacsta::Controller>, tcp: TcpLimits) -> SipService {
+    pub fn new(controller: Arc<Controller>, tcp: TcpLimits) -> SipService {
         let mut secret = [0u8; 32];
         if getrandom::getrandom(&mut secret).is_err() {
             // Without randomness nonces would be guessable: refuse every login instead.
@@ -171,10 +172,10 @@ impl SipService {
             if pbx.kind != PbxKind::Uacsta {
                 continue;
             }
-            let Some(domain) = pbx
-                .settings
-                .get("sip_domain")
-                .and_then(|d| d.as_str())
+            let Some(domain) = PbxSettings::of(&pbx)
+                .ok()
+                .as_ref()
+                .and_then(PbxSettings::sip_domain)
                 .map(str::to_lowercase)
             else {
                 continue;
@@ -379,7 +380,7 @@ impl SipService {
                     (None, Some(source)) => Flow::Udp(source),
                     (None, None) => return,
                 };
-                self.controller.open(crate::uacsta::Handset {
+                self.controller.open(Handset {
                     device: account.device,
                     pbx: account.pbx,
                     number: &account.number,

@@ -92,14 +92,16 @@ impl Application {
             &config.data_dir,
         )?);
         seal_stored_secrets(store.as_ref(), &secrets).await?;
-        let controller = Arc::new(crate::uacsta::Controller::default());
+        let controller = Arc::new(pbx::link::uacsta::Controller::default());
         controller.set_request_timeout(Duration::from_millis(config.cti.request_timeout));
         controller.set_refresh(Duration::from_secs(config.sip.session_refresh.max(1)));
         let cti = crate::cti::Cti::start(
             store.clone(),
             Box::new(crate::cti::launch::Launcher {
-                request_timeout: Duration::from_millis(config.cti.request_timeout),
-                controller: controller.clone(),
+                context: pbx::link::kinds::LinkContext {
+                    request_timeout: Duration::from_millis(config.cti.request_timeout),
+                    controller: controller.clone(),
+                },
                 secrets: secrets.clone(),
             }),
             Duration::from_millis(config.cti.request_timeout),

@@ -1,9 +1,14 @@
 //! The boundary between a PBX's engine and its link: channels, nothing else. A link kind
-//! (CSTA over TCP, uaCSTA over SIP, a future Asterisk AMI) is a task that owns the link's
-//! ends: it reports [`LinkEvent`]s and answers [`PbxRequest`]s. Adding a kind is adding a
-//! module here that does exactly that.
+//! (CSTA over TCP, the simulator, uaCSTA over SIP, a future Asterisk AMI) is a task that
+//! owns the link's ends: it reports [`LinkEvent`]s and answers [`PbxRequest`]s. Each kind
+//! is a module here whose settings type implements [`kinds::LinkKind`] (parse its stored
+//! settings, start its task), registered in [`kinds`]: adding a kind is adding such a
+//! module and one line there.
 
 pub mod csta;
+pub mod kinds;
+pub mod sim;
+pub mod uacsta;
 
 use std::collections::BTreeSet;
 

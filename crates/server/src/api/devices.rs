@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use pbx::link::kinds::PbxSettings;
 use serde::{Deserialize, Serialize};
 use ucplus_core::{
     Device, DeviceRecordId, PbxId, StoreError, TenantId, Timestamp, UserId, ValidationErrors,
@@ -114,11 +115,8 @@ async fn sip_credentials(
         }
     };
     let pbx = state.store.pbx(device.pbx_id).await?;
-    let domain = pbx
-        .settings
-        .get("sip_domain")
-        .and_then(serde_json::Value::as_str);
-    let Some(domain) = domain.filter(|_| pbx.kind == ucplus_core::PbxKind::Uacsta) else {
+    let settings = PbxSettings::of(&pbx).ok();
+    let Some(domain) = settings.as_ref().and_then(PbxSettings::sip_domain) else {
         errors.add(
             "sip_username",
             "only handsets of a uacsta connection have SIP credentials",

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use pbx::link::kinds::PbxSettings;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use ucplus_core::{
@@ -65,105 +66,33 @@ fn view(state: &AppState, mut pbx: Pbx) -> PbxView {
     PbxView { pbx, link }
 }
 
-/// The settings each connection kind understands; any other key is refused.
-fn known_settings(kind: PbxKind) -> &'static [&'static str] {
-    match kind {
-        PbxKind::Csta => &[
-            "session",
-            "login",
-            "password",
-            "edition",
-            "framing",
-            "heartbeat_interval",
-            "application_id",
-            "tls",
-            "tls_ca_file",
-            "tls_server_name",
-            "tls_verify",
-        ],
-        PbxKind::Sim => &["devices", "traffic"],
-        PbxKind::Uacsta => &["sip_domain"],
-    }
-}
-
-fn check(errors: &mut ValidationErrors, pbx: &Pbx) {
+/// Checks a connection before it is stored; its typed settings when they are valid.
+fn check(errors: &mut ValidationErrors, pbx: &Pbx) -> Option<PbxSettings> {
     errors.text("name", &pbx.name, 200);
-    if let Some(settings) = pbx.settings.as_object() {
-        let known = known_settings(pbx.kind);
-        for key in settings.keys() {
-            if !known.contains(&key.as_str()) {
-                errors.add(
-                    key,
-                    format!(
-                        "unknown field for a {} connection (known: host, port, {})",
-                        pbx.kind.as_str(),
-                        known.join(", ")
-                    ),
-                );
-            }
-        }
-    }
-    // The values are checked here, not first when the link starts: a setting the link
-    // cannot use is refused instead of stored.
-    match pbx.kind {
-        PbxKind::Csta => {
-            crate::cti::launch::csta_config(pbx, errors);
-        }
-        PbxKind::Sim => {
-            crate::cti::launch::sim_config(pbx, errors);
-        }
-        PbxKind::Uacsta => {}
-    }
+    let settings = PbxSettings::validate(pbx, errors);
     if let Some(host) = &pbx.host {
         errors.text("host", host, 255);
     }
-    if pbx.kind == PbxKind::Csta {
-        if pbx.host.is_none() {
-            errors.add("host", "a CSTA link needs the PBX's host");
-        }
-        if pbx.port.is_none_or(|p| p == 0) {
-            errors.add("port", "a CSTA link needs the PBX's CSTA port");
-        }
-    }
-    if let Some(domain) = pbx.settings.get("sip_domain").and_then(Value::as_str) {
-        let valid = (3..=253).contains(&domain.len())
-            && domain.contains('.')
-            && domain
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-        if !valid {
-            errors.add("sip_domain", "must be a DNS domain, e.g. acme.example.com");
-        }
-    }
-    if pbx.kind == PbxKind::Uacsta
-        && pbx
-            .settings
-            .get("sip_domain")
-            .and_then(Value::as_str)
-            .is_none()
-    {
-        errors.add(
-            "sip_domain",
-            "a uaCSTA connection needs the tenant's SIP domain",
-        );
-    }
+    settings
 }
 
 /// A SIP domain names one uaCSTA connection on the whole server.
 async fn check_domain_free(
     state: &AppState,
     pbx: &Pbx,
+    settings: Option<&PbxSettings>,
     errors: &mut ValidationErrors,
 ) -> ApiResult<()> {
-    let Some(domain) = pbx.settings.get("sip_domain").and_then(Value::as_str) else {
+    let Some(domain) = settings.and_then(PbxSettings::sip_domain) else {
         return Ok(());
     };
     let taken = state.store.pbxs().await?.iter().any(|other| {
         other.id != pbx.id
-            && other
-                .settings
-                .get("sip_domain")
-                .and_then(Value::as_str)
+            && other.kind == PbxKind::Uacsta
+            && PbxSettings::of(other)
+                .ok()
+                .as_ref()
+                .and_then(PbxSettings::sip_domain)
                 .is_some_and(|d| d.eq_ignore_ascii_case(domain))
     });
     if taken {
@@ -236,8 +165,8 @@ pub async fn create(
         settings: Value::Object(new.settings),
         created_at: Timestamp::now(),
     };
-    check(&mut errors, &pbx);
-    check_domain_free(&state, &pbx, &mut errors).await?;
+    let settings = check(&mut errors, &pbx);
+    check_domain_free(&state, &pbx, settings.as_ref(), &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
     let mut pbx = pbx;
     state
@@ -315,8 +244,8 @@ pub async fn update(
         }
     }
     let mut errors = ValidationErrors::new();
-    check(&mut errors, &pbx);
-    check_domain_free(&state, &pbx, &mut errors).await?;
+    let settings = check(&mut errors, &pbx);
+    check_domain_free(&state, &pbx, settings.as_ref(), &mut errors).await?;
     errors.into_result().map_err(ApiError::validation)?;
     state
         .secrets

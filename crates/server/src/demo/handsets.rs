@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pbx::handset::{Exchange, HandsetConfig, SimHandset};
+use pbx::link::kinds::PbxSettings;
+use pbx::link::uacsta::UacstaSettings;
 use ucplus_core::{Device, DeviceRecordId, Pbx, PbxId, PbxKind, SipHa1, Timestamp};
 
 use super::{DEMO_PASSWORD, tenant, user};
@@ -34,7 +36,10 @@ pub async fn start(state: &AppState, traffic: bool) -> anyhow::Result<Vec<Arc<Si
         tenant_id: Some(tenant.id),
         host: None,
         port: None,
-        settings: serde_json::json!({"sip_domain": DOMAIN}),
+        settings: PbxSettings::Uacsta(UacstaSettings {
+            sip_domain: DOMAIN.into(),
+        })
+        .to_json(),
         created_at: now,
     };
     state.store.insert_pbx(&connection).await?;

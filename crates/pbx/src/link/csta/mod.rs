@@ -9,6 +9,7 @@
 //! survives a reconnect. Malformed messages are logged and skipped, never fatal.
 
 mod connection;
+mod settings;
 mod tls;
 mod translate;
 
@@ -28,6 +29,7 @@ use ucplus_core::cti::{LinkEvent, LinkState, PbxError, PbxResponse};
 use self::connection::{Connection, ReadError};
 use super::LinkChannels;
 
+pub use settings::CstaSettings;
 pub use tls::TlsSettings;
 pub use translate::{link_event, request_message, response, snapshot_calls};
 

@@ -26,12 +26,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use csta::{Edition, Message as Csta};
-use pbx::link::LinkChannels;
 use sip::{Dialog, DialogSetup, Method, Request, Response, StatusCode, Uri};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use ucplus_core::cti::{LinkEvent, LinkState, PbxError, PbxRequest, PbxResponse};
 use ucplus_core::{DeviceRecordId, PbxId};
+
+use crate::link::LinkChannels;
+use crate::link::csta::{link_event, request_message, response as csta_response, snapshot_calls};
+use crate::link::kinds::LinkError;
 
 /// What a request in flight is for.
 enum Purpose {
@@ -107,6 +110,7 @@ pub struct Handset<'a> {
     pub registration: &'a str,
 }
 
+/// Serves every `uacsta` connection: the sessions of their registered handsets.
 #[derive(Default)]
 pub struct Controller {
     state: Mutex<State>,
@@ -198,7 +202,7 @@ impl Controller {
             } else {
                 LinkEvent::State {
                     state: LinkState::Down,
-                    error: Some("the SIP listener is off (set sip.listen)".into()),
+                    error: Some(LinkError::NoSipListener.to_string()),
                 }
             };
             let _ = events.send(up).await;
@@ -428,9 +432,7 @@ impl Controller {
             return;
         };
         let device = *device;
-        let info = session
-            .dialog
-            .info(body(&pbx::link::csta::request_message(&request)));
+        let info = session.dialog.info(body(&request_message(&request)));
         let Ok(cseq) = info.headers.cseq().map(|c| c.seq) else {
             return;
         };
@@ -477,7 +479,7 @@ impl Controller {
         match purpose {
             Purpose::Engine(reply) => {
                 let result = match (&answer, response.status.is_success()) {
-                    (Some(message), true) => pbx::link::csta::response(message),
+                    (Some(message), true) => csta_response(message),
                     (_, true) => Ok(PbxResponse::default()),
                     (_, false) => Err(PbxError::Rejected(format!(
                         "SIP {} {}",
@@ -510,10 +512,9 @@ impl Controller {
                 next = Some((session.dialog.info(body(&snapshot)), Purpose::Snapshot));
             }
             Purpose::Snapshot => {
-                if let (Some(events), Some(calls)) = (
-                    events,
-                    answer.as_ref().and_then(pbx::link::csta::snapshot_calls),
-                ) {
+                if let (Some(events), Some(calls)) =
+                    (events, answer.as_ref().and_then(snapshot_calls))
+                {
                     let _ = events.try_send(LinkEvent::Snapshot {
                         device: number,
                         calls,
@@ -573,7 +574,7 @@ impl Controller {
         match request.method {
             Method::Info => {
                 if let (Ok(message), Some(events)) = (csta::decode(&request.body), events) {
-                    if let Some(event) = pbx::link::csta::link_event(&session.number, &message) {
+                    if let Some(event) = link_event(&session.number, &message) {
                         if events.try_send(event).is_err() {
                             tracing::warn!("the engine is not keeping up with a handset's events");
                         }
