@@ -11,13 +11,7 @@ use crate::helpers::TestServer;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_tenants_first_admin_has_a_name_in_presence() {
     let server = TestServer::start().await;
-    let admin = server.admin().await;
-    server
-        .load_license(
-            &admin,
-            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
-        )
-        .await;
+    let admin = server.multi_tenant_admin().await;
     let (status, body) = server
         .post(
             &admin,

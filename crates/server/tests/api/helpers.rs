@@ -263,6 +263,20 @@ impl TestServer {
     }
 
     /// Loads a license file, returning the status and body.
+    /// The system admin's token, with multi-tenant mode licensed (a starter pack for five
+    /// tenants and five desktop licenses).
+    pub async fn multi_tenant_admin(&self) -> String {
+        let admin = self.admin().await;
+        let (status, body) = self
+            .load_license(
+                &admin,
+                &self.license(&[("mt-starter-5", 1), ("desktop", 5)]),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        admin
+    }
+
     pub async fn load_license(&self, admin: &str, text: &str) -> (StatusCode, Value) {
         let response = self
             .http

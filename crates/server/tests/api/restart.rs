@@ -8,13 +8,7 @@ use crate::helpers::{TestServer, vendor_key};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_and_dead_sessions_hold_no_license() {
     let server = TestServer::start().await;
-    let admin = server.admin().await;
-    server
-        .load_license(
-            &admin,
-            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
-        )
-        .await;
+    let admin = server.multi_tenant_admin().await;
     let (acme, acme_admin) = server.tenant(&admin, "acme").await;
     server
         .put(

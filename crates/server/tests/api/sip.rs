@@ -125,13 +125,7 @@ impl Phone {
 }
 
 async fn handset_setup(server: &TestServer) -> (String, String, String, String) {
-    let admin = server.admin().await;
-    server
-        .load_license(
-            &admin,
-            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
-        )
-        .await;
+    let admin = server.multi_tenant_admin().await;
     let (tenant_a, admin_a) = server.tenant(&admin, "acme").await;
     let (tenant_b, admin_b) = server.tenant(&admin, "globex").await;
     let mut devices = Vec::new();

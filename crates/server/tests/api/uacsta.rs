@@ -11,6 +11,18 @@ use serde_json::{Value, json};
 use crate::helpers::{TestServer, error_code};
 use crate::ws::Events;
 
+/// Tenant `acme` with a uaCSTA connection for SIP domain `acme.example`: its admin's token
+/// and the connection.
+async fn handset_tenant(server: &TestServer) -> (String, Value) {
+    let admin = server.multi_tenant_admin().await;
+    let (tenant, boss) = server.tenant(&admin, "acme").await;
+    let (status, pbx) = server
+        .post(&admin, "/api/v1/pbxs", json!({"name": "handsets", "kind": "uacsta", "tenant_id": tenant, "sip_domain": "acme.example"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    (boss, pbx)
+}
+
 async fn wait_state(server: &TestServer, token: &str, state: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -37,18 +49,7 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
     })
     .await;
     let registrar = server.sip.expect("the registrar listens");
-    let admin = server.admin().await;
-    server
-        .load_license(
-            &admin,
-            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
-        )
-        .await;
-    let (tenant, boss) = server.tenant(&admin, "acme").await;
-    let (status, pbx) = server
-        .post(&admin, "/api/v1/pbxs", json!({"name": "handsets", "kind": "uacsta", "tenant_id": tenant, "sip_domain": "acme.example"}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let (boss, pbx) = handset_tenant(&server).await;
     let anna = server.user(&boss, "anna", &["desktop"]).await;
     let (_, device) = server
         .post(
@@ -231,18 +232,7 @@ async fn call_each_other(transports: [Transport; 2]) {
     })
     .await;
     let registrar = server.sip.expect("the registrar listens");
-    let admin = server.admin().await;
-    server
-        .load_license(
-            &admin,
-            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
-        )
-        .await;
-    let (tenant, boss) = server.tenant(&admin, "acme").await;
-    let (status, pbx) = server
-        .post(&admin, "/api/v1/pbxs", json!({"name": "handsets", "kind": "uacsta", "tenant_id": tenant, "sip_domain": "acme.example"}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let (boss, pbx) = handset_tenant(&server).await;
     let exchange = pbx::handset::Exchange::new();
     let mut people = Vec::new();
     for ((name, number), transport) in [("alice", "100"), ("bob", "101")]
@@ -331,18 +321,7 @@ async fn a_handset_over_tcp_has_its_session_on_its_connection() {
     })
     .await;
     let registrar = server.sip.expect("the registrar listens");
-    let admin = server.admin().await;
-    server
-        .load_license(
-            &admin,
-            &server.license(&[("mt-starter-5", 1), ("desktop", 5)]),
-        )
-        .await;
-    let (tenant, boss) = server.tenant(&admin, "acme").await;
-    let (status, pbx) = server
-        .post(&admin, "/api/v1/pbxs", json!({"name": "handsets", "kind": "uacsta", "tenant_id": tenant, "sip_domain": "acme.example"}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let (boss, pbx) = handset_tenant(&server).await;
     let anna = server.user(&boss, "anna", &["desktop"]).await;
     let (status, device) = server
         .post(&boss, "/api/v1/devices", json!({"pbx_id": pbx["id"], "device_id": "100", "user_id": anna, "sip_username": "100", "sip_password": "secret-100"}))
