@@ -24,6 +24,22 @@ csta_struct! {
     }
 }
 
+impl MonitorStart {
+    /// Monitors one device, with the switch's default filter.
+    pub fn device(device: &str) -> MonitorStart {
+        MonitorStart {
+            monitor_object: MonitorObject {
+                device_object: Some(crate::DeviceId::new(device)),
+                call_object: None,
+                extra: Default::default(),
+            },
+            requested_monitor_filter: None,
+            monitor_type: None,
+            extra: Default::default(),
+        }
+    }
+}
+
 csta_struct! {
     /// The device (or call) to monitor.
     pub struct MonitorObject {

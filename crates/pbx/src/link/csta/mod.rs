@@ -17,8 +17,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use csta::{
-    ApplicationInfo, Edition, Framing, InvokeId, Message, MessageKind, MonitorObject, MonitorStart,
-    MonitorStop, Pending, ProtocolVersions, RawXml, RequestSystemStatus, RequestTypes,
+    ApplicationInfo, Edition, Framing, InvokeId, Message, MessageKind, MonitorStart, MonitorStop,
+    Pending, ProtocolVersions, RawXml, RequestSystemStatus, RequestTypes,
     ResetApplicationSessionTimer, SnapshotDevice, StartApplicationSession, StopApplicationSession,
     SystemRegister, SystemStatusResponse,
 };
@@ -475,17 +475,7 @@ impl Session<'_> {
     }
 
     async fn start_monitor(&mut self, device: String) -> Result<(), String> {
-        let message: Message = MonitorStart {
-            monitor_object: MonitorObject {
-                device_object: Some(csta::DeviceId::new(device.as_str())),
-                call_object: None,
-                extra: Default::default(),
-            },
-            requested_monitor_filter: None,
-            monitor_type: None,
-            extra: Default::default(),
-        }
-        .into();
+        let message: Message = MonitorStart::device(&device).into();
         self.request(message, Purpose::MonitorStart(device)).await
     }
 

@@ -490,17 +490,7 @@ impl Controller {
                 let _ = reply.send(result);
             }
             Purpose::Open if response.status.is_success() => {
-                let monitor: Csta = csta::MonitorStart {
-                    monitor_object: csta::MonitorObject {
-                        device_object: Some(csta::DeviceId::new(number.as_str())),
-                        call_object: None,
-                        extra: Default::default(),
-                    },
-                    requested_monitor_filter: None,
-                    monitor_type: None,
-                    extra: Default::default(),
-                }
-                .into();
+                let monitor: Csta = csta::MonitorStart::device(&number).into();
                 next = Some((session.dialog.info(body(&monitor)), Purpose::Monitor));
             }
             Purpose::Monitor if response.status.is_success() => {
