@@ -4,6 +4,7 @@
 pub mod bus;
 mod call_log;
 mod engine;
+mod index;
 pub mod launch;
 pub mod link;
 mod names;
@@ -46,6 +47,8 @@ pub struct Cti {
     names: names::CallerNames,
     /// Writes finished calls to the call log.
     call_log: call_log::CallLogWriter,
+    /// Each tenant's (and user's) devices on each PBX.
+    index: RwLock<index::DeviceIndex>,
     pbxs: RwLock<HashMap<PbxId, Arc<PbxRuntime>>>,
     user_names: RwLock<HashMap<UserId, String>>,
     chosen: RwLock<HashMap<UserId, Chosen>>,
@@ -84,6 +87,7 @@ impl Cti {
             request_timeout,
             names: names::CallerNames::default(),
             call_log: call_log::CallLogWriter::start(store.clone()),
+            index: RwLock::new(index::DeviceIndex::default()),
             pbxs: RwLock::new(HashMap::new()),
             user_names: RwLock::new(HashMap::new()),
             chosen: RwLock::new(HashMap::new()),
@@ -127,11 +131,13 @@ impl Cti {
             Ok(pbx) => pbx,
             Err(StoreError::NotFound) => {
                 self.stop_pbx(id);
+                write(&self.index).remove_pbx(id);
                 return Ok(());
             }
             Err(error) => return Err(error),
         };
         let devices = self.store.pbx_devices(id).await?;
+        write(&self.index).set_pbx(id, &devices);
         let existing = read(&self.pbxs).get(&id).cloned();
         if let Some(runtime) = existing {
             let link_changed = {
@@ -193,14 +199,25 @@ impl Cti {
 
     /// Tenants that see a PBX's link state: its owner, or every tenant with a device on it.
     pub fn tenants_of(&self, runtime: &PbxRuntime) -> Vec<TenantId> {
-        let mut tenants: BTreeSet<TenantId> = runtime
-            .read()
-            .devices
-            .values()
-            .map(|d| d.record.tenant_id)
-            .collect();
+        let mut tenants = read(&self.index).tenants_of(runtime.id);
         tenants.extend(runtime.owner());
         tenants.into_iter().collect()
+    }
+
+    /// The tenant's devices (with `user`: only theirs) by PBX, from the index.
+    fn devices_of(
+        &self,
+        tenant: TenantId,
+        user: Option<UserId>,
+    ) -> Vec<(Arc<PbxRuntime>, Vec<String>)> {
+        let mut by_pbx: HashMap<PbxId, Vec<String>> = HashMap::new();
+        for (pbx, device) in read(&self.index).devices(tenant, user) {
+            by_pbx.entry(pbx).or_default().push(device);
+        }
+        by_pbx
+            .into_iter()
+            .filter_map(|(pbx, devices)| Some((self.runtime(pbx)?, devices)))
+            .collect()
     }
 
     // --- users and presence
@@ -237,14 +254,13 @@ impl Cti {
     /// The combined phone state of all of a user's devices, on every PBX.
     pub fn user_phone(&self, tenant: TenantId, user: UserId) -> PhoneState {
         let mut states = Vec::new();
-        for runtime in self.runtimes() {
+        for (runtime, devices) in self.devices_of(tenant, Some(user)) {
             let state = runtime.read();
             let known = state.link.state == LinkState::Up;
             states.extend(
-                state
-                    .devices
-                    .values()
-                    .filter(|d| d.record.tenant_id == tenant && d.record.user_id == Some(user))
+                devices
+                    .iter()
+                    .filter_map(|id| state.devices.get(id))
                     .map(|d| phone_state(known, &d.calls)),
             );
         }
@@ -341,15 +357,12 @@ impl Cti {
     /// Every device of the tenant with its phone state (the busy-lamp field).
     pub fn device_states(&self, tenant: TenantId) -> Vec<DeviceStateView> {
         let mut views = Vec::new();
-        for runtime in self.runtimes() {
-            let ids: Vec<String> = runtime
-                .read()
-                .devices
-                .values()
-                .filter(|d| d.record.tenant_id == tenant)
-                .map(|d| d.record.device_id.clone())
-                .collect();
-            views.extend(ids.iter().filter_map(|id| self.device_state(&runtime, id)));
+        for (runtime, devices) in self.devices_of(tenant, None) {
+            views.extend(
+                devices
+                    .iter()
+                    .filter_map(|id| self.device_state(&runtime, id)),
+            );
         }
         views.sort_by(|a, b| a.number.cmp(&b.number));
         views
@@ -358,9 +371,10 @@ impl Cti {
     /// The calls on a user's devices (`user` None: every device of the tenant).
     pub fn calls(&self, tenant: TenantId, user: Option<UserId>) -> Vec<CallView> {
         let mut views = Vec::new();
-        for runtime in self.runtimes() {
+        for (runtime, devices) in self.devices_of(tenant, user) {
             let state = runtime.read();
-            for entry in state.devices.values() {
+            for entry in devices.iter().filter_map(|id| state.devices.get(id)) {
+                // The index and the runtime agree but for a moment during a reload.
                 if entry.record.tenant_id != tenant
                     || (user.is_some() && entry.record.user_id != user)
                 {
@@ -392,7 +406,8 @@ impl Cti {
 
     /// A call of the tenant by its API id. Another tenant's call is not found.
     pub fn find_call(&self, tenant: TenantId, id: Uuid) -> Option<CallRef> {
-        for runtime in self.runtimes() {
+        let pbxs = read(&self.index).pbxs(tenant);
+        for runtime in pbxs.into_iter().filter_map(|pbx| self.runtime(pbx)) {
             let state = runtime.read();
             let Some(device_id) = state.calls.get(&id) else {
                 continue;
@@ -415,31 +430,16 @@ impl Cti {
         None
     }
 
-    /// The calls on one device whose PBX call id is `call_id` (after a request answered it).
-    pub fn call_by_pbx_id(
-        &self,
-        runtime: &PbxRuntime,
-        device_id: &str,
-        call_id: &str,
-    ) -> Option<DeviceCall> {
-        let state = runtime.read();
-        state
-            .devices
-            .get(device_id)?
-            .calls
-            .calls
-            .iter()
-            .find(|c| c.call_id == call_id)
-            .cloned()
-    }
-
-    /// Link states of the PBXs the tenant uses.
     /// The links a tenant's session sees (all, with detail, for the system console).
     /// `detail`: the session is an admin of `tenant`, who sees why its own PBX is down.
     pub fn links(&self, tenant: Option<TenantId>, detail: bool) -> Vec<LinkView> {
+        let used = tenant.map(|t| read(&self.index).pbxs(t));
         self.runtimes()
             .iter()
-            .filter(|r| tenant.is_none_or(|t| r.serves(t)))
+            .filter(|r| match (tenant, &used) {
+                (Some(t), Some(used)) => r.owner() == Some(t) || used.contains(&r.id),
+                _ => true,
+            })
             .map(|r| {
                 let view = r.link_view();
                 match tenant {

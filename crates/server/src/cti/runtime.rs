@@ -191,16 +191,6 @@ impl PbxRuntime {
         }
     }
 
-    /// Does the tenant have a device on this PBX (or own it)?
-    pub fn serves(&self, tenant: TenantId) -> bool {
-        self.owner() == Some(tenant)
-            || self
-                .read()
-                .devices
-                .values()
-                .any(|d| d.record.tenant_id == tenant)
-    }
-
     /// Sends a request over the link and waits for its answer.
     pub async fn request(
         &self,
