@@ -4,7 +4,7 @@
 //! The model is updated under the PBX's own lock, which is released before anything slow
 //! (directory lookups, the database, fan-out) happens.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use ucplus_core::cti::{CallEnded, DeviceCall, LinkEvent, LinkState, PhoneState};
@@ -36,9 +36,8 @@ enum Effect {
 }
 
 /// Runs until the link closes its event channel.
-pub async fn run(cti: Weak<Cti>, runtime: Arc<PbxRuntime>, mut events: mpsc::Receiver<LinkEvent>) {
+pub async fn run(cti: Arc<Cti>, runtime: Arc<PbxRuntime>, mut events: mpsc::Receiver<LinkEvent>) {
     while let Some(event) = events.recv().await {
-        let Some(cti) = cti.upgrade() else { break };
         let kind = match &event {
             LinkEvent::State { .. } | LinkEvent::Session { .. } => "link",
             LinkEvent::Snapshot { .. } => "snapshot",

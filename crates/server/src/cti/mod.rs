@@ -53,7 +53,6 @@ pub struct Cti {
     user_names: RwLock<HashMap<UserId, String>>,
     chosen: RwLock<HashMap<UserId, Chosen>>,
     last_phone: RwLock<HashMap<UserId, PhoneState>>,
-    self_ref: std::sync::Weak<Cti>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -80,7 +79,7 @@ impl Cti {
         request_timeout: Duration,
         client_queue: usize,
     ) -> StoreResult<Arc<Cti>> {
-        let cti = Arc::new_cyclic(|self_ref| Cti {
+        let cti = Arc::new(Cti {
             bus: Arc::new(LocalBus::new(client_queue)),
             store: store.clone(),
             launcher,
@@ -92,7 +91,6 @@ impl Cti {
             user_names: RwLock::new(HashMap::new()),
             chosen: RwLock::new(HashMap::new()),
             last_phone: RwLock::new(HashMap::new()),
-            self_ref: self_ref.clone(),
         });
         for tenant in store.tenants().await? {
             cti.load_tenant(tenant.id).await?;
@@ -126,7 +124,7 @@ impl Cti {
     }
 
     /// Starts, updates or stops the engine of one PBX connection after a change.
-    pub async fn reload_pbx(&self, id: PbxId) -> StoreResult<()> {
+    pub async fn reload_pbx(self: &Arc<Self>, id: PbxId) -> StoreResult<()> {
         let pbx = match self.store.pbx(id).await {
             Ok(pbx) => pbx,
             Err(StoreError::NotFound) => {
@@ -169,7 +167,7 @@ impl Cti {
             engine.shutdown,
         ));
         write(&self.pbxs).insert(id, runtime.clone());
-        tokio::spawn(engine::run(self.self_ref.clone(), runtime, engine.events));
+        tokio::spawn(engine::run(self.clone(), runtime, engine.events));
         self.launcher.launch(&pbx, link);
         Ok(())
     }
