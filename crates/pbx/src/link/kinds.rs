@@ -203,6 +203,20 @@ impl Fields<'_> {
         }
     }
 
+    /// A whole-number setting within `range`; `message` says what it may be.
+    pub fn whole(
+        &mut self,
+        key: &str,
+        range: std::ops::RangeInclusive<u64>,
+        message: &str,
+    ) -> Option<u64> {
+        let number = self.get(key)?.as_u64().filter(|n| range.contains(n));
+        if number.is_none() {
+            self.errors.add(key, message);
+        }
+        number
+    }
+
     /// A text setting that `parse` accepts; `message` says what it may be.
     pub fn choice<T>(
         &mut self,

@@ -88,6 +88,10 @@ pub struct CstaLinkConfig {
     pub backoff_max: Duration,
     /// TLS, when the PBX's CSTA port speaks it.
     pub tls: Option<TlsSettings>,
+    /// Requests in flight at most; more wait in order (call control first, then monitors
+    /// and snapshots), so our own traffic never runs out of invoke ids and a slow switch
+    /// slows the start-up instead of breaking it.
+    pub window: usize,
 }
 
 impl CstaLinkConfig {
@@ -107,6 +111,7 @@ impl CstaLinkConfig {
             backoff_min: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             tls: None,
+            window: 64,
         }
     }
 }
@@ -193,6 +198,17 @@ enum Purpose {
     Internal,
 }
 
+impl Purpose {
+    /// Monitors and snapshots (thousands at start-up) wait behind call control and
+    /// housekeeping, and leave part of the window to them.
+    fn bulk(&self) -> bool {
+        matches!(self, Purpose::MonitorStart(_) | Purpose::Snapshot(_))
+    }
+}
+
+/// Call-control requests that may wait for the window at most; more are refused at once.
+const URGENT_QUEUE: usize = 1024;
+
 /// One connected session.
 struct Session<'a> {
     config: &'a CstaLinkConfig,
@@ -212,6 +228,10 @@ struct Session<'a> {
     /// so "up" means the engine's picture of the devices is being resynchronised.
     awaiting_monitors: usize,
     announced: bool,
+    /// Requests waiting for a place in the window, in order: call control and
+    /// housekeeping first, then monitors and snapshots.
+    urgent: VecDeque<(Message, Purpose)>,
+    bulk: VecDeque<(Message, Purpose)>,
 }
 
 async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(), String> {
@@ -253,6 +273,8 @@ async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(
         last_keepalive: Instant::now(),
         awaiting_monitors: 0,
         announced: false,
+        urgent: VecDeque::new(),
+        bulk: VecDeque::new(),
     };
     session.open().await?;
     session
@@ -284,8 +306,49 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Sends a request and records what it is for.
+    /// Queues a request and sends what the window allows.
     async fn request(&mut self, message: Message, purpose: Purpose) -> Result<(), String> {
+        if purpose.bulk() {
+            self.bulk.push_back((message, purpose));
+        } else if self.urgent.len() >= URGENT_QUEUE {
+            if let Purpose::Engine(reply) = purpose {
+                let _ = reply.send(Err(PbxError::Unavailable("the link is overloaded".into())));
+            }
+            return Ok(());
+        } else {
+            self.urgent.push_back((message, purpose));
+        }
+        self.pump().await
+    }
+
+    /// Sends queued requests while the window has room. Bulk requests leave a quarter of
+    /// the window to call control; a request whose caller gave up is dropped unsent.
+    async fn pump(&mut self) -> Result<(), String> {
+        let window = self.config.window.max(1);
+        let bulk_window = window - window / 4;
+        loop {
+            let in_flight = self.pending.len();
+            let next = if in_flight < window && !self.urgent.is_empty() {
+                self.urgent.pop_front()
+            } else if in_flight < bulk_window {
+                self.bulk.pop_front()
+            } else {
+                None
+            };
+            let Some((message, purpose)) = next else {
+                return Ok(());
+            };
+            if let Purpose::Engine(reply) = &purpose {
+                if reply.is_closed() {
+                    continue;
+                }
+            }
+            self.send_now(message, purpose).await?;
+        }
+    }
+
+    /// Sends a request and records what it is for.
+    async fn send_now(&mut self, message: Message, purpose: Purpose) -> Result<(), String> {
         let deadline = Instant::now() + self.config.request_timeout;
         let id = match self.pending.insert(purpose, deadline) {
             Ok(id) => id,
@@ -563,6 +626,7 @@ impl Session<'_> {
                 Purpose::Internal => {}
             }
         }
+        self.pump().await?;
         if self.last_heard.elapsed() > self.config.heartbeat_timeout {
             return Err(format!(
                 "the PBX has been silent for {} s (heartbeat timeout)",
@@ -627,7 +691,8 @@ impl Session<'_> {
                     tracing::debug!(message = message.name(), "an answer to no pending request");
                     return Ok(());
                 };
-                self.on_answer(purpose, message).await
+                self.on_answer(purpose, message).await?;
+                self.pump().await
             }
             MessageKind::Unknown => {
                 tracing::debug!(
@@ -724,7 +789,7 @@ impl Session<'_> {
             .into();
             let _ = tokio::time::timeout(
                 Duration::from_secs(1),
-                self.request(stop, Purpose::Internal),
+                self.send_now(stop, Purpose::Internal),
             )
             .await;
         }

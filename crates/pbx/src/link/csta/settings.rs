@@ -4,7 +4,8 @@
 //! (`ed2`..`ed5`, default `ed3`), `framing` (`header` | `nul`), `heartbeat_interval`
 //! (seconds, default 30), `application_id`, `tls` (true: TLS to the PBX) with
 //! `tls_ca_file` (PEM of the PBX's CA or certificate), `tls_server_name` (default: the
-//! host) and `tls_verify` (default true; false only in a lab).
+//! host) and `tls_verify` (default true; false only in a lab), `request_window` (requests
+//! in flight at most, 1-1000, default 64: more wait in order; monitors start in batches).
 
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub struct CstaSettings {
     pub tls_ca_file: Option<String>,
     pub tls_server_name: Option<String>,
     pub tls_verify: Option<bool>,
+    /// Requests in flight at most, 1-1000.
+    pub request_window: Option<u64>,
 }
 
 const EDITIONS: &[(&str, Edition)] = &[
@@ -97,6 +100,9 @@ impl CstaSettings {
         if let Some(framing) = self.framing {
             config.framing = framing;
         }
+        if let Some(window) = self.request_window {
+            config.window = usize::try_from(window).unwrap_or(usize::MAX);
+        }
         if let Some(seconds) = self.heartbeat_interval {
             config.heartbeat_interval = Duration::from_secs(seconds);
             config.heartbeat_timeout = Duration::from_secs(seconds * 3);
@@ -144,6 +150,7 @@ impl LinkKind for CstaSettings {
         "tls_ca_file",
         "tls_server_name",
         "tls_verify",
+        "request_window",
     ];
 
     fn parse(fields: &mut Fields<'_>) -> Option<Self> {
@@ -159,21 +166,9 @@ impl LinkKind for CstaSettings {
             "must be ed2, ed3, ed4 or ed5",
         );
         let framing = fields.choice("framing", |t| named(FRAMINGS, t), "must be header or nul");
-        let heartbeat_interval = fields.get("heartbeat_interval").map(|interval| {
-            interval
-                .as_u64()
-                .filter(|seconds| (1..=3600).contains(seconds))
-        });
-        let heartbeat_interval = match heartbeat_interval {
-            Some(None) => {
-                fields
-                    .errors
-                    .add("heartbeat_interval", "must be 1-3600 seconds");
-                None
-            }
-            Some(seconds) => seconds,
-            None => None,
-        };
+        let heartbeat_interval =
+            fields.whole("heartbeat_interval", 1..=3600, "must be 1-3600 seconds");
+        let request_window = fields.whole("request_window", 1..=1000, "must be 1-1000 requests");
         let settings = CstaSettings {
             session,
             login: fields.text("login"),
@@ -186,6 +181,7 @@ impl LinkKind for CstaSettings {
             tls_ca_file: fields.text("tls_ca_file"),
             tls_server_name: fields.text("tls_server_name"),
             tls_verify: fields.flag("tls_verify"),
+            request_window,
         };
         if settings.tls_on() && settings.tls_verify != Some(false) && settings.tls_ca_file.is_none()
         {
@@ -230,6 +226,7 @@ impl LinkKind for CstaSettings {
             self.tls_server_name.clone().map(Value::from),
         );
         put("tls_verify", self.tls_verify.map(Value::from));
+        put("request_window", self.request_window.map(Value::from));
         map
     }
 
@@ -353,7 +350,7 @@ mod tests {
             (
                 json!({"session": "none", "pasword": "x"}),
                 "pasword",
-                "unknown field for a csta connection (known: host, port, session, login, password, edition, framing, heartbeat_interval, application_id, tls, tls_ca_file, tls_server_name, tls_verify)",
+                "unknown field for a csta connection (known: host, port, session, login, password, edition, framing, heartbeat_interval, application_id, tls, tls_ca_file, tls_server_name, tls_verify, request_window)",
             ),
         ] {
             assert_eq!(
