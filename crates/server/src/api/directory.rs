@@ -212,7 +212,7 @@ async fn update_in(
     errors.into_result().map_err(ApiError::validation)?;
     contact.id = existing.id;
     contact.created_at = existing.created_at;
-    state.store.update_contact(tenant, &contact).await?;
+    state.store.update_contact(tenant, owner, &contact).await?;
     state.contacts_changed(tenant).await;
     if !personal {
         state

@@ -25,7 +25,7 @@ pub async fn me(State(state): State<AppState>, Auth(session, _): Auth) -> ApiRes
     let (user, tenant) = match session.tenant_id {
         Some(tenant) => (
             state.store.user(tenant, session.user_id).await?,
-            Some(state.store.tenant(tenant).await?),
+            Some(state.store.tenant_by_id(tenant).await?),
         ),
         None => (state.store.system_admin(session.user_id).await?, None),
     };

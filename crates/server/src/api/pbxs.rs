@@ -140,7 +140,7 @@ pub async fn create(
     });
     let tenant_id = match &new.tenant_id {
         Some(text) => match text.parse::<TenantId>() {
-            Ok(id) => match state.store.tenant(id).await {
+            Ok(id) => match state.store.tenant_by_id(id).await {
                 Ok(tenant) => Some(tenant.id),
                 Err(StoreError::NotFound) => {
                     errors.add("tenant_id", "no such tenant");
@@ -387,7 +387,7 @@ pub async fn assign_devices(
     let pbx = state.store.pbx(parse_id(&id)?).await?;
     let mut errors = ValidationErrors::new();
     let tenant = match assignment.tenant_id.parse::<TenantId>() {
-        Ok(id) => match state.store.tenant(id).await {
+        Ok(id) => match state.store.tenant_by_id(id).await {
             Ok(tenant) => Some(tenant.id),
             Err(StoreError::NotFound) => None,
             Err(error) => return Err(error.into()),

@@ -56,6 +56,7 @@ impl CallerNames {
 
 #[cfg(test)]
 mod tests {
+    use ucplus_core::store::prelude::*;
     use ucplus_core::{Contact, ContactNumber, Tenant, Timestamp, User};
     use ucplus_store::SqliteStore;
 
