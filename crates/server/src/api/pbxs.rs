@@ -414,7 +414,9 @@ pub async fn assign_devices(
     }
     let tenant_numbers: std::collections::HashSet<String> = state
         .store
-        .devices(tenant)
+        .tenant(tenant)
+        .devices()
+        .list()
         .await?
         .iter()
         .map(|d| d.number().to_string())
@@ -462,7 +464,12 @@ pub async fn assign_devices(
             created_at: now,
         })
         .collect();
-    state.store.insert_devices(tenant, &devices).await?;
+    state
+        .store
+        .tenant(tenant)
+        .devices()
+        .insert(&devices)
+        .await?;
     state.reload_pbx(pbx.id).await;
     state
         .audit(

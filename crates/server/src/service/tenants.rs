@@ -143,7 +143,9 @@ impl Tenants<'_> {
         }
         let mut pbxs: BTreeSet<_> = state
             .store
-            .devices(tenant.id)
+            .tenant(tenant.id)
+            .devices()
+            .list()
             .await?
             .into_iter()
             .map(|d| d.pbx_id)
@@ -159,7 +161,9 @@ impl Tenants<'_> {
         );
         let users: Vec<UserId> = state
             .store
-            .users(tenant.id)
+            .tenant(tenant.id)
+            .users()
+            .list()
             .await?
             .into_iter()
             .map(|u| u.id)
