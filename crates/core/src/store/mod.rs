@@ -5,7 +5,8 @@
 //! [`UserStore`], [`SiteStore`], [`DeviceStore`], [`PresenceStore`], [`ContactStore`],
 //! [`CallLogStore`], [`PbxStore`], [`AuditStore`], [`UsageStore`]), bundled by [`Store`],
 //! which every type implementing them all implements. A back-end implements the eleven
-//! traits; the server holds an `Arc<dyn Store>`.
+//! traits; the server holds an `Arc<dyn Store>`, on which every trait's methods are callable
+//! without importing the trait (a concrete back-end type needs the trait in scope).
 //!
 //! A tenant's records are reached through the handle [`TenantScope`]
 //! (`store.tenant(id).users().list()`), which binds the tenant once: its methods take no
@@ -39,14 +40,6 @@ pub use system::SystemStore;
 pub use tenants::TenantStore;
 pub use usage::UsageStore;
 pub use users::{UserStore, Users};
-
-/// The store traits, for `use ucplus_core::store::prelude::*` where store methods are called.
-pub mod prelude {
-    pub use super::{
-        AuditStore, CallLogStore, ContactStore, DeviceStore, PbxStore, PresenceStore, SiteStore,
-        Store, SystemStore, TenantStore, UsageStore, UserStore,
-    };
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

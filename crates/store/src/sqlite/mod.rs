@@ -169,8 +169,8 @@ impl TenantTable {
     }
 }
 
-/// `owner_id` is placeholder `$n`, a nullable owner (null: the tenant's shared contacts);
-/// portable SQL, unlike `IS NOT DISTINCT FROM` on older engines.
+/// `owner_id` equals placeholder `$n`, bound to an optional owner (null: the tenant's shared
+/// contacts), so one statement serves both scopes.
 fn owner_is(n: u8) -> String {
     format!("(owner_id = ${n} OR (CAST(${n} AS TEXT) IS NULL AND owner_id IS NULL))")
 }
