@@ -1,8 +1,10 @@
 //! The ucplus domain: the records a hosting provider and its tenants manage, their
-//! validation, and the [`Store`] trait that persistence back-ends implement.
+//! validation, and the [`Store`] traits (one per aggregate) that persistence back-ends
+//! implement.
 //!
 //! Knows no HTTP, no SQL, no sockets. Every tenant-scoped store method takes a
-//! [`TenantId`]: there is no way to ask for a tenant's records without naming the tenant.
+//! [`TenantId`]: there is no way to ask for a tenant's records without naming the tenant;
+//! callers bind it once with [`TenantScope`] (`store.tenant(id)`).
 
 pub mod cti;
 pub mod event;
@@ -13,5 +15,5 @@ pub mod validate;
 
 pub use ids::{DeviceRecordId, PbxId, SiteId, TenantId, UserId};
 pub use model::*;
-pub use store::{Store, StoreError, StoreResult};
+pub use store::{Store, StoreError, StoreResult, TenantScope};
 pub use validate::{FieldError, ValidationErrors};

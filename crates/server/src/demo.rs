@@ -245,7 +245,7 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
             address: Some("1 Demo Street".into()),
             created_at: now,
         };
-        state.store.insert_site(tenant, &site).await?;
+        state.store.tenant(tenant).sites().insert(&site).await?;
         let mut devices = Vec::new();
         for n in 0..20u32 {
             let device_id = (first + n).to_string();
@@ -272,7 +272,12 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
                 created_at: now,
             });
         }
-        state.store.insert_devices(tenant, &devices).await?;
+        state
+            .store
+            .tenant(tenant)
+            .devices()
+            .insert(&devices)
+            .await?;
         let contacts = [
             ("Pizza Planet", "+4930555010"),
             ("City Taxi", "+4930555020"),
@@ -293,7 +298,12 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
             created_at: now,
         })
         .collect::<Vec<_>>();
-        state.store.insert_contacts(tenant, &contacts).await?;
+        state
+            .store
+            .tenant(tenant)
+            .contacts(None)
+            .insert(&contacts)
+            .await?;
         state.contacts_changed(tenant).await;
     }
     for record in [&hosted, &own] {

@@ -135,7 +135,8 @@ impl From<StoreError> for ApiError {
                 });
                 error
             }
-            StoreError::Backend(message) => ApiError::internal(message),
+            StoreError::Backend(source) => ApiError::internal(source),
+            mismatch @ StoreError::TenantMismatch => ApiError::internal(mismatch),
         }
     }
 }

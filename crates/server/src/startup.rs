@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use ucplus_core::store::SystemStore;
 use ucplus_core::{
     DEFAULT_TENANT_SLUG, Role, Store, StoreError, Tenant, TenantId, Timestamp, User, UserId,
 };

@@ -4,8 +4,9 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use ucplus_core::*;
 
-pub fn backend(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(error.to_string())
+/// A driver error, or bad data read back, kept as the source.
+pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
+    StoreError::Backend(error.into())
 }
 
 /// Maps a driver error, turning uniqueness violations into `Conflict(field)`.
@@ -21,14 +22,14 @@ pub fn map_error(error: sqlx::Error, conflict_field: &str) -> StoreError {
 
 fn parse<T: std::str::FromStr>(text: &str) -> Result<T, StoreError>
 where
-    T::Err: std::fmt::Display,
+    T::Err: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     text.parse::<T>().map_err(backend)
 }
 
 fn opt_id<T: std::str::FromStr>(text: Option<String>) -> Result<Option<T>, StoreError>
 where
-    T::Err: std::fmt::Display,
+    T::Err: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     text.as_deref().map(parse).transpose()
 }

@@ -1,7 +1,85 @@
-//! The Store contract: one suite every back-end must pass.
+//! The Store contract: one suite every back-end must pass, one test per behaviour, each on
+//! a fresh store. A back-end joins with one `contract_suite!` line naming how to open it.
 
 use ucplus_core::*;
 use ucplus_store::SqliteStore;
+
+/// A fresh store and what keeps it alive (its temporary directory).
+struct Fresh {
+    store: Box<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fresh_sqlite() -> Fresh {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("ucplus.db"))
+        .await
+        .unwrap();
+    Fresh {
+        store: Box::new(store),
+        _dir: dir,
+    }
+}
+
+/// One `#[tokio::test]` per contract test below, each on a fresh store from `$open`.
+macro_rules! contract_suite {
+    ($backend:ident, $open:ident) => {
+        contract_suite!(@tests $backend, $open;
+            ping_and_settings,
+            tenants_and_first_admin,
+            users_are_scoped_to_their_tenant,
+            system_admins_live_outside_tenants,
+            sites_and_their_users,
+            devices_and_device_owner,
+            pbx_devices_span_tenants,
+            tenant_limits,
+            audit_newest_first_per_tenant,
+            usage_keeps_hourly_and_daily_peaks,
+            licenses,
+            presence_only_for_own_users,
+            contacts_shared_and_personal,
+            contact_lookup_by_number,
+            contact_numbers,
+            contact_update_scoped_to_owner,
+            call_log_paging_and_pruning,
+            tenant_deletion_cascades,
+            tenant_mismatch_refused,
+        );
+    };
+    (@tests $backend:ident, $open:ident; $($test:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let fresh = super::$open().await;
+                    super::$test(fresh.store.as_ref()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_suite!(sqlite, fresh_sqlite);
+
+#[tokio::test]
+async fn sqlite_reopens_without_migrating_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("ucplus.db"))
+        .await
+        .unwrap();
+    ping_and_settings(&store).await;
+    store.close().await;
+    // Reopening runs no migration twice and keeps the data.
+    let reopened: &dyn Store = &SqliteStore::open(&dir.path().join("ucplus.db"))
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.setting("system_id").await.unwrap().as_deref(),
+        Some("b")
+    );
+}
+
+// --- fixtures
 
 fn tenant(slug: &str) -> Tenant {
     Tenant {
@@ -12,10 +90,10 @@ fn tenant(slug: &str) -> Tenant {
     }
 }
 
-fn user(name: &str, role: Role) -> User {
+fn user(tenant: Option<TenantId>, name: &str, role: Role) -> User {
     User {
         id: UserId::new(),
-        tenant_id: None,
+        tenant_id: tenant,
         username: name.into(),
         display_name: name.to_uppercase(),
         role,
@@ -40,10 +118,10 @@ fn pbx(tenant: Option<TenantId>) -> Pbx {
     }
 }
 
-fn device(pbx: PbxId, number: &str) -> Device {
+fn device(tenant: TenantId, pbx: PbxId, number: &str) -> Device {
     Device {
         id: DeviceRecordId::new(),
-        tenant_id: TenantId::new(),
+        tenant_id: tenant,
         pbx_id: pbx,
         device_id: number.into(),
         extension: None,
@@ -55,10 +133,115 @@ fn device(pbx: PbxId, number: &str) -> Device {
     }
 }
 
-async fn contract(store: &dyn Store) {
-    store.ping().await.unwrap();
+fn site(tenant: TenantId) -> Site {
+    Site {
+        id: SiteId::new(),
+        tenant_id: tenant,
+        name: "HQ".into(),
+        address: Some("Main St 1".into()),
+        created_at: Timestamp(5),
+    }
+}
 
-    // settings
+fn contact(tenant: TenantId, owner: Option<UserId>, name: &str, number: &str) -> Contact {
+    Contact {
+        id: ucplus_core::ids::new_uuid().to_string(),
+        tenant_id: tenant,
+        owner_id: owner,
+        name: name.into(),
+        company: None,
+        email: None,
+        numbers: vec![ContactNumber {
+            label: Some("work".into()),
+            number: number.into(),
+        }],
+        created_at: Timestamp(60),
+    }
+}
+
+fn call(tenant: TenantId, user: UserId, device: &Device, i: i64) -> CallLogEntry {
+    CallLogEntry {
+        id: format!("call{i}"),
+        tenant_id: tenant,
+        user_id: user,
+        device_id: device.id,
+        pbx_id: device.pbx_id,
+        direction: LogDirection::In,
+        outgoing: false,
+        missed: i == 2,
+        answered: i != 2,
+        other_number: Some("+4930111".into()),
+        other_name: Some("Mum".into()),
+        answered_by: None,
+        started_at: Timestamp(1_000 * i),
+        answered_at: (i != 2).then_some(Timestamp(1_000 * i + 5)),
+        ended_at: Timestamp(1_000 * i + 50),
+        ring_ms: 5,
+        talk_ms: 45,
+        transferred: vec!["300".into()],
+        cause: None,
+    }
+}
+
+fn audit_entry(i: usize, tenant: Option<TenantId>, actor: UserId) -> AuditEntry {
+    AuditEntry {
+        id: format!("e{i}"),
+        at: Timestamp(10 + i64::try_from(i).unwrap()),
+        actor_id: Some(actor),
+        actor_username: "admin".into(),
+        tenant_id: tenant,
+        action: "test.action".into(),
+        target: None,
+        detail: serde_json::json!({"i": i}),
+        source: Some("127.0.0.1".into()),
+    }
+}
+
+fn page(limit: u32, offset: u32) -> Page {
+    Page { limit, offset }
+}
+
+/// Tenants `acme` and `globex`, both without users.
+async fn two_tenants(store: &dyn Store) -> (Tenant, Tenant) {
+    let a = tenant("acme");
+    let b = tenant("globex");
+    store.insert_tenant(&a, None).await.unwrap();
+    store.insert_tenant(&b, None).await.unwrap();
+    (a, b)
+}
+
+/// A new user `name` of `tenant`.
+async fn add_user(store: &dyn Store, tenant: TenantId, name: &str) -> User {
+    let user = user(Some(tenant), name, Role::User);
+    store.tenant(tenant).users().insert(&user).await.unwrap();
+    user
+}
+
+/// A shared PBX with device 200 of `a` and device 201 of `b`.
+async fn shared_pbx(store: &dyn Store, a: TenantId, b: TenantId) -> (Pbx, Device, Device) {
+    let shared = pbx(None);
+    store.insert_pbx(&shared).await.unwrap();
+    let d200 = device(a, shared.id, "200");
+    let d201 = device(b, shared.id, "201");
+    store
+        .tenant(a)
+        .devices()
+        .insert(std::slice::from_ref(&d200))
+        .await
+        .unwrap();
+    store
+        .tenant(b)
+        .devices()
+        .insert(std::slice::from_ref(&d201))
+        .await
+        .unwrap();
+    (shared, d200, d201)
+}
+
+// --- the contract
+
+async fn ping_and_settings(store: &dyn Store) {
+    store.ping().await.unwrap();
     assert_eq!(store.setting("system_id").await.unwrap(), None);
     store.set_setting("system_id", "a").await.unwrap();
     store.set_setting("system_id", "b").await.unwrap();
@@ -66,11 +249,12 @@ async fn contract(store: &dyn Store) {
         store.setting("system_id").await.unwrap().as_deref(),
         Some("b")
     );
+}
 
-    // tenants and their first admin
+async fn tenants_and_first_admin(store: &dyn Store) {
     let a = tenant("acme");
     let b = tenant("globex");
-    let admin = user("boss", Role::Admin);
+    let admin = user(Some(a.id), "boss", Role::Admin);
     store.insert_tenant(&a, Some(&admin)).await.unwrap();
     store.insert_tenant(&b, None).await.unwrap();
     assert!(matches!(
@@ -78,22 +262,26 @@ async fn contract(store: &dyn Store) {
         Err(StoreError::Conflict(field)) if field == "slug"
     ));
     assert_eq!(store.tenant_by_slug("acme").await.unwrap(), a);
+    assert_eq!(store.tenant_by_id(b.id).await.unwrap(), b);
     assert_eq!(store.tenants().await.unwrap().len(), 2);
-    assert_eq!(store.user_by_name(a.id, "boss").await.unwrap().id, admin.id);
+    assert_eq!(
+        store.tenant(a.id).users().by_name("boss").await.unwrap().id,
+        admin.id
+    );
+}
 
-    // users are scoped: another tenant's id is like an unknown id
-    let anna = user("anna", Role::User);
-    store.insert_user(a.id, &anna).await.unwrap();
+async fn users_are_scoped_to_their_tenant(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    let anna = add_user(store, a.id, "anna").await;
+    // another tenant's id is like an unknown id
+    let in_b = store.tenant(b.id).users();
+    assert!(matches!(in_b.get(anna.id).await, Err(StoreError::NotFound)));
     assert!(matches!(
-        store.user(b.id, anna.id).await,
+        in_b.by_name("anna").await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.user_by_name(b.id, "anna").await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        store.delete_user(b.id, anna.id).await,
+        in_b.delete(anna.id).await,
         Err(StoreError::NotFound)
     ));
     let mut renamed = anna.clone();
@@ -102,29 +290,33 @@ async fn contract(store: &dyn Store) {
         store.update_user(b.id, &renamed).await,
         Err(StoreError::NotFound)
     ));
-    store.update_user(a.id, &renamed).await.unwrap();
-    let loaded = store.user(a.id, anna.id).await.unwrap();
+    let in_a = store.tenant(a.id).users();
+    in_a.update(&renamed).await.unwrap();
+    let loaded = in_a.get(anna.id).await.unwrap();
     assert_eq!(loaded.display_name, "Anna B.");
     assert_eq!(loaded.licenses, ["desktop", "mobile"]);
     assert_eq!(loaded.tenant_id, Some(a.id));
     // the same username may exist in another tenant, not twice in one
-    store
-        .insert_user(b.id, &user("anna", Role::User))
-        .await
-        .unwrap();
+    add_user(store, b.id, "anna").await;
     assert!(matches!(
-        store.insert_user(a.id, &user("anna", Role::User)).await,
+        in_a.insert(&user(Some(a.id), "anna", Role::User)).await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(store.users(a.id).await.unwrap().len(), 2);
-    assert_eq!(store.users(b.id).await.unwrap().len(), 1);
+    add_user(store, a.id, "bert").await;
+    assert_eq!(in_a.list().await.unwrap().len(), 2);
+    assert_eq!(in_b.list().await.unwrap().len(), 1);
+    in_a.delete(anna.id).await.unwrap();
+    assert!(matches!(in_a.get(anna.id).await, Err(StoreError::NotFound)));
+}
 
-    // system admins live outside tenants
-    let root = user("admin", Role::SystemAdmin);
+async fn system_admins_live_outside_tenants(store: &dyn Store) {
+    let (a, _) = two_tenants(store).await;
+    add_user(store, a.id, "anna").await;
+    let root = user(None, "admin", Role::SystemAdmin);
     store.insert_system_admin(&root).await.unwrap();
     assert!(matches!(
         store
-            .insert_system_admin(&user("admin", Role::SystemAdmin))
+            .insert_system_admin(&user(None, "admin", Role::SystemAdmin))
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -132,71 +324,138 @@ async fn contract(store: &dyn Store) {
         store.system_admin_by_name("admin").await.unwrap().id,
         root.id
     );
+    assert_eq!(store.system_admin(root.id).await.unwrap().username, "admin");
     assert!(matches!(
         store.system_admin_by_name("anna").await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(store.system_admin_count().await.unwrap(), 1);
+}
 
-    // sites
-    let site = Site {
-        id: SiteId::new(),
-        tenant_id: a.id,
-        name: "HQ".into(),
-        address: Some("Main St 1".into()),
-        created_at: Timestamp(5),
-    };
-    store.insert_site(a.id, &site).await.unwrap();
+async fn sites_and_their_users(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    let anna = add_user(store, a.id, "anna").await;
+    let hq = site(a.id);
+    let sites = store.tenant(a.id).sites();
+    sites.insert(&hq).await.unwrap();
     assert!(matches!(
-        store.site(b.id, site.id).await,
+        store.tenant(b.id).sites().get(hq.id).await,
         Err(StoreError::NotFound)
     ));
-    let mut anna_at_hq = renamed.clone();
-    anna_at_hq.site_id = Some(site.id);
-    store.update_user(a.id, &anna_at_hq).await.unwrap();
-    store.delete_site(a.id, site.id).await.unwrap();
-    assert_eq!(store.user(a.id, anna.id).await.unwrap().site_id, None);
+    let moved = Site {
+        name: "Head office".into(),
+        ..hq.clone()
+    };
+    assert!(matches!(
+        store.update_site(b.id, &moved).await,
+        Err(StoreError::NotFound)
+    ));
+    sites.update(&moved).await.unwrap();
+    assert_eq!(sites.list().await.unwrap(), vec![moved]);
+    let users = store.tenant(a.id).users();
+    let anna_at_hq = User {
+        site_id: Some(hq.id),
+        ..anna.clone()
+    };
+    users.update(&anna_at_hq).await.unwrap();
+    // deleting a site leaves its users without one
+    sites.delete(hq.id).await.unwrap();
+    assert_eq!(users.get(anna.id).await.unwrap().site_id, None);
+    assert!(matches!(
+        sites.delete(hq.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
 
-    // PBXs and devices: (pbx, device id) is unique across tenants
-    let shared = pbx(None);
-    store.insert_pbx(&shared).await.unwrap();
-    let d200 = device(shared.id, "200");
-    store
-        .insert_devices(a.id, std::slice::from_ref(&d200))
-        .await
-        .unwrap();
+async fn devices_and_device_owner(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    let anna = add_user(store, a.id, "anna").await;
+    // (pbx, device id) is unique across tenants
+    let (shared, d200, _) = shared_pbx(store, a.id, b.id).await;
     assert!(matches!(
         store
-            .insert_devices(b.id, &[device(shared.id, "200")])
+            .tenant(b.id)
+            .devices()
+            .insert(&[device(b.id, shared.id, "200")])
             .await,
         Err(StoreError::Conflict(_))
     ));
-    store
-        .insert_devices(b.id, &[device(shared.id, "201")])
-        .await
-        .unwrap();
     assert_eq!(
         store.device_owner(shared.id, "200").await.unwrap(),
         Some(a.id)
     );
+    assert_eq!(
+        store.device_owner(shared.id, "201").await.unwrap(),
+        Some(b.id)
+    );
     assert_eq!(store.device_owner(shared.id, "999").await.unwrap(), None);
     assert!(matches!(
-        store.device(b.id, d200.id).await,
+        store.tenant(b.id).devices().get(d200.id).await,
         Err(StoreError::NotFound)
     ));
-    let mut owned = d200.clone();
-    owned.user_id = Some(anna.id);
-    store.update_device(a.id, &owned).await.unwrap();
-    assert_eq!(
-        store.device(a.id, d200.id).await.unwrap().user_id,
-        Some(anna.id)
-    );
+    let devices = store.tenant(a.id).devices();
+    let owned = Device {
+        user_id: Some(anna.id),
+        ..d200.clone()
+    };
+    assert!(matches!(
+        store.update_device(b.id, &owned).await,
+        Err(StoreError::NotFound)
+    ));
+    devices.update(&owned).await.unwrap();
+    assert_eq!(devices.get(d200.id).await.unwrap().user_id, Some(anna.id));
+    assert_eq!(devices.list().await.unwrap().len(), 1);
+    assert!(matches!(
+        store.tenant(b.id).devices().delete(d200.id).await,
+        Err(StoreError::NotFound)
+    ));
+    devices.delete(d200.id).await.unwrap();
+    assert!(devices.list().await.unwrap().is_empty());
+}
+
+async fn pbx_devices_span_tenants(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    let (shared, _, _) = shared_pbx(store, a.id, b.id).await;
     assert_eq!(
         store.pbx(shared.id).await.unwrap().settings["devices"],
         "200-299"
     );
+    assert_eq!(store.pbxs().await.unwrap().len(), 1);
+    let renamed = Pbx {
+        name: "main".into(),
+        ..shared.clone()
+    };
+    store.update_pbx(&renamed).await.unwrap();
+    assert_eq!(store.pbx(shared.id).await.unwrap().name, "main");
+    assert_eq!(store.pbx_devices(shared.id).await.unwrap().len(), 2);
+    // deleting a PBX takes its devices, whatever their tenant
+    store.delete_pbx(shared.id).await.unwrap();
+    assert!(
+        store
+            .tenant(a.id)
+            .devices()
+            .list()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .tenant(b.id)
+            .devices()
+            .list()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.pbx(shared.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
 
-    // limits
+async fn tenant_limits(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
     let limits: TenantLimits = [(
         "desktop".to_string(),
         TenantLimit {
@@ -208,66 +467,32 @@ async fn contract(store: &dyn Store) {
     store.set_tenant_limits(a.id, &limits).await.unwrap();
     assert_eq!(store.tenant_limits(a.id).await.unwrap(), limits);
     assert!(store.tenant_limits(b.id).await.unwrap().is_empty());
+}
 
-    // audit: newest first, filtered per tenant
+async fn audit_newest_first_per_tenant(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    let root = UserId::new();
     for (i, tenant) in [Some(a.id), Some(b.id), None].into_iter().enumerate() {
         store
-            .insert_audit(&AuditEntry {
-                id: format!("e{i}"),
-                at: Timestamp(10 + i64::try_from(i).unwrap()),
-                actor_id: Some(root.id),
-                actor_username: "admin".into(),
-                tenant_id: tenant,
-                action: "test.action".into(),
-                target: None,
-                detail: serde_json::json!({"i": i}),
-                source: Some("127.0.0.1".into()),
-            })
+            .insert_audit(&audit_entry(i, tenant, root))
             .await
             .unwrap();
     }
-    let all = store
-        .audit(
-            None,
-            Page {
-                limit: 10,
-                offset: 0,
-            },
-        )
-        .await
-        .unwrap();
+    let all = store.audit(None, page(10, 0)).await.unwrap();
     assert_eq!(
         all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
         ["e2", "e1", "e0"]
     );
-    let only_a = store
-        .audit(
-            Some(a.id),
-            Page {
-                limit: 10,
-                offset: 0,
-            },
-        )
-        .await
-        .unwrap();
+    assert_eq!(all[2], audit_entry(0, Some(a.id), root));
+    let only_a = store.audit(Some(a.id), page(10, 0)).await.unwrap();
     assert_eq!(only_a.len(), 1);
     assert_eq!(only_a[0].tenant_id, Some(a.id));
-    assert_eq!(
-        store
-            .audit(
-                None,
-                Page {
-                    limit: 1,
-                    offset: 1
-                }
-            )
-            .await
-            .unwrap()[0]
-            .id,
-        "e1"
-    );
+    assert_eq!(store.audit(None, page(1, 1)).await.unwrap()[0].id, "e1");
+}
 
-    // usage: hourly peaks only rise; daily peak is the max over the day's hours
+async fn usage_keeps_hourly_and_daily_peaks(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    // hourly peaks only rise; daily peak is the max over the day's hours
     const HOUR: i64 = 3_600_000;
     let day = 20_000_i64;
     let base = day * 24 * HOUR;
@@ -311,8 +536,9 @@ async fn contract(store: &dyn Store) {
         vec![]
     );
     assert_eq!(store.prune_usage(base + 2 * HOUR).await.unwrap(), 2);
+}
 
-    // licenses
+async fn licenses(store: &dyn Store) {
     let stored = StoredLicense {
         id: "L1".into(),
         text: "---".into(),
@@ -329,8 +555,11 @@ async fn contract(store: &dyn Store) {
         store.delete_license("L1").await,
         Err(StoreError::NotFound)
     ));
+}
 
-    // presence: only for the tenant's own users
+async fn presence_only_for_own_users(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    let anna = add_user(store, a.id, "anna").await;
     let presence = UserPresence {
         user_id: anna.id,
         state: ucplus_core::cti::PresenceState::Away,
@@ -338,85 +567,155 @@ async fn contract(store: &dyn Store) {
         updated_at: Timestamp(50),
     };
     assert!(matches!(
-        store.set_presence(b.id, &presence).await,
+        store.tenant(b.id).presence().set(&presence).await,
         Err(StoreError::NotFound)
     ));
-    store.set_presence(a.id, &presence).await.unwrap();
-    store
-        .set_presence(
-            a.id,
-            &UserPresence {
-                note: None,
-                ..presence.clone()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(store.presence(a.id).await.unwrap()[0].note, None);
-    assert!(store.presence(b.id).await.unwrap().is_empty());
-    assert_eq!(store.pbx_devices(shared.id).await.unwrap().len(), 2);
+    let in_a = store.tenant(a.id).presence();
+    in_a.set(&presence).await.unwrap();
+    assert_eq!(in_a.list().await.unwrap(), vec![presence.clone()]);
+    in_a.set(&UserPresence {
+        note: None,
+        ..presence.clone()
+    })
+    .await
+    .unwrap();
+    assert_eq!(in_a.list().await.unwrap()[0].note, None);
+    assert!(
+        store
+            .tenant(b.id)
+            .presence()
+            .list()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
 
-    // contacts: shared and personal, looked up by number, personal first
-    let contact = |owner: Option<UserId>, name: &str, number: &str| Contact {
-        id: ucplus_core::ids::new_uuid().to_string(),
-        tenant_id: a.id,
-        owner_id: owner,
-        name: name.into(),
-        company: None,
-        email: None,
-        numbers: vec![ContactNumber {
-            label: Some("work".into()),
-            number: number.into(),
-        }],
-        created_at: Timestamp(60),
-    };
-    let shared_contact = contact(None, "Supplier", "+4930111");
-    let personal = contact(Some(anna.id), "Mum", "+4930111");
+/// Tenant `a`'s user anna, a shared contact "Supplier" and anna's own "Mum", both +4930111.
+async fn directory(store: &dyn Store) -> (Tenant, Tenant, User, Contact, Contact) {
+    let (a, b) = two_tenants(store).await;
+    let anna = add_user(store, a.id, "anna").await;
+    let shared = contact(a.id, None, "Supplier", "+4930111");
+    let personal = contact(a.id, Some(anna.id), "Mum", "+4930111");
     store
-        .insert_contacts(a.id, &[shared_contact.clone(), personal.clone()])
+        .tenant(a.id)
+        .contacts(None)
+        .insert(std::slice::from_ref(&shared))
         .await
         .unwrap();
+    store
+        .tenant(a.id)
+        .contacts(Some(anna.id))
+        .insert(std::slice::from_ref(&personal))
+        .await
+        .unwrap();
+    (a, b, anna, shared, personal)
+}
+
+async fn contacts_shared_and_personal(store: &dyn Store) {
+    let (a, b, anna, shared, personal) = directory(store).await;
+    let tenant_a = store.tenant(a.id);
     assert_eq!(
-        store.contacts(a.id, None).await.unwrap(),
-        vec![shared_contact.clone()]
+        tenant_a.contacts(None).list().await.unwrap(),
+        vec![shared.clone()]
     );
     assert_eq!(
-        store.contacts(a.id, Some(anna.id)).await.unwrap(),
+        tenant_a.contacts(Some(anna.id)).list().await.unwrap(),
         vec![personal.clone()]
     );
-    assert_eq!(store.count_contacts(a.id, None).await.unwrap(), 1);
-    assert_eq!(store.count_contacts(a.id, Some(anna.id)).await.unwrap(), 1);
-    assert_eq!(store.count_contacts(b.id, None).await.unwrap(), 0);
+    assert_eq!(tenant_a.contacts(None).count().await.unwrap(), 1);
+    assert_eq!(tenant_a.contacts(Some(anna.id)).count().await.unwrap(), 1);
+    assert_eq!(store.tenant(b.id).contacts(None).count().await.unwrap(), 0);
     assert_eq!(
-        store
-            .contact_name(a.id, Some(anna.id), "+4930111")
+        tenant_a.contacts(None).get(&shared.id).await.unwrap(),
+        shared
+    );
+    assert!(matches!(
+        store.tenant(b.id).contacts(None).get(&shared.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        tenant_a.contacts(None).get(&personal.id).await,
+        Err(StoreError::NotFound)
+    ));
+    // deleting: only in the contact's own tenant and scope
+    assert!(matches!(
+        store.tenant(b.id).contacts(None).delete(&shared.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        tenant_a.contacts(None).delete(&personal.id).await,
+        Err(StoreError::NotFound)
+    ));
+    tenant_a.contacts(None).delete(&shared.id).await.unwrap();
+    assert!(tenant_a.contacts(None).list().await.unwrap().is_empty());
+    assert_eq!(tenant_a.contacts(Some(anna.id)).count().await.unwrap(), 1);
+}
+
+async fn contact_lookup_by_number(store: &dyn Store) {
+    let (a, b, anna, shared, _) = directory(store).await;
+    let tenant_a = store.tenant(a.id);
+    // personal first
+    assert_eq!(
+        tenant_a
+            .contacts(Some(anna.id))
+            .name_of("+4930111")
             .await
             .unwrap()
             .as_deref(),
         Some("Mum")
     );
     assert_eq!(
-        store
-            .contact_name(a.id, None, "+4930111")
+        tenant_a
+            .contacts(None)
+            .name_of("+4930111")
             .await
             .unwrap()
             .as_deref(),
         Some("Supplier")
     );
     assert_eq!(
-        store.contact_name(b.id, None, "+4930111").await.unwrap(),
+        store
+            .tenant(b.id)
+            .contacts(None)
+            .name_of("+4930111")
+            .await
+            .unwrap(),
         None
     );
-    assert!(matches!(
-        store.contact(b.id, None, &shared_contact.id).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        store.contact(a.id, None, &personal.id).await,
-        Err(StoreError::NotFound)
-    ));
+    // a changed number is found by its new number only
+    let mut renumbered = shared.clone();
+    renumbered.numbers[0].number = "+4930222".into();
+    tenant_a.contacts(None).update(&renumbered).await.unwrap();
+    assert_eq!(
+        tenant_a.contacts(None).name_of("+4930111").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        tenant_a
+            .contacts(None)
+            .name_of("+4930222")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Supplier")
+    );
+    // a deleted contact is found no more
+    tenant_a
+        .contacts(None)
+        .delete(&renumbered.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        tenant_a.contacts(None).name_of("+4930222").await.unwrap(),
+        None
+    );
+}
+
+async fn contact_numbers(store: &dyn Store) {
+    let (a, b, anna, _, _) = directory(store).await;
     // Every number of the tenant with its contact's name and owner: the caller-name index.
-    let mut numbers = store.contact_numbers(a.id).await.unwrap();
+    let mut numbers = store.tenant(a.id).contact_numbers().await.unwrap();
     numbers.sort_by(|x, y| x.name.cmp(&y.name));
     assert_eq!(
         numbers,
@@ -433,136 +732,202 @@ async fn contract(store: &dyn Store) {
             },
         ]
     );
-    assert!(store.contact_numbers(b.id).await.unwrap().is_empty());
-    let mut renumbered = shared_contact.clone();
-    renumbered.numbers[0].number = "+4930222".into();
-    store.update_contact(a.id, &renumbered).await.unwrap();
-    assert_eq!(
-        store.contact_name(a.id, None, "+4930111").await.unwrap(),
-        None
-    );
-    assert_eq!(
-        store
-            .contact_name(a.id, None, "+4930222")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("Supplier")
-    );
-    assert!(matches!(
-        store.delete_contact(b.id, None, &renumbered.id).await,
-        Err(StoreError::NotFound)
-    ));
-    store
-        .delete_contact(a.id, None, &renumbered.id)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.contact_name(a.id, None, "+4930222").await.unwrap(),
-        None
-    );
-
-    // call log: per user, newest first, pruned by age
-    let entry = |i: i64| CallLogEntry {
-        id: format!("call{i}"),
-        tenant_id: a.id,
-        user_id: anna.id,
-        device_id: d200.id,
-        pbx_id: shared.id,
-        direction: LogDirection::In,
-        outgoing: false,
-        missed: i == 2,
-        answered: i != 2,
-        other_number: Some("+4930111".into()),
-        other_name: Some("Mum".into()),
-        answered_by: None,
-        started_at: Timestamp(1_000 * i),
-        answered_at: (i != 2).then_some(Timestamp(1_000 * i + 5)),
-        ended_at: Timestamp(1_000 * i + 50),
-        ring_ms: 5,
-        talk_ms: 45,
-        transferred: vec!["300".into()],
-        cause: None,
-    };
-    store
-        .insert_call_log(a.id, &[entry(1), entry(2), entry(3)])
-        .await
-        .unwrap();
-    let log = store
-        .call_log(
-            a.id,
-            anna.id,
-            Page {
-                limit: 10,
-                offset: 0,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        log.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
-        ["call3", "call2", "call1"]
-    );
-    assert_eq!(log[1], entry(2));
     assert!(
         store
-            .call_log(
-                b.id,
-                anna.id,
-                Page {
-                    limit: 10,
-                    offset: 0
-                }
-            )
+            .tenant(b.id)
+            .contact_numbers()
             .await
             .unwrap()
             .is_empty()
     );
-    assert_eq!(store.prune_call_log(2_000).await.unwrap(), 1);
+}
 
+async fn contact_update_scoped_to_owner(store: &dyn Store) {
+    let (a, b, anna, shared, personal) = directory(store).await;
+    let renamed = Contact {
+        name: "Mother".into(),
+        ..personal.clone()
+    };
+    // A personal contact is not updated through the tenant's shared scope, nor another
+    // user's, nor another tenant's.
+    assert!(matches!(
+        store.update_contact(a.id, None, &renamed).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .update_contact(a.id, Some(UserId::new()), &renamed)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.update_contact(b.id, Some(anna.id), &renamed).await,
+        Err(StoreError::NotFound)
+    ));
+    // nor a shared one through a user's scope
+    assert!(matches!(
+        store.update_contact(a.id, Some(anna.id), &shared).await,
+        Err(StoreError::NotFound)
+    ));
+    let own = store.tenant(a.id).contacts(Some(anna.id));
+    assert_eq!(own.get(&personal.id).await.unwrap(), personal);
+    own.update(&renamed).await.unwrap();
+    assert_eq!(own.get(&personal.id).await.unwrap(), renamed);
+    assert_eq!(
+        store.tenant(a.id).contacts(None).list().await.unwrap(),
+        vec![shared]
+    );
+}
+
+async fn call_log_paging_and_pruning(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    let anna = add_user(store, a.id, "anna").await;
+    let (_, d200, _) = shared_pbx(store, a.id, b.id).await;
+    let entry = |i| call(a.id, anna.id, &d200, i);
+    let log = store.tenant(a.id).call_log();
+    log.insert(&[entry(1), entry(2), entry(3)]).await.unwrap();
+    // per user, newest first
+    let calls = log.of_user(anna.id, page(10, 0)).await.unwrap();
+    assert_eq!(
+        calls.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["call3", "call2", "call1"]
+    );
+    assert_eq!(calls[1], entry(2));
+    let second = log.of_user(anna.id, page(1, 1)).await.unwrap();
+    assert_eq!(second, vec![entry(2)]);
+    assert!(
+        store
+            .tenant(b.id)
+            .call_log()
+            .of_user(anna.id, page(10, 0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // pruned by age
+    assert_eq!(store.prune_call_log(2_000).await.unwrap(), 1);
+    assert_eq!(log.of_user(anna.id, page(10, 0)).await.unwrap().len(), 2);
+}
+
+async fn tenant_deletion_cascades(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    add_user(store, a.id, "anna").await;
+    add_user(store, b.id, "anna").await;
+    store
+        .tenant(a.id)
+        .sites()
+        .insert(&site(a.id))
+        .await
+        .unwrap();
+    shared_pbx(store, a.id, b.id).await;
+    store.insert_pbx(&pbx(Some(a.id))).await.unwrap();
+    let limits: TenantLimits = [(
+        "desktop".to_string(),
+        TenantLimit {
+            cap: Some(1),
+            reserved: 0,
+        },
+    )]
+    .into();
+    store.set_tenant_limits(a.id, &limits).await.unwrap();
+    store
+        .insert_audit(&audit_entry(0, Some(a.id), UserId::new()))
+        .await
+        .unwrap();
     // deleting a tenant takes everything of it, and nothing of others
     store.delete_tenant(a.id).await.unwrap();
     assert!(matches!(
-        store.tenant(a.id).await,
+        store.tenant_by_id(a.id).await,
         Err(StoreError::NotFound)
     ));
-    assert!(store.users(a.id).await.unwrap().is_empty());
-    assert!(store.devices(a.id).await.unwrap().is_empty());
-    assert_eq!(store.devices(b.id).await.unwrap().len(), 1);
-    assert_eq!(store.users(b.id).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.delete_tenant(a.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let gone = store.tenant(a.id);
+    assert!(gone.users().list().await.unwrap().is_empty());
+    assert!(gone.devices().list().await.unwrap().is_empty());
+    assert!(gone.sites().list().await.unwrap().is_empty());
+    assert!(store.tenant_limits(a.id).await.unwrap().is_empty());
+    assert_eq!(store.pbxs().await.unwrap().len(), 1);
+    let kept = store.tenant(b.id);
+    assert_eq!(kept.devices().list().await.unwrap().len(), 1);
+    assert_eq!(kept.users().list().await.unwrap().len(), 1);
     // the audit outlives the tenant
-    assert_eq!(
-        store
-            .audit(
-                Some(a.id),
-                Page {
-                    limit: 10,
-                    offset: 0
-                }
-            )
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    store.delete_pbx(shared.id).await.unwrap();
-    assert!(store.devices(b.id).await.unwrap().is_empty());
+    assert_eq!(store.audit(Some(a.id), page(10, 0)).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn sqlite_passes_the_store_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("ucplus.db"))
-        .await
-        .unwrap();
-    contract(&store).await;
-    store.close().await;
-    // Reopening runs no migration twice and keeps the data.
-    let reopened = SqliteStore::open(&dir.path().join("ucplus.db"))
-        .await
-        .unwrap();
+async fn tenant_mismatch_refused(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    let anna = add_user(store, a.id, "anna").await;
+    let (shared, d200, _) = shared_pbx(store, a.id, b.id).await;
+    let in_b = store.tenant(b.id);
+    let refused = |result: StoreResult<()>| matches!(result, Err(StoreError::TenantMismatch));
+    // A record naming another tenant is refused, whatever the scope's own records.
+    assert!(refused(
+        in_b.users()
+            .insert(&user(Some(a.id), "bert", Role::User))
+            .await
+    ));
+    assert!(refused(
+        in_b.users()
+            .insert(&user(None, "root", Role::SystemAdmin))
+            .await
+    ));
+    assert!(refused(in_b.users().update(&anna).await));
+    assert!(refused(in_b.sites().insert(&site(a.id)).await));
+    assert!(refused(
+        in_b.devices()
+            .insert(&[
+                device(b.id, shared.id, "202"),
+                device(a.id, shared.id, "203")
+            ])
+            .await
+    ));
+    assert!(refused(in_b.devices().update(&d200).await));
+    assert!(refused(
+        in_b.contacts(None)
+            .insert(&[contact(a.id, None, "Supplier", "+4930111")])
+            .await
+    ));
+    assert!(refused(
+        in_b.call_log()
+            .insert(&[call(a.id, anna.id, &d200, 1)])
+            .await
+    ));
+    // ... and so is a contact naming another owner than the scope's.
+    let mums = contact(a.id, Some(anna.id), "Mum", "+4930111");
+    assert!(refused(
+        store
+            .tenant(a.id)
+            .contacts(None)
+            .insert(std::slice::from_ref(&mums))
+            .await
+    ));
+    assert!(refused(
+        store.tenant(a.id).contacts(None).update(&mums).await
+    ));
+    // ... and a first admin of another tenant.
+    assert!(refused(
+        store
+            .insert_tenant(
+                &tenant("initech"),
+                Some(&user(Some(a.id), "boss", Role::Admin))
+            )
+            .await
+    ));
+    // Nothing of it was written.
+    assert_eq!(in_b.users().list().await.unwrap().len(), 0);
+    assert!(in_b.sites().list().await.unwrap().is_empty());
+    assert_eq!(in_b.devices().list().await.unwrap().len(), 1);
+    assert_eq!(store.device_owner(shared.id, "202").await.unwrap(), None);
+    assert_eq!(store.tenant(a.id).contacts(None).count().await.unwrap(), 0);
+    assert!(matches!(
+        store.tenant_by_slug("initech").await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(
-        reopened.setting("system_id").await.unwrap().as_deref(),
-        Some("b")
+        store.tenant(a.id).devices().get(d200.id).await.unwrap(),
+        d200
     );
 }

@@ -223,7 +223,14 @@ async fn find_account(
         Err(StoreError::NotFound) => return Ok(None),
         Err(error) => return Err(error.into()),
     };
-    let user = absent(state.store.user_by_name(tenant.id, username).await)?;
+    let user = absent(
+        state
+            .store
+            .tenant(tenant.id)
+            .users()
+            .by_name(username)
+            .await,
+    )?;
     Ok(user.map(|user| (user, Some(tenant))))
 }
 

@@ -51,7 +51,12 @@ pub async fn list(
         offset: query.offset,
     }
     .page();
-    let calls = state.store.call_log(tenant, user, page).await?;
+    let calls = state
+        .store
+        .tenant(tenant)
+        .call_log()
+        .of_user(user, page)
+        .await?;
     Ok(Json(CallLogPage {
         calls,
         limit: page.limit,
@@ -83,8 +88,9 @@ pub async fn csv(State(state): State<AppState>, auth: Auth) -> ApiResult<impl In
     let (tenant, user) = own(&auth)?;
     let calls = state
         .store
-        .call_log(
-            tenant,
+        .tenant(tenant)
+        .call_log()
+        .of_user(
             user,
             ucplus_core::Page {
                 limit: 10_000,

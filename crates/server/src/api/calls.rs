@@ -190,7 +190,9 @@ async fn make_call(
                 .map_err(|_| ApiError::field("device_id", "no such device"))?;
             let device = state
                 .store
-                .device(tenant, id)
+                .tenant(tenant)
+                .devices()
+                .get(id)
                 .await
                 .map_err(|_| ApiError::field("device_id", "no such device"))?;
             check_control(auth, tenant, &device)?;
@@ -198,7 +200,9 @@ async fn make_call(
         }
         None => state
             .store
-            .devices(tenant)
+            .tenant(tenant)
+            .devices()
+            .list()
             .await?
             .into_iter()
             .filter(|d| d.user_id == Some(auth.0.user_id))
@@ -507,7 +511,12 @@ async fn feature(
     make: impl FnOnce(&PbxRuntime, TenantId, String) -> ApiResult<PbxRequest>,
 ) -> ApiResult<StatusCode> {
     let tenant = auth.tenant()?;
-    let device = state.store.device(tenant, parse_id(id)?).await?;
+    let device = state
+        .store
+        .tenant(tenant)
+        .devices()
+        .get(parse_id(id)?)
+        .await?;
     check_control(auth, tenant, &device)?;
     let runtime = state.cti.runtime(device.pbx_id).ok_or_else(|| {
         ApiError::from(PbxError::Unavailable(

@@ -88,7 +88,7 @@ async fn resolve_user(
         errors.add("user_id", "no such user");
         return Ok(None);
     };
-    match state.store.user(tenant, id).await {
+    match state.store.tenant(tenant).users().get(id).await {
         Ok(user) => Ok(Some(user.id)),
         Err(StoreError::NotFound) => {
             errors.add("user_id", "no such user");
@@ -155,7 +155,9 @@ async fn check_number_free(
 ) -> ApiResult<()> {
     let taken = state
         .store
-        .devices(tenant)
+        .tenant(tenant)
+        .devices()
+        .list()
         .await?
         .iter()
         .any(|d| Some(d.id) != except && d.number() == number);
@@ -172,7 +174,7 @@ async fn check_number_free(
 #[utoipa::path(get, path = "/api/v1/devices", operation_id = "list_devices", tag = "devices",
     responses((status = 200, body = Vec<Device>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<DeviceView>>> {
-    let devices = state.store.devices(auth.tenant()?).await?;
+    let devices = state.store.tenant(auth.tenant()?).devices().list().await?;
     Ok(Json(devices.into_iter().map(|d| view(&state, d)).collect()))
 }
 
@@ -245,7 +247,9 @@ pub async fn create(
     errors.into_result().map_err(ApiError::validation)?;
     state
         .store
-        .insert_devices(tenant, std::slice::from_ref(&device))
+        .tenant(tenant)
+        .devices()
+        .insert(std::slice::from_ref(&device))
         .await?;
     // Monitored at once, like a device assigned on a shared PBX.
     state.reload_pbx(device.pbx_id).await;
@@ -270,7 +274,12 @@ pub async fn get(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeviceView>> {
-    let device = state.store.device(auth.tenant()?, parse_id(&id)?).await?;
+    let device = state
+        .store
+        .tenant(auth.tenant()?)
+        .devices()
+        .get(parse_id(&id)?)
+        .await?;
     Ok(Json(view(&state, device)))
 }
 
@@ -285,7 +294,12 @@ pub async fn update(
     ApiJson(patch): ApiJson<DevicePatch>,
 ) -> ApiResult<Json<DeviceView>> {
     let tenant = auth.tenant_admin()?;
-    let mut device = state.store.device(tenant, parse_id(&id)?).await?;
+    let mut device = state
+        .store
+        .tenant(tenant)
+        .devices()
+        .get(parse_id(&id)?)
+        .await?;
     let mut errors = ValidationErrors::new();
     if let Some(name) = &patch.name {
         errors.text("name", name, 200);
@@ -317,7 +331,7 @@ pub async fn update(
         device.sip_username = Some(username);
         device.sip_ha1 = Some(ha1);
     }
-    state.store.update_device(tenant, &device).await?;
+    state.store.tenant(tenant).devices().update(&device).await?;
     state.reload_pbx(device.pbx_id).await;
     state
         .audit(
@@ -342,9 +356,14 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let tenant = auth.tenant_admin()?;
-    let device = state.store.device(tenant, parse_id(&id)?).await?;
+    let device = state
+        .store
+        .tenant(tenant)
+        .devices()
+        .get(parse_id(&id)?)
+        .await?;
     let id = device.id;
-    state.store.delete_device(tenant, id).await?;
+    state.store.tenant(tenant).devices().delete(id).await?;
     state.reload_pbx(device.pbx_id).await;
     state
         .audit(

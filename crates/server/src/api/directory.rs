@@ -44,7 +44,7 @@ async fn check_quota(
     adding: usize,
 ) -> ApiResult<()> {
     let limit = quota(state, owner);
-    let held = state.store.count_contacts(tenant, owner).await?;
+    let held = state.store.tenant(tenant).contacts(owner).count().await?;
     if held.saturating_add(adding as u64) > limit {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -154,7 +154,7 @@ async fn list_in(
 ) -> ApiResult<([(HeaderName, String); 1], Json<Vec<Contact>>)> {
     let (tenant, owner) = scope(auth, personal, false)?;
     // Bounded by the quota, so reading the whole list stays cheap.
-    let all = state.store.contacts(tenant, owner).await?;
+    let all = state.store.tenant(tenant).contacts(owner).list().await?;
     let total = all.len();
     let limit = page.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE) as usize;
     let offset = page.offset.unwrap_or(0) as usize;
@@ -179,7 +179,9 @@ async fn create_in(
     check_quota(state, tenant, owner, 1).await?;
     state
         .store
-        .insert_contacts(tenant, std::slice::from_ref(&contact))
+        .tenant(tenant)
+        .contacts(owner)
+        .insert(std::slice::from_ref(&contact))
         .await?;
     state.contacts_changed(tenant).await;
     if !personal {
@@ -206,13 +208,18 @@ async fn update_in(
     input: ContactInput,
 ) -> ApiResult<Json<Contact>> {
     let (tenant, owner) = scope(auth, personal, true)?;
-    let existing = state.store.contact(tenant, owner, id).await?;
+    let existing = state.store.tenant(tenant).contacts(owner).get(id).await?;
     let mut errors = ValidationErrors::new();
     let mut contact = contact_from(input, tenant, owner, &mut errors);
     errors.into_result().map_err(ApiError::validation)?;
     contact.id = existing.id;
     contact.created_at = existing.created_at;
-    state.store.update_contact(tenant, &contact).await?;
+    state
+        .store
+        .tenant(tenant)
+        .contacts(owner)
+        .update(&contact)
+        .await?;
     state.contacts_changed(tenant).await;
     if !personal {
         state
@@ -237,7 +244,12 @@ async fn delete_in(
     id: &str,
 ) -> ApiResult<StatusCode> {
     let (tenant, owner) = scope(auth, personal, true)?;
-    state.store.delete_contact(tenant, owner, id).await?;
+    state
+        .store
+        .tenant(tenant)
+        .contacts(owner)
+        .delete(id)
+        .await?;
     state.contacts_changed(tenant).await;
     if !personal {
         state
@@ -430,7 +442,12 @@ pub async fn import(
         }
     }
     check_quota(&state, tenant, None, contacts.len()).await?;
-    state.store.insert_contacts(tenant, &contacts).await?;
+    state
+        .store
+        .tenant(tenant)
+        .contacts(None)
+        .insert(&contacts)
+        .await?;
     state.contacts_changed(tenant).await;
     state
         .audit(
@@ -480,9 +497,9 @@ pub async fn search(
     let q = query.q.unwrap_or_default().trim().to_lowercase();
     let matches =
         |texts: &[&str]| q.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&q));
-    let devices = state.store.devices(tenant).await?;
+    let devices = state.store.tenant(tenant).devices().list().await?;
     let mut entries = Vec::new();
-    for user in state.store.users(tenant).await? {
+    for user in state.store.tenant(tenant).users().list().await? {
         let numbers: Vec<ContactNumber> = devices
             .iter()
             .filter(|d| d.user_id == Some(user.id))
@@ -509,10 +526,17 @@ pub async fn search(
     }
     // A system admin acting in the tenant has no personal contacts there.
     let personal = match auth.0.tenant_id {
-        Some(_) => state.store.contacts(tenant, Some(auth.0.user_id)).await?,
+        Some(_) => {
+            state
+                .store
+                .tenant(tenant)
+                .contacts(Some(auth.0.user_id))
+                .list()
+                .await?
+        }
         None => Vec::new(),
     };
-    let shared = state.store.contacts(tenant, None).await?;
+    let shared = state.store.tenant(tenant).contacts(None).list().await?;
     for (kind, contact) in shared
         .into_iter()
         .map(|c| ("contact", c))

@@ -230,7 +230,7 @@ pub async fn usage(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<
         .map(|u| ((u.tenant_id, u.license_type), u.peak))
         .collect();
     let tenants = match only {
-        Some(tenant) => vec![state.store.tenant(tenant).await?],
+        Some(tenant) => vec![state.store.tenant_by_id(tenant).await?],
         None => state.store.tenants().await?,
     };
     let mut views = Vec::new();

@@ -24,8 +24,13 @@ pub struct Me {
 pub async fn me(State(state): State<AppState>, Auth(session, _): Auth) -> ApiResult<Json<Me>> {
     let (user, tenant) = match session.tenant_id {
         Some(tenant) => (
-            state.store.user(tenant, session.user_id).await?,
-            Some(state.store.tenant(tenant).await?),
+            state
+                .store
+                .tenant(tenant)
+                .users()
+                .get(session.user_id)
+                .await?,
+            Some(state.store.tenant_by_id(tenant).await?),
         ),
         None => (state.store.system_admin(session.user_id).await?, None),
     };

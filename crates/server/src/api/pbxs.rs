@@ -140,7 +140,7 @@ pub async fn create(
     });
     let tenant_id = match &new.tenant_id {
         Some(text) => match text.parse::<TenantId>() {
-            Ok(id) => match state.store.tenant(id).await {
+            Ok(id) => match state.store.tenant_by_id(id).await {
                 Ok(tenant) => Some(tenant.id),
                 Err(StoreError::NotFound) => {
                     errors.add("tenant_id", "no such tenant");
@@ -387,7 +387,7 @@ pub async fn assign_devices(
     let pbx = state.store.pbx(parse_id(&id)?).await?;
     let mut errors = ValidationErrors::new();
     let tenant = match assignment.tenant_id.parse::<TenantId>() {
-        Ok(id) => match state.store.tenant(id).await {
+        Ok(id) => match state.store.tenant_by_id(id).await {
             Ok(tenant) => Some(tenant.id),
             Err(StoreError::NotFound) => None,
             Err(error) => return Err(error.into()),
@@ -414,7 +414,9 @@ pub async fn assign_devices(
     }
     let tenant_numbers: std::collections::HashSet<String> = state
         .store
-        .devices(tenant)
+        .tenant(tenant)
+        .devices()
+        .list()
         .await?
         .iter()
         .map(|d| d.number().to_string())
@@ -462,7 +464,12 @@ pub async fn assign_devices(
             created_at: now,
         })
         .collect();
-    state.store.insert_devices(tenant, &devices).await?;
+    state
+        .store
+        .tenant(tenant)
+        .devices()
+        .insert(&devices)
+        .await?;
     state.reload_pbx(pbx.id).await;
     state
         .audit(

@@ -40,7 +40,9 @@ fn check(errors: &mut ValidationErrors, name: Option<&str>, address: Option<&str
 #[utoipa::path(get, path = "/api/v1/sites", operation_id = "list_sites", tag = "sites",
     responses((status = 200, body = Vec<Site>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Site>>> {
-    Ok(Json(state.store.sites(auth.tenant()?).await?))
+    Ok(Json(
+        state.store.tenant(auth.tenant()?).sites().list().await?,
+    ))
 }
 
 /// Adds a site (tenant admin).
@@ -63,7 +65,7 @@ pub async fn create(
         address: new.address.map(|a| a.trim().to_string()),
         created_at: Timestamp::now(),
     };
-    state.store.insert_site(tenant, &site).await?;
+    state.store.tenant(tenant).sites().insert(&site).await?;
     state
         .audit(
             &auth.0,
@@ -86,7 +88,12 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Site>> {
     Ok(Json(
-        state.store.site(auth.tenant()?, parse_id(&id)?).await?,
+        state
+            .store
+            .tenant(auth.tenant()?)
+            .sites()
+            .get(parse_id(&id)?)
+            .await?,
     ))
 }
 
@@ -101,7 +108,12 @@ pub async fn update(
     ApiJson(patch): ApiJson<SitePatch>,
 ) -> ApiResult<Json<Site>> {
     let tenant = auth.tenant_admin()?;
-    let mut site = state.store.site(tenant, parse_id(&id)?).await?;
+    let mut site = state
+        .store
+        .tenant(tenant)
+        .sites()
+        .get(parse_id(&id)?)
+        .await?;
     let mut errors = ValidationErrors::new();
     check(
         &mut errors,
@@ -115,7 +127,7 @@ pub async fn update(
     if let Some(new_address) = patch.address {
         site.address = new_address.map(|a| a.trim().to_string());
     }
-    state.store.update_site(tenant, &site).await?;
+    state.store.tenant(tenant).sites().update(&site).await?;
     state
         .audit(
             &auth.0,
@@ -140,7 +152,7 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     let tenant = auth.tenant_admin()?;
     let id: SiteId = parse_id(&id)?;
-    state.store.delete_site(tenant, id).await?;
+    state.store.tenant(tenant).sites().delete(id).await?;
     state
         .audit(
             &auth.0,

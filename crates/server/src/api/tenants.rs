@@ -107,7 +107,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TenantView>> {
     auth.system_admin()?;
-    let tenant = state.store.tenant(parse_id(&id)?).await?;
+    let tenant = state.store.tenant_by_id(parse_id(&id)?).await?;
     Ok(Json(tenant_view(&state, tenant).await?))
 }
 

@@ -48,7 +48,9 @@ pub struct UserPatch {
 #[utoipa::path(get, path = "/api/v1/users", operation_id = "list_users", tag = "users",
     responses((status = 200, body = Vec<User>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<User>>> {
-    Ok(Json(state.store.users(auth.tenant()?).await?))
+    Ok(Json(
+        state.store.tenant(auth.tenant()?).users().list().await?,
+    ))
 }
 
 /// Adds a user (tenant admin).
@@ -86,7 +88,12 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<User>> {
     Ok(Json(
-        state.store.user(auth.tenant()?, parse_id(&id)?).await?,
+        state
+            .store
+            .tenant(auth.tenant()?)
+            .users()
+            .get(parse_id(&id)?)
+            .await?,
     ))
 }
 

@@ -65,7 +65,7 @@ async fn run(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Message>) {
             }
         }
         for (tenant, entries) in by_tenant {
-            if let Err(error) = store.insert_call_log(tenant, &entries).await {
+            if let Err(error) = store.tenant(tenant).call_log().insert(&entries).await {
                 tracing::error!(%error, entries = entries.len(), "could not write the call log");
                 metrics::counter!("ucplus_call_log_write_failures_total")
                     .increment(entries.len() as u64);

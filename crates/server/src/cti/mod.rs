@@ -103,8 +103,8 @@ impl Cti {
 
     async fn load_tenant(&self, tenant: TenantId) -> StoreResult<()> {
         self.names.load(self.store.as_ref(), tenant).await?;
-        let users = self.store.users(tenant).await?;
-        let presence = self.store.presence(tenant).await?;
+        let users = self.store.tenant(tenant).users().list().await?;
+        let presence = self.store.tenant(tenant).presence().list().await?;
         let mut names = write(&self.user_names);
         for user in users {
             names.insert(user.id, user.display_name);
@@ -312,15 +312,14 @@ impl Cti {
         note: Option<String>,
     ) -> StoreResult<PresenceView> {
         self.store
-            .set_presence(
-                tenant,
-                &ucplus_core::UserPresence {
-                    user_id: user,
-                    state,
-                    note: note.clone(),
-                    updated_at: ucplus_core::Timestamp::now(),
-                },
-            )
+            .tenant(tenant)
+            .presence()
+            .set(&ucplus_core::UserPresence {
+                user_id: user,
+                state,
+                note: note.clone(),
+                updated_at: ucplus_core::Timestamp::now(),
+            })
             .await?;
         write(&self.chosen).insert(user, Chosen { state, note });
         self.publish_presence(tenant, user);
@@ -329,7 +328,7 @@ impl Cti {
 
     /// Presence of every user of the tenant.
     pub async fn presence(&self, tenant: TenantId) -> StoreResult<Vec<PresenceView>> {
-        let users = self.store.users(tenant).await?;
+        let users = self.store.tenant(tenant).users().list().await?;
         Ok(users
             .into_iter()
             .map(|u| self.presence_of(tenant, u.id, u.display_name))

@@ -20,7 +20,7 @@ impl CallerNames {
     /// (Re)builds one tenant's index from the store.
     pub async fn load(&self, store: &dyn Store, tenant: TenantId) -> StoreResult<()> {
         let mut index = Index::new();
-        for entry in store.contact_numbers(tenant).await? {
+        for entry in store.tenant(tenant).contact_numbers().await? {
             index
                 .entry(entry.number)
                 .or_default()
@@ -81,7 +81,8 @@ mod tests {
     #[tokio::test]
     async fn names_a_number_as_the_store_would() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        let sqlite = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        let store: &dyn Store = &sqlite;
         let (a, b) = (TenantId::new(), TenantId::new());
         for (id, slug) in [(a, "a"), (b, "b")] {
             let tenant = Tenant {
@@ -104,22 +105,26 @@ mod tests {
             created_at: Timestamp(1),
             password_hash: "x".into(),
         };
-        store.insert_user(a, &anna).await.unwrap();
+        store.tenant(a).users().insert(&anna).await.unwrap();
         store
-            .insert_contacts(
-                a,
-                &[
-                    contact(a, None, "Supplier", "+4930111"),
-                    contact(a, None, "Another supplier", "+4930111"),
-                    contact(a, Some(anna.id), "Mum", "+4930111"),
-                    contact(a, None, "Taxi", "+4930222"),
-                ],
-            )
+            .tenant(a)
+            .contacts(None)
+            .insert(&[
+                contact(a, None, "Supplier", "+4930111"),
+                contact(a, None, "Another supplier", "+4930111"),
+                contact(a, None, "Taxi", "+4930222"),
+            ])
+            .await
+            .unwrap();
+        store
+            .tenant(a)
+            .contacts(Some(anna.id))
+            .insert(&[contact(a, Some(anna.id), "Mum", "+4930111")])
             .await
             .unwrap();
         let names = CallerNames::default();
-        names.load(&store, a).await.unwrap();
-        names.load(&store, b).await.unwrap();
+        names.load(store, a).await.unwrap();
+        names.load(store, b).await.unwrap();
         for (tenant, owner, number) in [
             (a, Some(anna.id), "+4930111"),
             (a, None, "+4930111"),
@@ -130,7 +135,12 @@ mod tests {
         ] {
             assert_eq!(
                 names.name(tenant, owner, number),
-                store.contact_name(tenant, owner, number).await.unwrap(),
+                store
+                    .tenant(tenant)
+                    .contacts(owner)
+                    .name_of(number)
+                    .await
+                    .unwrap(),
                 "{number} for {owner:?}"
             );
         }

@@ -64,7 +64,12 @@ pub async fn start(state: &AppState, traffic: bool) -> anyhow::Result<Vec<Arc<Si
             }),
         });
     }
-    state.store.insert_devices(tenant.id, &devices).await?;
+    state
+        .store
+        .tenant(tenant.id)
+        .devices()
+        .insert(&devices)
+        .await?;
     state.cti.reload_pbx(connection.id).await?;
     state.sip.reload(state.store.as_ref()).await?;
     let mut handsets = Vec::new();

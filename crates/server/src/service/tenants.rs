@@ -97,7 +97,7 @@ impl Tenants<'_> {
         change: TenantChange,
     ) -> ApiResult<Tenant> {
         let state = self.state;
-        let mut tenant = state.store.tenant(id).await?;
+        let mut tenant = state.store.tenant_by_id(id).await?;
         let mut errors = ValidationErrors::new();
         if let Some(name) = &change.name {
             errors.text("name", name, 200);
@@ -129,7 +129,7 @@ impl Tenants<'_> {
     /// the pool, its devices leave their PBX links, and nothing of it stays cached.
     pub async fn delete(&self, actor: Actor<'_>, id: TenantId) -> ApiResult<()> {
         let state = self.state;
-        let tenant = state.store.tenant(id).await?;
+        let tenant = state.store.tenant_by_id(id).await?;
         let (single, count) = state.licensing.read_pool(|pool| {
             (
                 pool.mode() == license::Mode::SingleTenant,
@@ -143,7 +143,9 @@ impl Tenants<'_> {
         }
         let mut pbxs: BTreeSet<_> = state
             .store
-            .devices(tenant.id)
+            .tenant(tenant.id)
+            .devices()
+            .list()
             .await?
             .into_iter()
             .map(|d| d.pbx_id)
@@ -159,7 +161,9 @@ impl Tenants<'_> {
         );
         let users: Vec<UserId> = state
             .store
-            .users(tenant.id)
+            .tenant(tenant.id)
+            .users()
+            .list()
             .await?
             .into_iter()
             .map(|u| u.id)
@@ -193,7 +197,7 @@ impl Tenants<'_> {
         limits: &TenantLimits,
     ) -> ApiResult<TenantLimits> {
         let state = self.state;
-        let tenant = state.store.tenant(id).await?;
+        let tenant = state.store.tenant_by_id(id).await?;
         let parsed = client_types(limits).map_err(ApiError::validation)?;
         let pool_limits: BTreeMap<_, _> = parsed
             .iter()

@@ -78,7 +78,7 @@ impl Users<'_> {
             errors.add("site_id", "no such site");
             return Ok(None);
         };
-        match self.state.store.site(self.tenant, id).await {
+        match self.state.store.tenant(self.tenant).sites().get(id).await {
             Ok(site) => Ok(Some(site.id)),
             Err(ucplus_core::StoreError::NotFound) => {
                 errors.add("site_id", "no such site");
@@ -118,7 +118,7 @@ impl Users<'_> {
             created_at: Timestamp::now(),
             password_hash: new.password.hash(state).await?,
         };
-        state.store.insert_user(tenant, &user).await?;
+        state.store.tenant(tenant).users().insert(&user).await?;
         state.cti.user_updated(&user);
         state
             .record(
@@ -142,7 +142,7 @@ impl Users<'_> {
         change: UserChange,
     ) -> ApiResult<User> {
         let (state, tenant) = (self.state, self.tenant);
-        let mut user = state.store.user(tenant, id).await?;
+        let mut user = state.store.tenant(tenant).users().get(id).await?;
         let mut errors = ValidationErrors::new();
         if let Some(name) = &change.display_name {
             errors.text("display_name", name, 200);
@@ -188,7 +188,7 @@ impl Users<'_> {
         if let Some(email) = change.email {
             user.email = email;
         }
-        state.store.update_user(tenant, &user).await?;
+        state.store.tenant(tenant).users().update(&user).await?;
         state.cti.user_updated(&user);
         let own_session = match actor {
             Actor::Session { session, .. } => Some(session.token_hash),
@@ -216,19 +216,21 @@ impl Users<'_> {
     /// Deletes a user (not the actor): their sessions end and their devices lose them.
     pub async fn delete(&self, actor: Actor<'_>, id: UserId) -> ApiResult<()> {
         let (state, tenant) = (self.state, self.tenant);
-        let user = state.store.user(tenant, id).await?;
+        let user = state.store.tenant(tenant).users().get(id).await?;
         if actor.user() == Some(user.id) {
             return Err(ApiError::conflict("you cannot delete your own account"));
         }
         let pbxs: BTreeSet<_> = state
             .store
-            .devices(tenant)
+            .tenant(tenant)
+            .devices()
+            .list()
             .await?
             .into_iter()
             .filter(|d| d.user_id == Some(user.id))
             .map(|d| d.pbx_id)
             .collect();
-        state.store.delete_user(tenant, user.id).await?;
+        state.store.tenant(tenant).users().delete(user.id).await?;
         state.end_sessions_where(|s| s.user_id == user.id);
         state.cti.user_removed(user.id);
         // Their own contacts went with them.

@@ -571,7 +571,7 @@ async fn a_flood_of_idle_connections_leaves_health_and_admins_reachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pbx_passwords_are_encrypted_at_rest_with_a_key_outside_the_database() {
-    use ucplus_core::Store as _;
+    use ucplus_core::store::PbxStore as _;
     let server = TestServer::start().await;
     let admin = server.admin().await;
     let (status, pbx) = server

@@ -132,9 +132,10 @@ async fn a_restart_without_the_vendor_key_refuses_to_start_unless_told_to() {
 /// older than their retention are deleted by the running server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_history_and_usage_are_pruned_past_their_retention() {
+    use ucplus_core::store::UsageStore as _;
     use ucplus_core::{
-        CallLogEntry, DeviceRecordId, LogDirection, PbxId, Store as _, TenantId, Timestamp,
-        UsageSample, UserId,
+        CallLogEntry, DeviceRecordId, LogDirection, PbxId, Store, TenantId, Timestamp, UsageSample,
+        UserId,
     };
     const DAY: i64 = 86_400_000;
     let server = TestServer::start().await;
@@ -179,8 +180,10 @@ async fn call_history_and_usage_are_pruned_past_their_retention() {
         transferred: Vec::new(),
         cause: None,
     };
-    store
-        .insert_call_log(tenant, &[row("old", 100), row("recent", 1)])
+    let scope = (&store as &dyn Store).tenant(tenant);
+    scope
+        .call_log()
+        .insert(&[row("old", 100), row("recent", 1)])
         .await
         .unwrap();
     let sample = |age_days: i64| UsageSample {
