@@ -11,7 +11,7 @@ mod events;
 mod health;
 mod licenses;
 mod me;
-mod patch;
+pub(crate) mod patch;
 mod pbxs;
 mod presence;
 mod sites;

@@ -11,10 +11,10 @@ use ucplus_core::{
     Device, DeviceRecordId, Pbx, PbxId, PbxKind, StoreError, TenantId, Timestamp, ValidationErrors,
 };
 
-use super::devices::check_device_id;
 use super::parse_id;
 use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::service::devices::check_device_id;
 use crate::state::AppState;
 use ucplus_core::cti::views::LinkView;
 

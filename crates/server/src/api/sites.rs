@@ -3,38 +3,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use ucplus_core::{Site, SiteId, Timestamp, ValidationErrors};
+use ucplus_core::Site;
 
 use super::parse_id;
-use super::patch::nullable;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiJson, ApiResult};
+use crate::service::sites::{NewSite, SitePatch};
 use crate::state::AppState;
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct NewSite {
-    name: String,
-    #[serde(default)]
-    address: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct SitePatch {
-    name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    address: Option<Option<String>>,
-}
-
-fn check(errors: &mut ValidationErrors, name: Option<&str>, address: Option<&str>) {
-    if let Some(name) = name {
-        errors.text("name", name, 200);
-    }
-    if let Some(address) = address {
-        errors.text("address", address, 500);
-    }
-}
 
 /// The tenant's sites.
 #[utoipa::path(get, path = "/api/v1/sites", operation_id = "list_sites", tag = "sites",
@@ -55,27 +30,10 @@ pub async fn create(
     ApiJson(new): ApiJson<NewSite>,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
     let tenant = auth.tenant_admin()?;
-    let mut errors = ValidationErrors::new();
-    check(&mut errors, Some(&new.name), new.address.as_deref());
-    errors.into_result().map_err(ApiError::validation)?;
-    let site = Site {
-        id: SiteId::new(),
-        tenant_id: tenant,
-        name: new.name.trim().to_string(),
-        address: new.address.map(|a| a.trim().to_string()),
-        created_at: Timestamp::now(),
-    };
-    state.store.tenant(tenant).sites().insert(&site).await?;
-    state
-        .audit(
-            &auth.0,
-            Some(tenant),
-            "site.create",
-            Some(site.id.to_string()),
-            serde_json::json!({"name": site.name}),
-            &address,
-        )
-        .await;
+    let site = state
+        .sites(tenant)
+        .create(auth.actor(&address), new)
+        .await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
 
@@ -108,36 +66,10 @@ pub async fn update(
     ApiJson(patch): ApiJson<SitePatch>,
 ) -> ApiResult<Json<Site>> {
     let tenant = auth.tenant_admin()?;
-    let mut site = state
-        .store
-        .tenant(tenant)
-        .sites()
-        .get(parse_id(&id)?)
+    let site = state
+        .sites(tenant)
+        .update(auth.actor(&address), parse_id(&id)?, patch)
         .await?;
-    let mut errors = ValidationErrors::new();
-    check(
-        &mut errors,
-        patch.name.as_deref(),
-        patch.address.as_ref().and_then(|a| a.as_deref()),
-    );
-    errors.into_result().map_err(ApiError::validation)?;
-    if let Some(name) = patch.name {
-        site.name = name.trim().to_string();
-    }
-    if let Some(new_address) = patch.address {
-        site.address = new_address.map(|a| a.trim().to_string());
-    }
-    state.store.tenant(tenant).sites().update(&site).await?;
-    state
-        .audit(
-            &auth.0,
-            Some(tenant),
-            "site.update",
-            Some(site.id.to_string()),
-            serde_json::json!({"name": site.name}),
-            &address,
-        )
-        .await;
     Ok(Json(site))
 }
 
@@ -151,17 +83,9 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let tenant = auth.tenant_admin()?;
-    let id: SiteId = parse_id(&id)?;
-    state.store.tenant(tenant).sites().delete(id).await?;
     state
-        .audit(
-            &auth.0,
-            Some(tenant),
-            "site.delete",
-            Some(id.to_string()),
-            serde_json::json!({}),
-            &address,
-        )
-        .await;
+        .sites(tenant)
+        .delete(auth.actor(&address), parse_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

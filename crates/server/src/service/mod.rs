@@ -9,6 +9,8 @@
 //!                                                          sessions, audit
 //! ```
 
+pub mod devices;
+pub mod sites;
 pub mod tenants;
 pub mod users;
 
@@ -94,6 +96,22 @@ impl AppState {
     pub async fn contacts_changed(&self, tenant: TenantId) {
         if let Err(error) = self.cti.contacts_changed(tenant).await {
             tracing::error!(%error, %tenant, "could not reload the caller names");
+        }
+    }
+
+    /// Devices of one tenant.
+    pub fn devices(&self, tenant: TenantId) -> devices::Devices<'_> {
+        devices::Devices {
+            state: self,
+            tenant,
+        }
+    }
+
+    /// Sites of one tenant.
+    pub fn sites(&self, tenant: TenantId) -> sites::Sites<'_> {
+        sites::Sites {
+            state: self,
+            tenant,
         }
     }
 
