@@ -10,6 +10,7 @@
 //! ```
 
 pub mod devices;
+pub mod pbxs;
 pub mod sites;
 pub mod tenants;
 pub mod users;
@@ -105,6 +106,11 @@ impl AppState {
             state: self,
             tenant,
         }
+    }
+
+    /// PBX connections (system admin).
+    pub fn pbxs(&self) -> pbxs::Pbxs<'_> {
+        pbxs::Pbxs { state: self }
     }
 
     /// Sites of one tenant.
