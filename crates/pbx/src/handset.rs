@@ -29,6 +29,7 @@
 //! forgets the dialog without a BYE and registers again with a new Call-ID.
 
 mod agent;
+mod dialog;
 mod exchange;
 mod phone;
 mod register;

@@ -1,5 +1,7 @@
 //! The Store contract: one suite every back-end must pass, one test per behaviour, each on
 //! a fresh store. A back-end joins with one `contract_suite!` line naming how to open it.
+//! One file, though long: the macro lists every test below, so the suite, its list and its
+//! fixtures stay side by side and a back-end adds one line.
 
 use ucplus_core::*;
 use ucplus_store::SqliteStore;

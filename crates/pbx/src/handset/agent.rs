@@ -10,18 +10,18 @@ use std::time::{Duration, Instant};
 
 use csta::{CstaErrorCode, ErrorCategory, EventCause};
 use sip::{
-    CSTA_CONTENT_TYPE, Message, Method, NameAddr, Request, Response, StatusCode, Uri, Via, csta_ok,
-    new_branch, new_tag, timers,
+    CSTA_CONTENT_TYPE, Message, Method, Request, Response, StatusCode, csta_ok, new_tag, timers,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
+use super::dialog::{UasDialog, in_dialog, info_request, transaction_key};
 use super::exchange::Signal;
 use super::phone::{Phone, PhoneEvent};
 use super::register::{RegisterStep, Registration};
 use super::requests::{Monitor, serve};
 use super::transport::{Inbound, Peer, Sockets};
-use super::{HandsetConfig, RegistrationState, Transport};
+use super::{HandsetConfig, RegistrationState};
 use crate::sim::SimError;
 use crate::sim::events::address;
 
@@ -88,18 +88,6 @@ impl Transaction {
         self.request.headers.call_id().ok() == Some(call_id)
             && self.request.headers.cseq().ok() == Some(cseq)
     }
-}
-
-/// The handset's side of the uaCSTA dialog.
-struct UasDialog {
-    call_id: String,
-    /// Our To tag, and the addresses as the controller wrote them.
-    local: NameAddr,
-    remote: NameAddr,
-    remote_target: Uri,
-    local_cseq: u32,
-    remote_cseq: u32,
-    peer: Peer,
 }
 
 pub(crate) struct Agent {
@@ -561,59 +549,4 @@ pub(crate) fn retransmit(transaction: &mut Transaction, now: Instant) -> Option<
 /// 488 Not Acceptable Here: a CSTA body that does not decode.
 fn not_acceptable() -> StatusCode {
     StatusCode::new(488).unwrap_or(StatusCode::UNSUPPORTED_MEDIA_TYPE)
-}
-
-/// Identifies a request's transaction, to answer retransmissions from the cache.
-fn transaction_key(request: &Request) -> Option<String> {
-    let via = request.headers.top_via().ok()?;
-    let cseq = request.headers.cseq().ok()?;
-    let call_id = request.headers.call_id().ok()?;
-    Some(format!(
-        "{} {} {} {}",
-        via.branch().unwrap_or_default(),
-        call_id,
-        cseq.seq,
-        cseq.method
-    ))
-}
-
-fn in_dialog(dialog: &UasDialog, request: &Request) -> bool {
-    let (Ok(to), Ok(from)) = (request.headers.to(), request.headers.from()) else {
-        return false;
-    };
-    request.headers.call_id().ok() == Some(dialog.call_id.as_str())
-        && to.tag().is_some()
-        && to.tag() == dialog.local.tag()
-        && from.tag() == dialog.remote.tag()
-}
-
-/// An INFO carrying an event to the controller within `dialog`.
-fn info_request(
-    dialog: &mut UasDialog,
-    config: &HandsetConfig,
-    local: SocketAddr,
-    xml: String,
-) -> Request {
-    dialog.local_cseq += 1;
-    let mut request = Request::new(Method::Info, dialog.remote_target.clone());
-    let transport = match config.transport {
-        Transport::Udp => "UDP",
-        Transport::Tcp => "TCP",
-    };
-    let via = Via::new(
-        transport,
-        &local.ip().to_string(),
-        Some(local.port()),
-        &new_branch(),
-    );
-    let headers = &mut request.headers;
-    headers.push("Via", via.to_string());
-    headers.push("Max-Forwards", "70");
-    headers.push("From", dialog.local.to_string());
-    headers.push("To", dialog.remote.to_string());
-    headers.push("Call-ID", dialog.call_id.as_str());
-    headers.push("CSeq", format!("{} INFO", dialog.local_cseq));
-    headers.push("Content-Disposition", sip::CSTA_DISPOSITION);
-    request.set_body(CSTA_CONTENT_TYPE, xml);
-    request
 }

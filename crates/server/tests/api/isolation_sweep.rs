@@ -8,6 +8,9 @@
 //!
 //! A route with a path parameter that the sweep has no record for fails the test, so a new
 //! route cannot be forgotten here.
+//!
+//! One file, though long: it is one test, a single walk over the document and every
+//! tenant's records, with the helpers it alone uses.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

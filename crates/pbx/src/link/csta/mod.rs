@@ -8,7 +8,9 @@
 //! backoff and jitter — after which monitors and snapshots are redone, so no stale call
 //! survives a reconnect. Malformed messages are logged and skipped, never fatal.
 
+mod config;
 mod connection;
+mod open;
 mod settings;
 mod tls;
 mod translate;
@@ -17,10 +19,9 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use csta::{
-    ApplicationInfo, Edition, Framing, InvokeId, Message, MessageKind, MonitorStart, MonitorStop,
-    Pending, ProtocolVersions, RawXml, RequestSystemStatus, RequestTypes,
-    ResetApplicationSessionTimer, SnapshotDevice, StartApplicationSession, StopApplicationSession,
-    SystemRegister, SystemStatusResponse,
+    Framing, InvokeId, Message, MessageKind, MonitorStart, MonitorStop, Pending,
+    RequestSystemStatus, ResetApplicationSessionTimer, SnapshotDevice, StopApplicationSession,
+    SystemStatusResponse,
 };
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -29,92 +30,10 @@ use ucplus_core::cti::{LinkEvent, LinkState, PbxError, PbxResponse};
 use self::connection::{Connection, ReadError};
 use super::LinkChannels;
 
+pub use config::{CstaLinkConfig, SessionPattern};
 pub use settings::CstaSettings;
 pub use tls::TlsSettings;
 pub use translate::{link_event, request_message, response, snapshot_calls};
-
-/// How the session with the switch starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionPattern {
-    /// ECMA-354 StartApplicationSession; kept alive with ResetApplicationSessionTimer.
-    Ecma354,
-    /// The switch sends SystemStatus (also as its heartbeat); we register with SystemRegister.
-    SystemStatus,
-    /// Requests are accepted at once; probed with RequestSystemStatus.
-    None,
-    /// ECMA-354 when the switch speaks it; none when it refuses StartApplicationSession
-    /// with a CSTA error (a switch without sessions). The default for new links.
-    Auto,
-}
-
-impl SessionPattern {
-    pub fn parse(text: &str) -> Option<SessionPattern> {
-        match text {
-            "auto" => Some(SessionPattern::Auto),
-            "ecma354" | "ecma-354" => Some(SessionPattern::Ecma354),
-            "system_status" | "systemstatus" => Some(SessionPattern::SystemStatus),
-            "none" => Some(SessionPattern::None),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionPattern::Ecma354 => "ecma354",
-            SessionPattern::SystemStatus => "system_status",
-            SessionPattern::None => "none",
-            SessionPattern::Auto => "auto",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct CstaLinkConfig {
-    pub host: String,
-    pub port: u16,
-    pub session: SessionPattern,
-    /// Vendor login carried in `applicationSpecificInfo` (ECMA-354).
-    pub login: Option<(String, String)>,
-    pub application_id: String,
-    pub edition: Edition,
-    pub framing: Framing,
-    /// Our keep-alive period, and the switch's expected heartbeat period.
-    pub heartbeat_interval: Duration,
-    /// Silence from the switch after which the link is considered dead.
-    pub heartbeat_timeout: Duration,
-    pub request_timeout: Duration,
-    pub connect_timeout: Duration,
-    pub backoff_min: Duration,
-    pub backoff_max: Duration,
-    /// TLS, when the PBX's CSTA port speaks it.
-    pub tls: Option<TlsSettings>,
-    /// Requests in flight at most; more wait in order (call control first, then monitors
-    /// and snapshots), so our own traffic never runs out of invoke ids and a slow switch
-    /// slows the start-up instead of breaking it.
-    pub window: usize,
-}
-
-impl CstaLinkConfig {
-    pub fn new(host: impl Into<String>, port: u16) -> CstaLinkConfig {
-        CstaLinkConfig {
-            host: host.into(),
-            port,
-            session: SessionPattern::Auto,
-            login: None,
-            application_id: "ucplus".into(),
-            edition: Edition::Ed3,
-            framing: Framing::Header,
-            heartbeat_interval: Duration::from_secs(30),
-            heartbeat_timeout: Duration::from_secs(90),
-            request_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(5),
-            backoff_min: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(30),
-            tls: None,
-            window: 64,
-        }
-    }
-}
 
 /// Runs the link until shutdown: connects, serves, and reconnects after failures.
 pub async fn run(config: CstaLinkConfig, mut channels: LinkChannels) {
@@ -363,48 +282,6 @@ impl Session<'_> {
             .map_err(|e| format!("writing to the PBX: {e}"))
     }
 
-    /// Reads until the answer to `id` arrives (session start only), answering heartbeats.
-    async fn call(&mut self, message: Message) -> Result<Message, String> {
-        let id = self
-            .pending
-            .insert(
-                Purpose::Internal,
-                Instant::now() + self.config.request_timeout,
-            )
-            .map_err(|_| "no free invoke id".to_string())?;
-        self.connection
-            .send(id, &message)
-            .await
-            .map_err(|e| format!("writing to the PBX: {e}"))?;
-        let deadline = tokio::time::Instant::now() + self.config.request_timeout;
-        loop {
-            let frame = tokio::time::timeout_at(deadline, self.connection.read_frame())
-                .await
-                .map_err(|_| {
-                    format!(
-                        "no answer to {} within {:?}",
-                        message.name(),
-                        self.config.request_timeout
-                    )
-                })?
-                .map_err(|e| e.to_string())?;
-            self.last_heard = Instant::now();
-            let Ok(answer) = csta::decode(&frame.xml) else {
-                continue;
-            };
-            if let Message::SystemStatus(_) = answer {
-                self.answer_system_status(frame.invoke_id).await?;
-                continue;
-            }
-            if frame.invoke_id.is_none_or(|i| i == id)
-                && !matches!(answer.kind(), MessageKind::Event)
-            {
-                self.pending.complete(id);
-                return Ok(answer);
-            }
-        }
-    }
-
     async fn answer_system_status(&mut self, invoke_id: Option<InvokeId>) -> Result<(), String> {
         let response: Message = SystemStatusResponse {
             extra: Default::default(),
@@ -414,127 +291,6 @@ impl Session<'_> {
             .send(invoke_id.unwrap_or(InvokeId::EVENT), &response)
             .await
             .map_err(|e| format!("answering the PBX heartbeat: {e}"))
-    }
-
-    /// Opens the session the switch expects.
-    async fn open(&mut self) -> Result<(), String> {
-        self.session = match self.config.session {
-            SessionPattern::Ecma354 => {
-                self.start_ecma354()
-                    .await?
-                    .map_err(|error| format!("the PBX refused StartApplicationSession: {error}"))?;
-                SessionPattern::Ecma354
-            }
-            SessionPattern::Auto => match self.start_ecma354().await? {
-                Ok(()) => SessionPattern::Ecma354,
-                Err(error) => {
-                    tracing::info!(host = %self.config.host, port = self.config.port, %error, "the PBX does not open ECMA-354 sessions; going on without a session");
-                    SessionPattern::None
-                }
-            },
-            SessionPattern::SystemStatus => {
-                self.register_system_status().await?;
-                SessionPattern::SystemStatus
-            }
-            SessionPattern::None => SessionPattern::None,
-        };
-        Ok(())
-    }
-
-    /// ECMA-354 StartApplicationSession. `Ok(Err(error))`: the switch answered with a CSTA
-    /// error (it has no sessions); `Err`: it refused us (login) or did not answer.
-    async fn start_ecma354(&mut self) -> Result<Result<(), String>, String> {
-        let login = self.config.login.as_ref().map(|(user, password)| {
-            RawXml(format!(
-                "<applicationSpecificInfo><login><user>{}</user><password>{}</password></login></applicationSpecificInfo>",
-                escape(user),
-                escape(password)
-            ))
-        });
-        let start: Message = StartApplicationSession {
-            application_info: ApplicationInfo {
-                application_id: self.config.application_id.clone(),
-                application_specific_info: login,
-                extra: Default::default(),
-            },
-            requested_protocol_versions: Some(ProtocolVersions {
-                versions: vec![self.config.edition.namespace().to_string()],
-                extra: Default::default(),
-            }),
-            requested_session_duration: Some(self.session_duration()),
-            extra: Default::default(),
-        }
-        .into();
-        match self.call(start).await? {
-            Message::StartApplicationSessionPosResponse(ok) => {
-                self.session_id = Some(ok.session_id);
-                Ok(Ok(()))
-            }
-            Message::StartApplicationSessionNegResponse(refused) => Err(format!(
-                "the PBX refused the session: {}",
-                refused
-                    .error_code
-                    .and_then(|c| c.defined_error)
-                    .unwrap_or_else(|| "no reason given".into())
-            )),
-            Message::CstaErrorCode(e) => Ok(Err(format!("{} {}", e.category.as_str(), e.value))),
-            other => Err(format!(
-                "unexpected answer to StartApplicationSession: {}",
-                other.name()
-            )),
-        }
-    }
-
-    /// The OpenScape pattern: the switch's SystemStatus first, then our SystemRegister.
-    async fn register_system_status(&mut self) -> Result<(), String> {
-        {
-            {
-                // The switch speaks first.
-                let deadline = tokio::time::Instant::now() + self.config.request_timeout;
-                loop {
-                    let frame = tokio::time::timeout_at(deadline, self.connection.read_frame())
-                        .await
-                        .map_err(|_| "the PBX sent no SystemStatus after connecting".to_string())?
-                        .map_err(|e| e.to_string())?;
-                    if let Ok(Message::SystemStatus(_)) = csta::decode(&frame.xml) {
-                        self.answer_system_status(frame.invoke_id).await?;
-                        break;
-                    }
-                }
-                let register: Message = SystemRegister {
-                    request_types: Some(RequestTypes {
-                        system_status: Some(true),
-                        extra: Default::default(),
-                    }),
-                    extra: Default::default(),
-                }
-                .into();
-                match self.call(register).await? {
-                    Message::SystemRegisterResponse(_) => Ok(()),
-                    Message::CstaErrorCode(e) => Err(format!(
-                        "SystemRegister refused: {} {}",
-                        e.category.as_str(),
-                        e.value
-                    )),
-                    other => Err(format!(
-                        "unexpected answer to SystemRegister: {}",
-                        other.name()
-                    )),
-                }
-            }
-        }
-    }
-
-    /// Seconds requested for an ECMA-354 session: two keep-alive periods.
-    fn session_duration(&self) -> u32 {
-        u32::try_from(
-            self.config
-                .heartbeat_interval
-                .as_secs()
-                .saturating_mul(2)
-                .max(10),
-        )
-        .unwrap_or(u32::MAX)
     }
 
     async fn start_monitor(&mut self, device: String) -> Result<(), String> {
@@ -814,11 +570,4 @@ fn event_cross_ref(message: &Message) -> Option<&str> {
         Message::ForwardingEvent(e) => &e.monitor_cross_ref_id,
         _ => return None,
     })
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
