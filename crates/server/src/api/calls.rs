@@ -10,12 +10,12 @@ use ucplus_core::cti::{DeviceCall, PbxError, PbxRequest};
 use ucplus_core::{Device, DeviceRecordId, Role, TenantId};
 use uuid::Uuid;
 
-use super::directory::clean_number;
 use super::parse_id;
 use crate::auth::Auth;
 use crate::cti::CallRef;
 use crate::cti::runtime::{Created, PbxRuntime};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::service::contacts::clean_number;
 use crate::state::AppState;
 use ucplus_core::cti::views::CallView;
 

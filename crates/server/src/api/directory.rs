@@ -5,15 +5,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderName, StatusCode};
 use serde::{Deserialize, Serialize};
-use ucplus_core::{Contact, ContactNumber, TenantId, Timestamp, UserId, ValidationErrors};
+use ucplus_core::{Contact, ContactNumber, TenantId, UserId};
 
 use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, ApiText};
+use crate::service::contacts::ContactInput;
 use crate::state::AppState;
 
 const MAX_IMPORT_ROWS: usize = 10_000;
-/// Numbers one contact may have.
-const MAX_NUMBERS: usize = 10;
 /// Contacts one page of a list holds at most (and by default).
 const MAX_PAGE: u32 = 1_000;
 
@@ -26,105 +25,6 @@ pub struct ListPage {
     /// Contacts to skip.
     #[serde(default)]
     offset: Option<u32>,
-}
-
-/// The quota that applies to `owner`'s contacts (a user's own, or the tenant's shared).
-fn quota(state: &AppState, owner: Option<UserId>) -> u64 {
-    match owner {
-        Some(_) => state.config.quotas.personal_contacts,
-        None => state.config.quotas.shared_contacts,
-    }
-}
-
-/// Refuses `adding` more contacts beyond the quota (`quota_exceeded`, 409).
-async fn check_quota(
-    state: &AppState,
-    tenant: TenantId,
-    owner: Option<UserId>,
-    adding: usize,
-) -> ApiResult<()> {
-    let limit = quota(state, owner);
-    let held = state.store.tenant(tenant).contacts(owner).count().await?;
-    if held.saturating_add(adding as u64) > limit {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "quota_exceeded",
-            format!("at most {limit} contacts may be kept here ({held} are)"),
-        ));
-    }
-    Ok(())
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct ContactInput {
-    name: String,
-    #[serde(default)]
-    company: Option<String>,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    numbers: Vec<ContactNumber>,
-}
-
-/// Cleans a phone number for storage and lookup: digits, a leading `+`, `*`, `#`.
-pub fn clean_number(text: &str) -> Option<String> {
-    let cleaned: String = text
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '/' | '.'))
-        .collect();
-    let valid = (1..=32).contains(&cleaned.len())
-        && cleaned
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || c == '*' || c == '#' || (c == '+' && i == 0));
-    valid.then_some(cleaned)
-}
-
-fn contact_from(
-    input: ContactInput,
-    tenant: TenantId,
-    owner: Option<UserId>,
-    errors: &mut ValidationErrors,
-) -> Contact {
-    errors.text("name", &input.name, 200);
-    if let Some(company) = &input.company {
-        errors.optional_text("company", company, 200);
-    }
-    if let Some(email) = input.email.as_deref().filter(|e| !e.trim().is_empty()) {
-        errors.email("email", email);
-    }
-    if input.numbers.len() > MAX_NUMBERS {
-        errors.add("numbers", format!("at most {MAX_NUMBERS} numbers"));
-    }
-    let mut numbers = Vec::new();
-    for (i, number) in input.numbers.into_iter().take(MAX_NUMBERS).enumerate() {
-        if let Some(label) = &number.label {
-            errors.optional_text(&format!("numbers[{i}].label"), label, 40);
-        }
-        match clean_number(&number.number) {
-            Some(cleaned) => numbers.push(ContactNumber {
-                label: number.label.map(|l| l.trim().to_string()),
-                number: cleaned,
-            }),
-            None => errors.add(&format!("numbers[{i}]"), "must be a phone number"),
-        }
-    }
-    Contact {
-        id: ucplus_core::ids::new_uuid().to_string(),
-        tenant_id: tenant,
-        owner_id: owner,
-        name: input.name.trim().to_string(),
-        company: input
-            .company
-            .map(|c| c.trim().to_string())
-            .filter(|c| !c.is_empty()),
-        email: input
-            .email
-            .map(|e| e.trim().to_string())
-            .filter(|e| !e.is_empty()),
-        numbers,
-        created_at: Timestamp::now(),
-    }
 }
 
 /// Whose contacts a path means: the tenant's shared ones (`/contacts`, written by tenant
@@ -173,29 +73,10 @@ async fn create_in(
     input: ContactInput,
 ) -> ApiResult<(StatusCode, Json<Contact>)> {
     let (tenant, owner) = scope(auth, personal, true)?;
-    let mut errors = ValidationErrors::new();
-    let contact = contact_from(input, tenant, owner, &mut errors);
-    errors.into_result().map_err(ApiError::validation)?;
-    check_quota(state, tenant, owner, 1).await?;
-    state
-        .store
-        .tenant(tenant)
-        .contacts(owner)
-        .insert(std::slice::from_ref(&contact))
+    let contact = state
+        .contacts(tenant, owner)
+        .create(auth.actor(address), input)
         .await?;
-    state.contacts_changed(tenant).await;
-    if !personal {
-        state
-            .audit(
-                &auth.0,
-                Some(tenant),
-                "contact.create",
-                Some(contact.id.clone()),
-                serde_json::json!({"name": contact.name}),
-                address,
-            )
-            .await;
-    }
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
@@ -208,31 +89,10 @@ async fn update_in(
     input: ContactInput,
 ) -> ApiResult<Json<Contact>> {
     let (tenant, owner) = scope(auth, personal, true)?;
-    let existing = state.store.tenant(tenant).contacts(owner).get(id).await?;
-    let mut errors = ValidationErrors::new();
-    let mut contact = contact_from(input, tenant, owner, &mut errors);
-    errors.into_result().map_err(ApiError::validation)?;
-    contact.id = existing.id;
-    contact.created_at = existing.created_at;
-    state
-        .store
-        .tenant(tenant)
-        .contacts(owner)
-        .update(&contact)
+    let contact = state
+        .contacts(tenant, owner)
+        .update(auth.actor(address), id, input)
         .await?;
-    state.contacts_changed(tenant).await;
-    if !personal {
-        state
-            .audit(
-                &auth.0,
-                Some(tenant),
-                "contact.update",
-                Some(contact.id.clone()),
-                serde_json::json!({"name": contact.name}),
-                address,
-            )
-            .await;
-    }
     Ok(Json(contact))
 }
 
@@ -245,24 +105,9 @@ async fn delete_in(
 ) -> ApiResult<StatusCode> {
     let (tenant, owner) = scope(auth, personal, true)?;
     state
-        .store
-        .tenant(tenant)
-        .contacts(owner)
-        .delete(id)
+        .contacts(tenant, owner)
+        .delete(auth.actor(address), id)
         .await?;
-    state.contacts_changed(tenant).await;
-    if !personal {
-        state
-            .audit(
-                &auth.0,
-                Some(tenant),
-                "contact.delete",
-                Some(id.to_string()),
-                serde_json::json!({}),
-                address,
-            )
-            .await;
-    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -387,24 +232,24 @@ pub async fn import(
         .filter(|(_, h)| matches!(h.as_str(), "phone" | "work" | "mobile" | "home" | "number"))
         .map(|(i, h)| (i, h.clone()))
         .collect();
-    let mut contacts = Vec::new();
+    let mut rows = Vec::new();
     let mut errors = Vec::new();
     for (index, line) in lines {
         let row = index + 1;
         if line.trim().is_empty() {
             continue;
         }
-        if contacts.len() + errors.len() >= MAX_IMPORT_ROWS {
-            errors.push(ImportError {
+        if rows.len() + errors.len() >= MAX_IMPORT_ROWS {
+            errors.push((
                 row,
-                message: format!("only {MAX_IMPORT_ROWS} rows are imported at a time"),
-            });
+                format!("only {MAX_IMPORT_ROWS} rows are imported at a time"),
+            ));
             break;
         }
         let fields = match csv_fields(line) {
             Ok(fields) => fields,
             Err(message) => {
-                errors.push(ImportError { row, message });
+                errors.push((row, message));
                 continue;
             }
         };
@@ -427,41 +272,18 @@ pub async fn import(
                 })
                 .collect(),
         };
-        let mut problems = ValidationErrors::new();
-        let contact = contact_from(input, tenant, None, &mut problems);
-        if problems.0.is_empty() {
-            contacts.push(contact);
-        } else {
-            let message = problems
-                .0
-                .iter()
-                .map(|p| format!("{} {}", p.field, p.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            errors.push(ImportError { row, message });
-        }
+        rows.push((row, input));
     }
-    check_quota(&state, tenant, None, contacts.len()).await?;
-    state
-        .store
-        .tenant(tenant)
-        .contacts(None)
-        .insert(&contacts)
+    let (imported, report) = state
+        .contacts(tenant, None)
+        .import(auth.actor(&address), rows, errors)
         .await?;
-    state.contacts_changed(tenant).await;
-    state
-        .audit(
-            &auth.0,
-            Some(tenant),
-            "contact.import",
-            None,
-            serde_json::json!({"imported": contacts.len(), "errors": errors.len()}),
-            &address,
-        )
-        .await;
     Ok(Json(ImportReport {
-        imported: contacts.len(),
-        errors,
+        imported,
+        errors: report
+            .into_iter()
+            .map(|(row, message)| ImportError { row, message })
+            .collect(),
     }))
 }
 
@@ -573,15 +395,5 @@ mod tests {
             ["Smith, John", "say \"hi\"", "x"]
         );
         assert!(csv_fields(r#""open"#).is_err());
-    }
-
-    #[test]
-    fn numbers_are_cleaned() {
-        assert_eq!(
-            clean_number("+49 (30) 123-45").as_deref(),
-            Some("+493012345")
-        );
-        assert_eq!(clean_number("12+3"), None);
-        assert_eq!(clean_number("call me"), None);
     }
 }

@@ -9,6 +9,7 @@
 //!                                                          sessions, audit
 //! ```
 
+pub mod contacts;
 pub mod devices;
 pub mod pbxs;
 pub mod sites;
@@ -100,6 +101,15 @@ impl AppState {
         }
     }
 
+    /// Contacts of one tenant: shared (`owner` None) or one user's own.
+    pub fn contacts(&self, tenant: TenantId, owner: Option<UserId>) -> contacts::Contacts<'_> {
+        contacts::Contacts {
+            state: self,
+            tenant,
+            owner,
+        }
+    }
+
     /// Devices of one tenant.
     pub fn devices(&self, tenant: TenantId) -> devices::Devices<'_> {
         devices::Devices {
@@ -131,8 +141,21 @@ impl AppState {
         target: String,
         detail: Value,
     ) {
+        self.record_entry(actor, tenant, action, Some(target), detail)
+            .await;
+    }
+
+    /// Like [`AppState::record`], for an action without one target.
+    pub(crate) async fn record_entry(
+        &self,
+        actor: Actor<'_>,
+        tenant: Option<TenantId>,
+        action: &str,
+        target: Option<String>,
+        detail: Value,
+    ) {
         if let Actor::Session { session, address } = actor {
-            self.audit(session, tenant, action, Some(target), detail, address)
+            self.audit(session, tenant, action, target, detail, address)
                 .await;
         }
     }
