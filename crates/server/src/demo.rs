@@ -12,12 +12,16 @@ use license::{ItemType, License, SigningKey};
 use pbx::link::kinds::PbxSettings;
 use pbx::link::sim::SimSettings;
 use ucplus_core::{
-    Contact, ContactNumber, DEFAULT_TENANT_SLUG, Device, DeviceRecordId, Pbx, PbxId, Site, SiteId,
-    StoredLicense, Tenant, TenantId, Timestamp, User,
+    ContactNumber, DEFAULT_TENANT_SLUG, Pbx, SiteId, StoredLicense, Tenant, TenantId, Timestamp,
+    User,
 };
 
 use crate::auth::password;
 use crate::config::{Config, Secret};
+use crate::service::contacts::ContactInput;
+use crate::service::devices::{DevicePatch, NewDevice};
+use crate::service::pbxs::{DeviceAssignment, NewPbx};
+use crate::service::sites::NewSite;
 use crate::service::tenants::NewTenant;
 use crate::service::users::NewUser;
 use crate::service::{Actor, Password};
@@ -214,22 +218,21 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
     // The hosted PBX: Acme's extensions 200-219 are devices 1200-1219 on the switch,
     // Globex's 200-219 are 2200-2219. Initech has a PBX of its own (300-319).
     let hosted = pbx(
+        state,
         "Hosted PBX",
         None,
         "1200-1219,2200-2219",
         traffic.unwrap_or(0.3),
-        now,
-    )?;
+    )
+    .await?;
     let own = pbx(
+        state,
         "Initech PBX",
         Some(tenant_ids[2]),
         "300-319",
         traffic.unwrap_or(0.2),
-        now,
-    )?;
-    for record in [&hosted, &own] {
-        state.store.insert_pbx(record).await?;
-    }
+    )
+    .await?;
     let plans: [(usize, &Pbx, u32, Option<&str>); 3] = [
         (0, &hosted, 1200, Some("1")),
         (1, &hosted, 2200, Some("2")),
@@ -238,76 +241,76 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
     for (index, record, first, prefix) in plans {
         let demo = &TENANTS[index];
         let tenant = tenant_ids[index];
-        let site = Site {
-            id: SiteId::new(),
-            tenant_id: tenant,
+        let site = NewSite {
             name: "Headquarters".into(),
             address: Some("1 Demo Street".into()),
-            created_at: now,
         };
-        state.store.tenant(tenant).sites().insert(&site).await?;
-        let mut devices = Vec::new();
-        for n in 0..20u32 {
-            let device_id = (first + n).to_string();
-            let extension = prefix
-                .and_then(|p| device_id.strip_prefix(p))
-                .map(str::to_string);
-            let person = demo.people.get(n as usize);
-            let owner = match person {
-                Some(name) => Some(user(state, tenant, name, Some(site.id), &hash).await?.id),
-                None => None,
-            };
-            let number = extension.clone().unwrap_or_else(|| device_id.clone());
-            devices.push(Device {
-                id: DeviceRecordId::new(),
-                tenant_id: tenant,
-                pbx_id: record.id,
-                name: person
-                    .map_or_else(|| format!("Extension {number}"), |p| format!("{p}'s phone")),
-                device_id,
-                extension,
+        let site = state.sites(tenant).create(Actor::Server, site).await?;
+        // A shared PBX's devices are assigned by the system admin; a tenant's own PBX
+        // gets its devices from the tenant.
+        let devices = match prefix {
+            Some(prefix) => {
+                let assignment = DeviceAssignment {
+                    tenant_id: tenant.to_string(),
+                    device_ids: vec![format!("{first}-{}", first + 19)],
+                    strip_prefix: Some(prefix.into()),
+                };
+                state
+                    .pbxs()
+                    .assign_devices(Actor::Server, record.id, assignment)
+                    .await?
+            }
+            None => {
+                let mut devices = Vec::new();
+                for n in first..first + 20 {
+                    let new = NewDevice {
+                        pbx_id: record.id.to_string(),
+                        device_id: n.to_string(),
+                        extension: None,
+                        name: None,
+                        user_id: None,
+                        sip_username: None,
+                        sip_password: None,
+                    };
+                    devices.push(state.devices(tenant).create(Actor::Server, new).await?);
+                }
+                devices
+            }
+        };
+        // The first extensions are people's phones.
+        for (device, person) in devices.iter().zip(demo.people) {
+            let owner = user(state, tenant, person, Some(site.id), &hash).await?;
+            let change = DevicePatch {
+                name: Some(format!("{person}'s phone")),
+                user_id: Some(Some(owner.id.to_string())),
                 sip_username: None,
-                sip_ha1: None,
-                user_id: owner,
-                created_at: now,
-            });
+                sip_password: None,
+                extension: None,
+            };
+            state
+                .devices(tenant)
+                .update(Actor::Server, device.id, change)
+                .await?;
         }
-        state
-            .store
-            .tenant(tenant)
-            .devices()
-            .insert(&devices)
-            .await?;
-        let contacts = [
+        for (name, number) in [
             ("Pizza Planet", "+4930555010"),
             ("City Taxi", "+4930555020"),
             ("IT Helpdesk", "+4930555030"),
-        ]
-        .iter()
-        .map(|(name, number)| Contact {
-            id: ucplus_core::ids::new_uuid().to_string(),
-            tenant_id: tenant,
-            owner_id: None,
-            name: (*name).into(),
-            company: None,
-            email: None,
-            numbers: vec![ContactNumber {
-                label: Some("work".into()),
-                number: (*number).into(),
-            }],
-            created_at: now,
-        })
-        .collect::<Vec<_>>();
-        state
-            .store
-            .tenant(tenant)
-            .contacts(None)
-            .insert(&contacts)
-            .await?;
-        state.contacts_changed(tenant).await;
-    }
-    for record in [&hosted, &own] {
-        state.cti.reload_pbx(record.id).await?;
+        ] {
+            let contact = ContactInput {
+                name: name.into(),
+                company: None,
+                email: None,
+                numbers: vec![ContactNumber {
+                    label: Some("work".into()),
+                    number: number.into(),
+                }],
+            };
+            state
+                .contacts(tenant, None)
+                .create(Actor::Server, contact)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -350,27 +353,27 @@ async fn user(
     Ok(state.users(tenant).create(Actor::Server, new).await?)
 }
 
-fn pbx(
+/// A simulated PBX connection, created as the API creates one.
+async fn pbx(
+    state: &AppState,
     name: &str,
     owner: Option<TenantId>,
     devices: &str,
     traffic: f64,
-    now: Timestamp,
 ) -> anyhow::Result<Pbx> {
     let settings = PbxSettings::Sim(SimSettings {
         devices: devices.parse()?,
         traffic: Some(traffic),
     });
-    Ok(Pbx {
-        id: PbxId::new(),
+    let new = NewPbx {
         name: name.into(),
-        kind: settings.kind(),
-        tenant_id: owner,
+        kind: settings.kind().as_str().into(),
+        tenant_id: owner.map(|t| t.to_string()),
         host: None,
         port: None,
-        settings: settings.to_json(),
-        created_at: now,
-    })
+        settings: settings.to_json().as_object().cloned().unwrap_or_default(),
+    };
+    Ok(state.pbxs().create(Actor::Server, new).await?)
 }
 
 /// The demo's shape for tests: (tenant slug, usernames).

@@ -7,10 +7,12 @@ use std::time::Duration;
 use pbx::handset::{Exchange, HandsetConfig, SimHandset};
 use pbx::link::kinds::PbxSettings;
 use pbx::link::uacsta::UacstaSettings;
-use ucplus_core::{Device, DeviceRecordId, Pbx, PbxId, PbxKind, SipHa1, Timestamp};
 
 use super::{DEMO_PASSWORD, tenant, user};
 use crate::auth::password;
+use crate::service::Actor;
+use crate::service::devices::NewDevice;
+use crate::service::pbxs::NewPbx;
 use crate::state::AppState;
 
 pub const SLUG: &str = "umbrella";
@@ -23,55 +25,38 @@ pub async fn start(state: &AppState, traffic: bool) -> anyhow::Result<Vec<Arc<Si
     let Some(registrar) = state.sip_address else {
         return Ok(Vec::new());
     };
-    let now = Timestamp::now();
     let secret = DEMO_PASSWORD.to_string();
     let hash = tokio::task::spawn_blocking(move || password::hash(&secret))
         .await?
         .map_err(anyhow::Error::msg)?;
     let tenant = tenant(state, SLUG, "Umbrella Ltd", &hash).await?;
-    let connection = Pbx {
-        id: PbxId::new(),
+    let settings = PbxSettings::Uacsta(UacstaSettings {
+        sip_domain: DOMAIN.into(),
+    });
+    let new = NewPbx {
         name: "Umbrella handsets".into(),
-        kind: PbxKind::Uacsta,
-        tenant_id: Some(tenant.id),
+        kind: settings.kind().as_str().into(),
+        tenant_id: Some(tenant.id.to_string()),
         host: None,
         port: None,
-        settings: PbxSettings::Uacsta(UacstaSettings {
-            sip_domain: DOMAIN.into(),
-        })
-        .to_json(),
-        created_at: now,
+        settings: settings.to_json().as_object().cloned().unwrap_or_default(),
     };
-    state.store.insert_pbx(&connection).await?;
+    let connection = state.pbxs().create(Actor::Server, new).await?;
     let mut devices = Vec::new();
     for (index, name) in PEOPLE.iter().enumerate() {
         let member = user(state, tenant.id, name, None, &hash).await?;
         let number = format!("{}", 100 + index);
-        let password = format!("handset-{number}");
-        devices.push(Device {
-            id: DeviceRecordId::new(),
-            tenant_id: tenant.id,
-            pbx_id: connection.id,
+        let new = NewDevice {
+            pbx_id: connection.id.to_string(),
             device_id: number.clone(),
             extension: None,
-            name: format!("{name}'s desk phone"),
-            user_id: Some(member.id),
-            created_at: now,
+            name: Some(format!("{name}'s desk phone")),
+            user_id: Some(member.id.to_string()),
             sip_username: Some(number.clone()),
-            sip_ha1: Some(SipHa1 {
-                md5: sip::auth::ha1(sip::Algorithm::Md5, &number, DOMAIN, &password),
-                sha256: sip::auth::ha1(sip::Algorithm::Sha256, &number, DOMAIN, &password),
-            }),
-        });
+            sip_password: Some(format!("handset-{number}")),
+        };
+        devices.push(state.devices(tenant.id).create(Actor::Server, new).await?);
     }
-    state
-        .store
-        .tenant(tenant.id)
-        .devices()
-        .insert(&devices)
-        .await?;
-    state.cti.reload_pbx(connection.id).await?;
-    state.sip.reload(state.store.as_ref()).await?;
     let mut handsets = Vec::new();
     // The handsets can call each other (Alice dials 101: Bob's phone rings).
     let exchange = Exchange::new();
