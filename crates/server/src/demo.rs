@@ -8,13 +8,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use license::file::Issue;
-use license::{ItemType, License, SigningKey};
+use license::{ItemType, SigningKey};
 use pbx::link::kinds::PbxSettings;
 use pbx::link::sim::SimSettings;
-use ucplus_core::{
-    ContactNumber, DEFAULT_TENANT_SLUG, Pbx, SiteId, StoredLicense, Tenant, TenantId, Timestamp,
-    User,
-};
+use ucplus_core::{ContactNumber, DEFAULT_TENANT_SLUG, Pbx, SiteId, Tenant, TenantId, User};
 
 use crate::auth::password;
 use crate::config::{Config, Secret};
@@ -167,7 +164,6 @@ fn demo_traffic(setting: Option<&str>) -> anyhow::Result<Option<f64>> {
 }
 
 async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> anyhow::Result<()> {
-    let now = Timestamp::now();
     // Licenses: a starter pack (5 tenants) and client licenses, signed by the demo vendor.
     let text = Issue {
         id: ucplus_core::ids::new_uuid().to_string(),
@@ -187,18 +183,7 @@ async fn seed(state: &AppState, vendor: &SigningKey, traffic: Option<f64>) -> an
         .into(),
     }
     .sign(vendor);
-    let license = License::verify(&text, &state.trusted_keys)?;
-    state
-        .licensing
-        .with_pool(|pool| pool.load(license.clone(), state.licensing.today()))?;
-    state
-        .store
-        .insert_license(&StoredLicense {
-            id: license.id.clone(),
-            text,
-            loaded_at: now,
-        })
-        .await?;
+    state.licenses().load(Actor::Server, &text).await?;
     // Multi-tenant now: the implicit default tenant is not needed.
     if let Ok(default) = state.store.tenant_by_slug(DEFAULT_TENANT_SLUG).await {
         state.tenants().delete(Actor::Server, default.id).await?;

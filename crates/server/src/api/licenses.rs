@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use license::License;
 use serde::{Deserialize, Serialize};
-use ucplus_core::{StoredLicense, TenantId, Timestamp};
+use ucplus_core::{TenantId, Timestamp};
 
 use super::calllog::csv_field;
 use crate::auth::{Auth, ClientAddress};
@@ -117,35 +117,8 @@ pub async fn load(
     ApiText(body): ApiText,
 ) -> ApiResult<(StatusCode, Json<LicenseView>)> {
     auth.system_admin()?;
-    let license = License::verify(&body, &state.trusted_keys)?;
-    license.check_system(&state.system_id)?;
-    license.check_not_expired(state.licensing.today())?;
-    state
-        .licensing
-        .with_pool(|pool| pool.load(license.clone(), state.licensing.today()))?;
-    let stored = StoredLicense {
-        id: license.id.clone(),
-        text: license.text.clone(),
-        loaded_at: Timestamp::now(),
-    };
-    if let Err(error) = state.store.insert_license(&stored).await {
-        // Keep pool and database in step: what is not persisted is not loaded.
-        let _ = state
-            .licensing
-            .with_pool(|pool| pool.unload(&license.id, state.licensing.today()));
-        return Err(error.into());
-    }
-    let view = view(&license, Some(stored.loaded_at), state.licensing.today());
-    state
-        .audit(
-            &auth.0,
-            None,
-            "license.load",
-            Some(license.id.clone()),
-            serde_json::json!({"items": view.items, "customer": view.customer, "expires": view.expires}),
-            &address,
-        )
-        .await;
+    let (license, loaded_at) = state.licenses().load(auth.actor(&address), &body).await?;
+    let view = view(&license, Some(loaded_at), state.licensing.today());
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -164,23 +137,7 @@ pub async fn unload(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.system_admin()?;
-    let license = state
-        .licensing
-        .with_pool(|pool| pool.unload(&id, state.licensing.today()))?;
-    if let Err(error) = state.store.delete_license(&id).await {
-        state.licensing.with_pool(|pool| pool.restore(license));
-        return Err(error.into());
-    }
-    state
-        .audit(
-            &auth.0,
-            None,
-            "license.unload",
-            Some(id),
-            serde_json::json!({}),
-            &address,
-        )
-        .await;
+    state.licenses().unload(auth.actor(&address), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,6 +11,7 @@
 
 pub mod contacts;
 pub mod devices;
+pub mod licenses;
 pub mod pbxs;
 pub mod sites;
 pub mod tenants;
@@ -116,6 +117,11 @@ impl AppState {
             state: self,
             tenant,
         }
+    }
+
+    /// License files (system admin).
+    pub fn licenses(&self) -> licenses::Licenses<'_> {
+        licenses::Licenses { state: self }
     }
 
     /// PBX connections (system admin).
