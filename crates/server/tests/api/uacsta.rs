@@ -23,6 +23,35 @@ async fn handset_tenant(server: &TestServer) -> (String, Value) {
     (boss, pbx)
 }
 
+/// An outside caller rings the handset; the user sees it ringing, answers from the API and
+/// is connected. Answers the call.
+async fn ring_and_answer(
+    server: &TestServer,
+    events: &mut Events,
+    token: &str,
+    handset: &SimHandset,
+    from: &str,
+) -> Value {
+    handset.ring_from(from).await.expect("rings");
+    let ringing = events.wait_for("call", |c| c["state"] == "ringing").await;
+    assert_eq!(ringing["data"]["other"]["number"], from);
+    let call = wait_state(server, token, "ringing").await;
+    let (status, answer) = server
+        .post(
+            token,
+            &format!("/api/v1/calls/{}/answer", call["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    events
+        .wait_for("call", |c| {
+            c["id"] == call["id"] && c["state"] == "connected"
+        })
+        .await;
+    call
+}
+
 async fn wait_state(server: &TestServer, token: &str, state: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -105,23 +134,7 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
     );
 
     // An incoming call on the handset reaches Anna; she answers and hangs up from the API.
-    handset.ring_from("+4930777").await.expect("rings");
-    let ringing = events.wait_for("call", |c| c["state"] == "ringing").await;
-    assert_eq!(ringing["data"]["other"]["number"], "+4930777");
-    let call = wait_state(&server, &token, "ringing").await;
-    let (status, answer) = server
-        .post(
-            &token,
-            &format!("/api/v1/calls/{}/answer", call["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    events
-        .wait_for("call", |c| {
-            c["id"] == call["id"] && c["state"] == "connected"
-        })
-        .await;
+    let call = ring_and_answer(&server, &mut events, &token, &handset, "+4930777").await;
     let (status, _) = server
         .post(
             &token,
@@ -350,23 +363,7 @@ async fn a_handset_over_tcp_has_its_session_on_its_connection() {
         .await;
 
     // An incoming call reaches Anna over the session; she answers it from the API.
-    handset.ring_from("+4930777").await.expect("rings");
-    let ringing = events.wait_for("call", |c| c["state"] == "ringing").await;
-    assert_eq!(ringing["data"]["other"]["number"], "+4930777");
-    let call = wait_state(&server, &token, "ringing").await;
-    let (status, answer) = server
-        .post(
-            &token,
-            &format!("/api/v1/calls/{}/answer", call["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    events
-        .wait_for("call", |c| {
-            c["id"] == call["id"] && c["state"] == "connected"
-        })
-        .await;
+    let call = ring_and_answer(&server, &mut events, &token, &handset, "+4930777").await;
 
     // A reboot (a new registration on the connection) reopens the session.
     handset.hang_up().await.expect("hangs up");
