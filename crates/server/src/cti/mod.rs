@@ -1,5 +1,7 @@
-//! The CTI hub: one engine per PBX connection, the event bus, presence, and the queries
-//! the API answers from live state.
+//! The CTI hub: the life of each PBX connection's runtime, engine and link (here), the
+//! event bus, and the read models the API and the engines answer from: the device index
+//! (`index`), caller names (`names`), people and presence (`people`), and the queries over
+//! them (`queries`). The call engine (`engine`) applies a link's reports without I/O.
 
 pub mod bus;
 mod call_log;
@@ -8,34 +10,26 @@ mod index;
 pub mod launch;
 pub mod link;
 mod names;
+mod people;
+mod queries;
 pub mod runtime;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use ucplus_core::cti::{
-    DeviceCall, LinkState, PbxError, PbxRequest, PbxResponse, PhoneState, PresenceState,
-};
+use ucplus_core::cti::{DeviceCall, PbxError, PbxRequest, PbxResponse, PresenceState};
 use ucplus_core::{Device, Pbx, PbxId, Store, StoreError, StoreResult, TenantId, User, UserId};
-use uuid::Uuid;
 
 use self::bus::{Bus, LocalBus};
 use self::link::{LinkChannels, channels};
 use self::runtime::PbxRuntime;
-use ucplus_core::cti::views::{CallView, DeviceStateView, LinkView, Party, PresenceView};
+use ucplus_core::cti::views::PresenceView;
 use ucplus_core::event::{Event, Payload};
 
 /// Starts the link task of a PBX connection's kind.
 pub trait LinkLauncher: Send + Sync + 'static {
     fn launch(&self, pbx: &Pbx, channels: LinkChannels);
-}
-
-/// A user's chosen presence.
-#[derive(Debug, Clone)]
-struct Chosen {
-    state: PresenceState,
-    note: Option<String>,
 }
 
 pub struct Cti {
@@ -50,9 +44,8 @@ pub struct Cti {
     /// Each tenant's (and user's) devices on each PBX.
     index: RwLock<index::DeviceIndex>,
     pbxs: RwLock<HashMap<PbxId, Arc<PbxRuntime>>>,
-    user_names: RwLock<HashMap<UserId, String>>,
-    chosen: RwLock<HashMap<UserId, Chosen>>,
-    last_phone: RwLock<HashMap<UserId, PhoneState>>,
+    /// Users' names and chosen presence.
+    people: people::People,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -88,9 +81,7 @@ impl Cti {
             call_log: call_log::CallLogWriter::start(store.clone()),
             index: RwLock::new(index::DeviceIndex::default()),
             pbxs: RwLock::new(HashMap::new()),
-            user_names: RwLock::new(HashMap::new()),
-            chosen: RwLock::new(HashMap::new()),
-            last_phone: RwLock::new(HashMap::new()),
+            people: people::People::default(),
         });
         for tenant in store.tenants().await? {
             cti.load_tenant(tenant.id).await?;
@@ -105,21 +96,7 @@ impl Cti {
         self.names.load(self.store.as_ref(), tenant).await?;
         let users = self.store.tenant(tenant).users().list().await?;
         let presence = self.store.tenant(tenant).presence().list().await?;
-        let mut names = write(&self.user_names);
-        for user in users {
-            names.insert(user.id, user.display_name);
-        }
-        drop(names);
-        let mut chosen = write(&self.chosen);
-        for p in presence {
-            chosen.insert(
-                p.user_id,
-                Chosen {
-                    state: p.state,
-                    note: p.note,
-                },
-            );
-        }
+        self.people.load(users, presence);
         Ok(())
     }
 
@@ -195,39 +172,14 @@ impl Cti {
         read(&self.pbxs).values().cloned().collect()
     }
 
-    /// Tenants that see a PBX's link state: its owner, or every tenant with a device on it.
-    pub fn tenants_of(&self, runtime: &PbxRuntime) -> Vec<TenantId> {
-        let mut tenants = read(&self.index).tenants_of(runtime.id);
-        tenants.extend(runtime.owner());
-        tenants.into_iter().collect()
-    }
-
-    /// The tenant's devices (with `user`: only theirs) by PBX, from the index.
-    fn devices_of(
-        &self,
-        tenant: TenantId,
-        user: Option<UserId>,
-    ) -> Vec<(Arc<PbxRuntime>, Vec<String>)> {
-        let mut by_pbx: HashMap<PbxId, Vec<String>> = HashMap::new();
-        for (pbx, device) in read(&self.index).devices(tenant, user) {
-            by_pbx.entry(pbx).or_default().push(device);
-        }
-        by_pbx
-            .into_iter()
-            .filter_map(|(pbx, devices)| Some((self.runtime(pbx)?, devices)))
-            .collect()
-    }
-
     // --- users and presence
 
     pub fn user_updated(&self, user: &User) {
-        write(&self.user_names).insert(user.id, user.display_name.clone());
+        self.people.updated(user);
     }
 
     pub fn user_removed(&self, user: UserId) {
-        write(&self.user_names).remove(&user);
-        write(&self.chosen).remove(&user);
-        write(&self.last_phone).remove(&user);
+        self.people.removed(user);
     }
 
     /// A deleted tenant: its event stream closes and nothing of it stays cached.
@@ -246,23 +198,7 @@ impl Cti {
     }
 
     pub fn user_name(&self, user: UserId) -> Option<String> {
-        read(&self.user_names).get(&user).cloned()
-    }
-
-    /// The combined phone state of all of a user's devices, on every PBX.
-    pub fn user_phone(&self, tenant: TenantId, user: UserId) -> PhoneState {
-        let mut states = Vec::new();
-        for (runtime, devices) in self.devices_of(tenant, Some(user)) {
-            let state = runtime.read();
-            let known = state.link.state == LinkState::Up;
-            states.extend(
-                devices
-                    .iter()
-                    .filter_map(|id| state.devices.get(id))
-                    .map(|d| phone_state(known, &d.calls)),
-            );
-        }
-        PhoneState::combine(states)
+        self.people.name(user)
     }
 
     pub fn presence_of(
@@ -271,29 +207,18 @@ impl Cti {
         user: UserId,
         display_name: String,
     ) -> PresenceView {
-        let chosen = read(&self.chosen).get(&user).cloned().unwrap_or(Chosen {
-            state: PresenceState::Available,
-            note: None,
-        });
-        let phone = self.user_phone(tenant, user);
-        PresenceView {
-            user_id: user,
-            display_name,
-            state: chosen.state,
-            note: chosen.note,
-            phone,
-            on_the_phone: phone.on_the_phone(),
-        }
+        self.people
+            .presence(user, display_name, self.user_phone(tenant, user))
     }
 
     /// A user's phone may have changed: tell the tenant if their presence did.
     pub async fn phone_changed(&self, tenant: TenantId, user: UserId) {
-        let phone = self.user_phone(tenant, user);
-        let previous = write(&self.last_phone).insert(user, phone);
-        if previous == Some(phone) || (previous.is_none() && phone == PhoneState::Idle) {
-            return;
+        if self
+            .people
+            .phone_changed(user, self.user_phone(tenant, user))
+        {
+            self.publish_presence(tenant, user);
         }
-        self.publish_presence(tenant, user);
     }
 
     fn publish_presence(&self, tenant: TenantId, user: UserId) {
@@ -321,7 +246,7 @@ impl Cti {
                 updated_at: ucplus_core::Timestamp::now(),
             })
             .await?;
-        write(&self.chosen).insert(user, Chosen { state, note });
+        self.people.choose(user, state, note);
         self.publish_presence(tenant, user);
         Ok(self.presence_of(tenant, user, self.user_name(user).unwrap_or_default()))
     }
@@ -333,118 +258,6 @@ impl Cti {
             .into_iter()
             .map(|u| self.presence_of(tenant, u.id, u.display_name))
             .collect())
-    }
-
-    // --- devices, calls and links, as the API shows them
-
-    pub fn device_state(&self, runtime: &PbxRuntime, device_id: &str) -> Option<DeviceStateView> {
-        let state = runtime.read();
-        let entry = state.devices.get(device_id)?;
-        Some(DeviceStateView {
-            device_id: entry.record.id,
-            number: entry.record.number().to_string(),
-            name: entry.record.name.clone(),
-            user_id: entry.record.user_id,
-            state: phone_state(state.link.state == LinkState::Up, &entry.calls),
-            dnd: entry.calls.dnd,
-            forwarding_to: entry.calls.forwarding_to.clone(),
-        })
-    }
-
-    /// Every device of the tenant with its phone state (the busy-lamp field).
-    pub fn device_states(&self, tenant: TenantId) -> Vec<DeviceStateView> {
-        let mut views = Vec::new();
-        for (runtime, devices) in self.devices_of(tenant, None) {
-            views.extend(
-                devices
-                    .iter()
-                    .filter_map(|id| self.device_state(&runtime, id)),
-            );
-        }
-        views.sort_by(|a, b| a.number.cmp(&b.number));
-        views
-    }
-
-    /// The calls on a user's devices (`user` None: every device of the tenant).
-    pub fn calls(&self, tenant: TenantId, user: Option<UserId>) -> Vec<CallView> {
-        let mut views = Vec::new();
-        for (runtime, devices) in self.devices_of(tenant, user) {
-            let state = runtime.read();
-            for entry in devices.iter().filter_map(|id| state.devices.get(id)) {
-                // The index and the runtime agree but for a moment during a reload.
-                if entry.record.tenant_id != tenant
-                    || (user.is_some() && entry.record.user_id != user)
-                {
-                    continue;
-                }
-                for call in &entry.calls.calls {
-                    let party = entry
-                        .parties
-                        .get(&call.id)
-                        .map(|(_, p)| p.clone())
-                        .unwrap_or_else(|| Party {
-                            number: call.other_number.clone(),
-                            name: None,
-                            internal: false,
-                        });
-                    views.push(CallView::new(
-                        call,
-                        entry.record.id,
-                        entry.record.user_id,
-                        runtime.id,
-                        party,
-                    ));
-                }
-            }
-        }
-        views.sort_by_key(|v| v.started_at);
-        views
-    }
-
-    /// A call of the tenant by its API id. Another tenant's call is not found.
-    pub fn find_call(&self, tenant: TenantId, id: Uuid) -> Option<CallRef> {
-        let pbxs = read(&self.index).pbxs(tenant);
-        for runtime in pbxs.into_iter().filter_map(|pbx| self.runtime(pbx)) {
-            let state = runtime.read();
-            let Some(device_id) = state.calls.get(&id) else {
-                continue;
-            };
-            let Some(entry) = state.devices.get(device_id) else {
-                continue;
-            };
-            if entry.record.tenant_id != tenant {
-                return None;
-            }
-            let call = entry.calls.call(id)?.clone();
-            let device = entry.record.clone();
-            drop(state);
-            return Some(CallRef {
-                runtime,
-                device,
-                call,
-            });
-        }
-        None
-    }
-
-    /// The links a tenant's session sees (all, with detail, for the system console).
-    /// `detail`: the session is an admin of `tenant`, who sees why its own PBX is down.
-    pub fn links(&self, tenant: Option<TenantId>, detail: bool) -> Vec<LinkView> {
-        let used = tenant.map(|t| read(&self.index).pbxs(t));
-        self.runtimes()
-            .iter()
-            .filter(|r| match (tenant, &used) {
-                (Some(t), Some(used)) => r.owner() == Some(t) || used.contains(&r.id),
-                _ => true,
-            })
-            .map(|r| {
-                let view = r.link_view();
-                match tenant {
-                    Some(t) if !(detail && r.owner() == Some(t)) => view.plain(),
-                    _ => view,
-                }
-            })
-            .collect()
     }
 
     pub async fn request(
@@ -459,84 +272,5 @@ impl Cti {
         };
         metrics::counter!("ucplus_pbx_requests_total", "result" => outcome).increment(1);
         result
-    }
-
-    /// A PBX number as the tenant knows it: its own device's extension, else unchanged.
-    pub fn display_number(&self, runtime: &PbxRuntime, tenant: TenantId, number: &str) -> String {
-        runtime
-            .read()
-            .devices
-            .get(number)
-            .filter(|e| e.record.tenant_id == tenant)
-            .map_or_else(|| number.to_string(), |e| e.record.number().to_string())
-    }
-
-    /// The far party of a call as the device's tenant may see it: a device of the same
-    /// tenant shows its extension and user; another tenant's device shows only its number;
-    /// otherwise the tenant's (and the user's personal) contacts name the number.
-    pub fn resolve_party(&self, runtime: &PbxRuntime, device: &Device, call: &DeviceCall) -> Party {
-        if let Some((number, party)) = runtime
-            .read()
-            .devices
-            .get(&device.device_id)
-            .and_then(|e| e.parties.get(&call.id))
-        {
-            if *number == call.other_number {
-                return party.clone();
-            }
-        }
-        let party = self.lookup_party(runtime, device, call.other_number.as_deref());
-        if let Some(entry) = runtime.write().devices.get_mut(&device.device_id) {
-            entry
-                .parties
-                .insert(call.id, (call.other_number.clone(), party.clone()));
-        }
-        party
-    }
-
-    fn lookup_party(&self, runtime: &PbxRuntime, device: &Device, number: Option<&str>) -> Party {
-        let Some(number) = number else {
-            return Party {
-                number: None,
-                name: None,
-                internal: false,
-            };
-        };
-        let same_pbx = runtime.read().devices.get(number).map(|e| e.record.clone());
-        if let Some(other) = same_pbx {
-            if other.tenant_id == device.tenant_id {
-                let name = other
-                    .user_id
-                    .and_then(|u| self.user_name(u))
-                    .unwrap_or(other.name.clone());
-                return Party {
-                    number: Some(other.number().to_string()),
-                    name: Some(name),
-                    internal: true,
-                };
-            }
-            // Another tenant's device: its number only, nothing else of that tenant.
-            return Party {
-                number: Some(number.to_string()),
-                name: None,
-                internal: false,
-            };
-        }
-        let name = self.names.name(device.tenant_id, device.user_id, number);
-        Party {
-            number: Some(number.to_string()),
-            name,
-            internal: false,
-        }
-    }
-}
-
-/// What a phone is doing, as far as anyone can tell: while its PBX link is not up, the
-/// last known state may be stale, so it is `unknown` rather than, say, free.
-fn phone_state(link_up: bool, calls: &ucplus_core::cti::DeviceCalls) -> PhoneState {
-    if link_up {
-        calls.phone_state()
-    } else {
-        PhoneState::Unknown
     }
 }

@@ -1,0 +1,124 @@
+//! The people read model: each user's display name, chosen presence (state and note) and
+//! last announced phone state, kept in memory for presence and call views. Pure: it is
+//! told of changes and answers questions; the hub loads it, publishes what it decides.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use ucplus_core::cti::views::PresenceView;
+use ucplus_core::cti::{PhoneState, PresenceState};
+use ucplus_core::{User, UserId, UserPresence};
+
+/// A user's chosen presence.
+#[derive(Debug, Clone)]
+struct Chosen {
+    state: PresenceState,
+    note: Option<String>,
+}
+
+#[derive(Default)]
+pub struct People {
+    names: RwLock<HashMap<UserId, String>>,
+    chosen: RwLock<HashMap<UserId, Chosen>>,
+    last_phone: RwLock<HashMap<UserId, PhoneState>>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl People {
+    /// Takes in a tenant's users and their stored presence.
+    pub fn load(&self, users: Vec<User>, presence: Vec<UserPresence>) {
+        let mut names = write(&self.names);
+        for user in users {
+            names.insert(user.id, user.display_name);
+        }
+        drop(names);
+        let mut chosen = write(&self.chosen);
+        for p in presence {
+            chosen.insert(
+                p.user_id,
+                Chosen {
+                    state: p.state,
+                    note: p.note,
+                },
+            );
+        }
+    }
+
+    pub fn updated(&self, user: &User) {
+        write(&self.names).insert(user.id, user.display_name.clone());
+    }
+
+    pub fn removed(&self, user: UserId) {
+        write(&self.names).remove(&user);
+        write(&self.chosen).remove(&user);
+        write(&self.last_phone).remove(&user);
+    }
+
+    pub fn name(&self, user: UserId) -> Option<String> {
+        read(&self.names).get(&user).cloned()
+    }
+
+    pub fn choose(&self, user: UserId, state: PresenceState, note: Option<String>) {
+        write(&self.chosen).insert(user, Chosen { state, note });
+    }
+
+    /// Records the user's phone state; true when it differs from the last one announced
+    /// (a first idle phone is nothing to announce).
+    pub fn phone_changed(&self, user: UserId, phone: PhoneState) -> bool {
+        let previous = write(&self.last_phone).insert(user, phone);
+        !(previous == Some(phone) || (previous.is_none() && phone == PhoneState::Idle))
+    }
+
+    /// The user's presence with this name and phone state (available until they choose).
+    pub fn presence(&self, user: UserId, display_name: String, phone: PhoneState) -> PresenceView {
+        let chosen = read(&self.chosen).get(&user).cloned().unwrap_or(Chosen {
+            state: PresenceState::Available,
+            note: None,
+        });
+        PresenceView {
+            user_id: user,
+            display_name,
+            state: chosen.state,
+            note: chosen.note,
+            phone,
+            on_the_phone: phone.on_the_phone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presence_follows_choices_and_phones_and_forgets_removed_users() {
+        let people = People::default();
+        let anna = UserId::new();
+        let fresh = people.presence(anna, "Anna".into(), PhoneState::Idle);
+        assert_eq!(fresh.state, PresenceState::Available);
+        assert!(!fresh.on_the_phone);
+        // A first idle phone is not news; ringing is; the same state again is not.
+        assert!(!people.phone_changed(anna, PhoneState::Idle));
+        assert!(people.phone_changed(anna, PhoneState::Ringing));
+        assert!(!people.phone_changed(anna, PhoneState::Ringing));
+        people.choose(anna, PresenceState::Busy, Some("in a meeting".into()));
+        let busy = people.presence(anna, "Anna".into(), PhoneState::Talking);
+        assert_eq!(busy.state, PresenceState::Busy);
+        assert_eq!(busy.note.as_deref(), Some("in a meeting"));
+        assert!(busy.on_the_phone);
+        people.removed(anna);
+        assert_eq!(people.name(anna), None);
+        assert_eq!(
+            people.presence(anna, String::new(), PhoneState::Idle).state,
+            PresenceState::Available
+        );
+        assert!(!people.phone_changed(anna, PhoneState::Idle), "forgotten");
+    }
+}
