@@ -167,6 +167,9 @@ impl AppState {
     }
 }
 
+#[cfg(test)]
+mod tests;
+
 /// The error for a validation that found problems, or nothing.
 fn checked(errors: ucplus_core::ValidationErrors) -> ApiResult<()> {
     errors.into_result().map_err(ApiError::validation)

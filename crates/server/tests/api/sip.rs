@@ -1,4 +1,6 @@
 //! The SIP registrar for uaCSTA handsets (RFC 3261 §10), over real UDP and TCP.
+//! One file (a little over 600 lines): every test drives the hand-written phone below
+//! (`Phone`, its digest answers and raw messages), which belongs with them.
 
 use std::net::SocketAddr;
 use std::time::Duration;
