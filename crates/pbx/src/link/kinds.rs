@@ -232,7 +232,9 @@ impl Fields<'_> {
     }
 }
 
-/// Why a link cannot start (it reports itself down with this).
+/// Why a link cannot start (it reports itself down with this, once). Why a running link
+/// went down is its kind's own error, e.g. [`LinkFailure`](super::csta::LinkFailure) for
+/// CSTA, after which the link reconnects.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     #[error("invalid settings: {}", describe(.0))]

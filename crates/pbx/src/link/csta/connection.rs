@@ -1,31 +1,14 @@
 //! A framed CSTA connection: whole frames in, whole messages out.
 
 use bytes::BytesMut;
-use csta::{Edition, Frame, FrameCodec, FrameError, Framing, InvokeId, Message};
+use csta::{Edition, Frame, FrameCodec, Framing, InvokeId, Message};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::LinkFailure;
 
 /// A byte stream to the PBX: plain TCP or TLS.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-/// Why reading stopped.
-#[derive(Debug)]
-pub enum ReadError {
-    Closed,
-    Io(std::io::Error),
-    /// The byte stream is no longer in step (bad header): the link must reconnect.
-    Framing(FrameError),
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::Closed => f.write_str("the PBX closed the connection"),
-            ReadError::Io(e) => write!(f, "reading from the PBX: {e}"),
-            ReadError::Framing(e) => write!(f, "the PBX sent a broken frame: {e}"),
-        }
-    }
-}
 
 pub struct Connection {
     stream: Box<dyn Io>,
@@ -52,21 +35,23 @@ impl Connection {
         self.codec.framing()
     }
 
-    /// The next frame. Cancel-safe: bytes already read stay buffered.
-    pub async fn read_frame(&mut self) -> Result<Frame, ReadError> {
+    /// The next frame. Cancel-safe: bytes already read stay buffered. Fails with
+    /// [`LinkFailure::PbxClosed`], [`LinkFailure::Read`] or [`LinkFailure::BrokenFrame`]
+    /// (a bad header: the byte stream is no longer in step, the link must reconnect).
+    pub async fn read_frame(&mut self) -> Result<Frame, LinkFailure> {
         loop {
             match self.codec.decode(&mut self.input) {
                 Ok(Some(frame)) => return Ok(frame),
                 Ok(None) => {}
-                Err(error) => return Err(ReadError::Framing(error)),
+                Err(error) => return Err(LinkFailure::BrokenFrame(error)),
             }
             let read = self
                 .stream
                 .read_buf(&mut self.input)
                 .await
-                .map_err(ReadError::Io)?;
+                .map_err(LinkFailure::Read)?;
             if read == 0 {
-                return Err(ReadError::Closed);
+                return Err(LinkFailure::PbxClosed);
             }
         }
     }

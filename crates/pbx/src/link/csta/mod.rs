@@ -6,10 +6,12 @@
 //! engine's state matches the switch, answer and send heartbeats, correlate requests with
 //! responses by invoke id (with timeouts), and on any failure reconnect with exponential
 //! backoff and jitter — after which monitors and snapshots are redone, so no stale call
-//! survives a reconnect. Malformed messages are logged and skipped, never fatal.
+//! survives a reconnect. Malformed messages are logged and skipped, never fatal. What ends a
+//! connection is a [`LinkFailure`]; its text is the down reason the engine sees.
 
 mod config;
 mod connection;
+mod failure;
 mod open;
 mod settings;
 mod tls;
@@ -27,10 +29,11 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use ucplus_core::cti::{LinkEvent, LinkState, PbxError, PbxResponse};
 
-use self::connection::{Connection, ReadError};
+use self::connection::Connection;
 use super::LinkChannels;
 
 pub use config::{CstaLinkConfig, SessionPattern};
+pub use failure::LinkFailure;
 pub use settings::CstaSettings;
 pub use tls::TlsSettings;
 pub use translate::{link_event, request_message, response, snapshot_calls};
@@ -53,12 +56,12 @@ pub async fn run(config: CstaLinkConfig, mut channels: LinkChannels) {
         match serve(&config, &mut channels).await {
             Ok(()) => break,
             Err(error) => {
-                tracing::warn!(host = %config.host, port = config.port, %error, "CSTA link down");
+                tracing::warn!(host = %config.host, port = config.port, code = error.code(), %error, "CSTA link down");
                 let _ = channels
                     .events
                     .send(LinkEvent::State {
                         state: LinkState::Down,
-                        error: Some(error),
+                        error: Some(error.to_string()),
                     })
                     .await;
             }
@@ -153,17 +156,20 @@ struct Session<'a> {
     bulk: VecDeque<(Message, Purpose)>,
 }
 
-async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(), String> {
+async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(), LinkFailure> {
     let address = (config.host.as_str(), config.port);
     let stream = tokio::time::timeout(config.connect_timeout, TcpStream::connect(address))
         .await
-        .map_err(|_| {
-            format!(
-                "no connection to {}:{} within {:?}",
-                config.host, config.port, config.connect_timeout
-            )
+        .map_err(|_| LinkFailure::ConnectTimeout {
+            host: config.host.clone(),
+            port: config.port,
+            timeout: config.connect_timeout,
         })?
-        .map_err(|e| format!("connecting to {}:{}: {e}", config.host, config.port))?;
+        .map_err(|error| LinkFailure::Connect {
+            host: config.host.clone(),
+            port: config.port,
+            error,
+        })?;
     let _ = stream.set_nodelay(true);
     let stream: Box<dyn connection::Io> = match &config.tls {
         None => Box::new(stream),
@@ -173,8 +179,8 @@ async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(
             let secured =
                 tokio::time::timeout(config.connect_timeout, connector.connect(name, stream))
                     .await
-                    .map_err(|_| "no TLS handshake with the PBX in time".to_string())?
-                    .map_err(|e| format!("TLS handshake with the PBX failed: {e}"))?;
+                    .map_err(|_| LinkFailure::TlsTimeout)?
+                    .map_err(LinkFailure::TlsHandshake)?;
             Box::new(secured)
         }
     };
@@ -212,7 +218,7 @@ async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(
 
 impl Session<'_> {
     /// Reports the link up once the session is open and every initial monitor answered.
-    async fn announce_if_ready(&mut self) -> Result<(), String> {
+    async fn announce_if_ready(&mut self) -> Result<(), LinkFailure> {
         if !self.announced && self.awaiting_monitors == 0 {
             self.announced = true;
             tracing::info!(host = %self.config.host, port = self.config.port, "CSTA link up");
@@ -226,7 +232,7 @@ impl Session<'_> {
     }
 
     /// Queues a request and sends what the window allows.
-    async fn request(&mut self, message: Message, purpose: Purpose) -> Result<(), String> {
+    async fn request(&mut self, message: Message, purpose: Purpose) -> Result<(), LinkFailure> {
         if purpose.bulk() {
             self.bulk.push_back((message, purpose));
         } else if self.urgent.len() >= URGENT_QUEUE {
@@ -242,7 +248,7 @@ impl Session<'_> {
 
     /// Sends queued requests while the window has room. Bulk requests leave a quarter of
     /// the window to call control; a request whose caller gave up is dropped unsent.
-    async fn pump(&mut self) -> Result<(), String> {
+    async fn pump(&mut self) -> Result<(), LinkFailure> {
         let window = self.config.window.max(1);
         let bulk_window = window - window / 4;
         loop {
@@ -267,11 +273,11 @@ impl Session<'_> {
     }
 
     /// Sends a request and records what it is for.
-    async fn send_now(&mut self, message: Message, purpose: Purpose) -> Result<(), String> {
+    async fn send_now(&mut self, message: Message, purpose: Purpose) -> Result<(), LinkFailure> {
         let deadline = Instant::now() + self.config.request_timeout;
         let id = match self.pending.insert(purpose, deadline) {
             Ok(id) => id,
-            Err(full) => return Err(format!("too many requests in flight ({})", full.code())),
+            Err(full) => return Err(LinkFailure::InvokeIdsExhausted(full)),
         };
         if self.connection.framing() == Framing::Nul {
             self.order.push_back(id);
@@ -279,10 +285,13 @@ impl Session<'_> {
         self.connection
             .send(id, &message)
             .await
-            .map_err(|e| format!("writing to the PBX: {e}"))
+            .map_err(LinkFailure::Write)
     }
 
-    async fn answer_system_status(&mut self, invoke_id: Option<InvokeId>) -> Result<(), String> {
+    async fn answer_system_status(
+        &mut self,
+        invoke_id: Option<InvokeId>,
+    ) -> Result<(), LinkFailure> {
         let response: Message = SystemStatusResponse {
             extra: Default::default(),
         }
@@ -290,15 +299,15 @@ impl Session<'_> {
         self.connection
             .send(invoke_id.unwrap_or(InvokeId::EVENT), &response)
             .await
-            .map_err(|e| format!("answering the PBX heartbeat: {e}"))
+            .map_err(LinkFailure::HeartbeatAnswer)
     }
 
-    async fn start_monitor(&mut self, device: String) -> Result<(), String> {
+    async fn start_monitor(&mut self, device: String) -> Result<(), LinkFailure> {
         let message: Message = MonitorStart::device(&device).into();
         self.request(message, Purpose::MonitorStart(device)).await
     }
 
-    async fn stop_monitor(&mut self, device: &str) -> Result<(), String> {
+    async fn stop_monitor(&mut self, device: &str) -> Result<(), LinkFailure> {
         let Some(cross_ref) = self.devices.remove(device) else {
             return Ok(());
         };
@@ -311,23 +320,23 @@ impl Session<'_> {
         self.request(message, Purpose::Internal).await
     }
 
-    async fn emit(&mut self, event: LinkEvent) -> Result<(), String> {
+    async fn emit(&mut self, event: LinkEvent) -> Result<(), LinkFailure> {
         self.channels
             .events
             .send(event)
             .await
-            .map_err(|_| "the engine stopped".to_string())
+            .map_err(|_| LinkFailure::EngineStopped)
     }
 
-    async fn run(&mut self) -> Result<(), String> {
+    async fn run(&mut self) -> Result<(), LinkFailure> {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 frame = self.connection.read_frame() => match frame {
                     Ok(frame) => self.on_frame(frame).await?,
-                    Err(ReadError::Framing(error)) => return Err(format!("the PBX sent a broken frame ({error}); reconnecting to get back in step")),
-                    Err(error) => return Err(error.to_string()),
+                    Err(LinkFailure::BrokenFrame(error)) => return Err(LinkFailure::OutOfStep(error)),
+                    Err(failure) => return Err(failure),
                 },
                 request = self.channels.requests.recv() => match request {
                     Some(request) => {
@@ -360,7 +369,7 @@ impl Session<'_> {
         }
     }
 
-    async fn on_tick(&mut self) -> Result<(), String> {
+    async fn on_tick(&mut self) -> Result<(), LinkFailure> {
         let now = Instant::now();
         let expired = self.pending.expire(now);
         if !self.order.is_empty() {
@@ -384,10 +393,9 @@ impl Session<'_> {
         }
         self.pump().await?;
         if self.last_heard.elapsed() > self.config.heartbeat_timeout {
-            return Err(format!(
-                "the PBX has been silent for {} s (heartbeat timeout)",
-                self.last_heard.elapsed().as_secs()
-            ));
+            return Err(LinkFailure::PbxSilent {
+                silent: self.last_heard.elapsed(),
+            });
         }
         let keepalive_due = match self.session {
             SessionPattern::Ecma354 => {
@@ -421,7 +429,7 @@ impl Session<'_> {
         Ok(())
     }
 
-    async fn on_frame(&mut self, frame: csta::Frame) -> Result<(), String> {
+    async fn on_frame(&mut self, frame: csta::Frame) -> Result<(), LinkFailure> {
         self.last_heard = Instant::now();
         let message = match csta::decode(&frame.xml) {
             Ok(message) => message,
@@ -460,7 +468,7 @@ impl Session<'_> {
         }
     }
 
-    async fn on_answer(&mut self, purpose: Purpose, message: Message) -> Result<(), String> {
+    async fn on_answer(&mut self, purpose: Purpose, message: Message) -> Result<(), LinkFailure> {
         match purpose {
             Purpose::Engine(reply) => {
                 let _ = reply.send(response(&message));
@@ -485,7 +493,11 @@ impl Session<'_> {
     }
 
     /// The answer to a MonitorStart: record the monitor and take the device's snapshot.
-    async fn on_monitor_started(&mut self, device: String, message: Message) -> Result<(), String> {
+    async fn on_monitor_started(
+        &mut self,
+        device: String,
+        message: Message,
+    ) -> Result<(), LinkFailure> {
         match message {
             Message::MonitorStartResponse(ok) => {
                 if !self.channels.devices.borrow().contains(&device) {
@@ -517,7 +529,7 @@ impl Session<'_> {
         Ok(())
     }
 
-    async fn on_event(&mut self, message: &Message) -> Result<(), String> {
+    async fn on_event(&mut self, message: &Message) -> Result<(), LinkFailure> {
         let Some(cross_ref) = event_cross_ref(message) else {
             return Ok(());
         };

@@ -4,38 +4,34 @@
 use std::time::Instant;
 
 use csta::{
-    ApplicationInfo, Message, MessageKind, ProtocolVersions, RawXml, RequestTypes,
+    ApplicationInfo, CstaErrorCode, Message, MessageKind, ProtocolVersions, RawXml, RequestTypes,
     StartApplicationSession, SystemRegister,
 };
 
-use super::{Purpose, Session, SessionPattern};
+use super::{LinkFailure, Purpose, Session, SessionPattern};
 
 impl Session<'_> {
     /// Reads until the answer to `id` arrives (session start only), answering heartbeats.
-    async fn call(&mut self, message: Message) -> Result<Message, String> {
+    async fn call(&mut self, message: Message) -> Result<Message, LinkFailure> {
         let id = self
             .pending
             .insert(
                 Purpose::Internal,
                 Instant::now() + self.config.request_timeout,
             )
-            .map_err(|_| "no free invoke id".to_string())?;
+            .map_err(LinkFailure::NoInvokeId)?;
         self.connection
             .send(id, &message)
             .await
-            .map_err(|e| format!("writing to the PBX: {e}"))?;
+            .map_err(LinkFailure::Write)?;
         let deadline = tokio::time::Instant::now() + self.config.request_timeout;
         loop {
             let frame = tokio::time::timeout_at(deadline, self.connection.read_frame())
                 .await
-                .map_err(|_| {
-                    format!(
-                        "no answer to {} within {:?}",
-                        message.name(),
-                        self.config.request_timeout
-                    )
-                })?
-                .map_err(|e| e.to_string())?;
+                .map_err(|_| LinkFailure::NoAnswer {
+                    request: message.name().to_string(),
+                    timeout: self.config.request_timeout,
+                })??;
             self.last_heard = Instant::now();
             let Ok(answer) = csta::decode(&frame.xml) else {
                 continue;
@@ -54,18 +50,18 @@ impl Session<'_> {
     }
 
     /// Opens the session the switch expects.
-    pub(super) async fn open(&mut self) -> Result<(), String> {
+    pub(super) async fn open(&mut self) -> Result<(), LinkFailure> {
         self.session = match self.config.session {
             SessionPattern::Ecma354 => {
                 self.start_ecma354()
                     .await?
-                    .map_err(|error| format!("the PBX refused StartApplicationSession: {error}"))?;
+                    .map_err(LinkFailure::SessionUnsupported)?;
                 SessionPattern::Ecma354
             }
             SessionPattern::Auto => match self.start_ecma354().await? {
                 Ok(()) => SessionPattern::Ecma354,
                 Err(error) => {
-                    tracing::info!(host = %self.config.host, port = self.config.port, %error, "the PBX does not open ECMA-354 sessions; going on without a session");
+                    tracing::info!(host = %self.config.host, port = self.config.port, error = %format!("{} {}", error.category.as_str(), error.value), "the PBX does not open ECMA-354 sessions; going on without a session");
                     SessionPattern::None
                 }
             },
@@ -80,7 +76,7 @@ impl Session<'_> {
 
     /// ECMA-354 StartApplicationSession. `Ok(Err(error))`: the switch answered with a CSTA
     /// error (it has no sessions); `Err`: it refused us (login) or did not answer.
-    async fn start_ecma354(&mut self) -> Result<Result<(), String>, String> {
+    async fn start_ecma354(&mut self) -> Result<Result<(), CstaErrorCode>, LinkFailure> {
         let login = self.config.login.as_ref().map(|(user, password)| {
             RawXml(format!(
                 "<applicationSpecificInfo><login><user>{}</user><password>{}</password></login></applicationSpecificInfo>",
@@ -107,23 +103,21 @@ impl Session<'_> {
                 self.session_id = Some(ok.session_id);
                 Ok(Ok(()))
             }
-            Message::StartApplicationSessionNegResponse(refused) => Err(format!(
-                "the PBX refused the session: {}",
-                refused
-                    .error_code
-                    .and_then(|c| c.defined_error)
-                    .unwrap_or_else(|| "no reason given".into())
-            )),
-            Message::CstaErrorCode(e) => Ok(Err(format!("{} {}", e.category.as_str(), e.value))),
-            other => Err(format!(
-                "unexpected answer to StartApplicationSession: {}",
-                other.name()
-            )),
+            Message::StartApplicationSessionNegResponse(refused) => {
+                Err(LinkFailure::SessionRefused {
+                    reason: refused.error_code.and_then(|c| c.defined_error),
+                })
+            }
+            Message::CstaErrorCode(e) => Ok(Err(e)),
+            other => Err(LinkFailure::UnexpectedAnswer {
+                request: "StartApplicationSession",
+                answer: other.name().to_string(),
+            }),
         }
     }
 
     /// The OpenScape pattern: the switch's SystemStatus first, then our SystemRegister.
-    async fn register_system_status(&mut self) -> Result<(), String> {
+    async fn register_system_status(&mut self) -> Result<(), LinkFailure> {
         {
             {
                 // The switch speaks first.
@@ -131,8 +125,7 @@ impl Session<'_> {
                 loop {
                     let frame = tokio::time::timeout_at(deadline, self.connection.read_frame())
                         .await
-                        .map_err(|_| "the PBX sent no SystemStatus after connecting".to_string())?
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|_| LinkFailure::NoSystemStatus)??;
                     if let Ok(Message::SystemStatus(_)) = csta::decode(&frame.xml) {
                         self.answer_system_status(frame.invoke_id).await?;
                         break;
@@ -148,15 +141,11 @@ impl Session<'_> {
                 .into();
                 match self.call(register).await? {
                     Message::SystemRegisterResponse(_) => Ok(()),
-                    Message::CstaErrorCode(e) => Err(format!(
-                        "SystemRegister refused: {} {}",
-                        e.category.as_str(),
-                        e.value
-                    )),
-                    other => Err(format!(
-                        "unexpected answer to SystemRegister: {}",
-                        other.name()
-                    )),
+                    Message::CstaErrorCode(e) => Err(LinkFailure::RegisterRefused(e)),
+                    other => Err(LinkFailure::UnexpectedAnswer {
+                        request: "SystemRegister",
+                        answer: other.name().to_string(),
+                    }),
                 }
             }
         }

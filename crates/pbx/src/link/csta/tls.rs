@@ -19,6 +19,8 @@ use tokio_rustls::rustls::{
     ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme,
 };
 
+use super::LinkFailure;
+
 /// How to secure a link.
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
@@ -31,26 +33,25 @@ pub struct TlsSettings {
 }
 
 /// A connector for `settings`, or why the settings cannot work.
-pub fn connector(settings: &TlsSettings) -> Result<TlsConnector, String> {
+pub fn connector(settings: &TlsSettings) -> Result<TlsConnector, LinkFailure> {
     let provider = Arc::new(ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?;
+        .map_err(LinkFailure::TlsConfig)?;
     let config = if settings.verify {
         let pem = settings
             .trusted_pem
             .as_deref()
-            .ok_or("TLS with verification needs the PBX's CA or certificate (tls_ca_file)")?;
+            .ok_or(LinkFailure::TlsNoTrustedCertificates)?;
         let mut roots = RootCertStore::empty();
         for certificate in CertificateDer::pem_slice_iter(pem) {
-            let certificate = certificate
-                .map_err(|e| format!("the trusted certificates are not valid PEM: {e}"))?;
+            let certificate = certificate.map_err(LinkFailure::TlsBadPem)?;
             roots
                 .add(certificate)
-                .map_err(|e| format!("a trusted certificate is not usable: {e}"))?;
+                .map_err(LinkFailure::TlsUnusableCertificate)?;
         }
         if roots.is_empty() {
-            return Err("the trusted certificate file holds no certificate".into());
+            return Err(LinkFailure::TlsEmptyTrustFile);
         }
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
@@ -64,10 +65,12 @@ pub fn connector(settings: &TlsSettings) -> Result<TlsConnector, String> {
 }
 
 /// The name to present and verify.
-pub fn server_name(settings: &TlsSettings, host: &str) -> Result<ServerName<'static>, String> {
+pub fn server_name(settings: &TlsSettings, host: &str) -> Result<ServerName<'static>, LinkFailure> {
     let name = settings.server_name.as_deref().unwrap_or(host);
-    ServerName::try_from(name.to_string())
-        .map_err(|_| format!("`{name}` is not a valid TLS server name"))
+    ServerName::try_from(name.to_string()).map_err(|error| LinkFailure::TlsServerName {
+        name: name.to_string(),
+        error,
+    })
 }
 
 /// Accepts any certificate (verification off), still checking handshake signatures.
