@@ -1,18 +1,15 @@
 //! Login and logout.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU32};
-use std::time::Instant;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use license::ClientType;
 use serde::{Deserialize, Serialize};
-use ucplus_core::{DEFAULT_TENANT_SLUG, Role, StoreError, Tenant, Timestamp, User};
+use ucplus_core::{Tenant, Timestamp, User};
 
-use crate::auth::{Auth, ClientAddress, Session, password, random_token, token_hash};
+use crate::auth::{Auth, ClientAddress};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::service::logins::Credentials;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -59,186 +56,30 @@ pub async fn login(
             )
         })?),
     };
-    // In single-tenant mode a login without tenant is a login to `default`: one key.
-    let tenant_key = match request.tenant.as_deref() {
-        None | Some(DEFAULT_TENANT_SLUG) => String::new(),
-        Some(slug) => slug.to_string(),
-    };
-    // The attempt counts before the password is checked, so concurrent guesses cannot
-    // all get past the limit.
-    if let Err(wait) =
-        state
-            .limiter
-            .attempt(&tenant_key, &request.username, &address, Instant::now())
-    {
-        metrics::counter!("ucplus_logins_total", "result" => "rate_limited").increment(1);
-        let mut error = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many failed logins; try again in {wait} s"),
-        );
-        error.retry_after = Some(wait);
-        return Err(error);
-    }
-
-    let account = find_account(&state, request.tenant.as_deref(), &request.username).await?;
-    let stored_hash = account
-        .as_ref()
-        .map(|(user, _)| user.password_hash.clone())
-        .unwrap_or_else(|| password::decoy_hash().to_string());
-    let given = request.password;
-    let matches = match state
-        .hashing
-        .run(move || password::verify(&given, &stored_hash))
-        .await
-    {
-        Ok(matches) => matches,
-        Err(busy) => {
-            // Not judged: a client told to come back later is not charged a failure.
-            state
-                .limiter
-                .attempt_abandoned(&tenant_key, &request.username, &address);
-            return Err(busy);
-        }
-    };
-    let (user, tenant) = match account {
-        Some(account) if matches => account,
-        _ => {
-            metrics::counter!("ucplus_logins_total", "result" => "invalid_credentials")
-                .increment(1);
-            // Debug formatting escapes newlines and control characters: a user name
-            // cannot forge log lines.
-            tracing::info!(username = ?request.username, tenant = ?tenant_key, %address, "failed login");
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "unknown tenant, username or password",
-            ));
-        }
-    };
-    state
-        .limiter
-        .attempt_succeeded(&tenant_key, &request.username, &address);
-
-    let idle_timeout_s = match (client, &tenant) {
-        (None, _) => {
-            if user.role == Role::User {
-                return Err(ApiError::forbidden(
-                    "the admin console needs an admin account; log in with a client type",
-                ));
-            }
-            state.config.admin_idle_timeout
-        }
-        (Some(client), Some(tenant)) => {
-            if !user.licenses.iter().any(|l| l == client.as_str()) {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "license_not_assigned",
-                    format!("this user may not use {client} clients"),
-                ));
-            }
-            state
-                .licensing
-                .acquire(tenant.id, user.id, client)
-                .inspect_err(|error| {
-                    metrics::counter!("ucplus_logins_total", "result" => error.code()).increment(1);
-                })?;
-            state.config.session_idle_timeout
-        }
-        (Some(_), None) => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "license_not_assigned",
-                "the system admin logs in with client `admin`",
-            ));
-        }
-    };
-
-    let now = Timestamp::now();
-    let ttl_ms = i64::try_from(state.config.token_ttl.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let idle_ms = i64::try_from(idle_timeout_s.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let token = random_token();
-    if token.is_empty() {
-        if let Some(client) = client {
-            state.licensing.release(user.id, client);
-        }
-        return Err(ApiError::internal("the OS random source failed"));
-    }
-    let hash = token_hash(&token);
-    let expires_at = Timestamp(now.0.saturating_add(ttl_ms));
-    state.sessions.insert(
-        hash,
-        Arc::new(Session {
-            user_id: user.id,
-            username: user.username.clone(),
-            tenant_id: tenant.as_ref().map(|t| t.id),
-            role: user.role,
-            client,
-            expires_at,
-            idle_timeout_ms: idle_ms,
-            last_seen_ms: AtomicI64::new(now.0),
-            open_sockets: AtomicU32::new(0),
-            token_hash: hash,
-            ended: tokio::sync::watch::channel(false).0,
-        }),
-    );
-    metrics::counter!("ucplus_logins_total", "result" => "ok").increment(1);
-    metrics::gauge!("ucplus_sessions").set(state.sessions.len() as f64);
-    tracing::info!(username = %user.username, tenant = ?tenant_key, client = client.map_or("admin", |c| c.as_str()), "login");
+    let signed_in = state
+        .logins()
+        .login(
+            Credentials {
+                tenant: request.tenant,
+                username: request.username,
+                password: request.password,
+                client,
+            },
+            &address,
+        )
+        .await?;
     Ok(Json(LoginResponse {
-        token,
-        expires_at,
-        user,
-        tenant,
+        token: signed_in.token,
+        expires_at: signed_in.expires_at,
+        user: signed_in.user,
+        tenant: signed_in.tenant,
     }))
-}
-
-/// The account for a login: the system admin when no tenant is given, else the tenant's
-/// user; in single-tenant mode a login without tenant also finds the default tenant's users.
-async fn find_account(
-    state: &AppState,
-    tenant_slug: Option<&str>,
-    username: &str,
-) -> ApiResult<Option<(User, Option<Tenant>)>> {
-    let absent = |result: Result<User, StoreError>| match result {
-        Ok(user) => Ok(Some(user)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(error) => Err(ApiError::from(error)),
-    };
-    let slug = match tenant_slug {
-        Some(slug) => slug,
-        None => {
-            if let Some(admin) = absent(state.store.system_admin_by_name(username).await)? {
-                return Ok(Some((admin, None)));
-            }
-            let single = state.licensing.read_pool(|p| p.mode()) == license::Mode::SingleTenant;
-            if !single {
-                return Ok(None);
-            }
-            DEFAULT_TENANT_SLUG
-        }
-    };
-    let tenant = match state.store.tenant_by_slug(slug).await {
-        Ok(tenant) => tenant,
-        Err(StoreError::NotFound) => return Ok(None),
-        Err(error) => return Err(error.into()),
-    };
-    let user = absent(
-        state
-            .store
-            .tenant(tenant.id)
-            .users()
-            .by_name(username)
-            .await,
-    )?;
-    Ok(user.map(|user| (user, Some(tenant))))
 }
 
 /// Ends the session and returns its license when it was the user's last of that type.
 #[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "logout", tag = "auth",
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, Auth(session, _): Auth) -> StatusCode {
-    state.end_session(&session.token_hash);
-    metrics::gauge!("ucplus_sessions").set(state.sessions.len() as f64);
+    state.logins().logout(&session);
     StatusCode::NO_CONTENT
 }

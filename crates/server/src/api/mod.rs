@@ -147,7 +147,7 @@ async fn observe(request: Request, next: Next) -> Response {
 }
 
 /// Parses a path id; an id that is not even a UUID is just an unknown id (404).
-fn parse_id<T: std::str::FromStr>(text: &str) -> crate::error::ApiResult<T> {
+pub(crate) fn parse_id<T: std::str::FromStr>(text: &str) -> crate::error::ApiResult<T> {
     text.parse()
         .map_err(|_| crate::error::ApiError::not_found())
 }

@@ -9,9 +9,11 @@
 //!                                                          sessions, audit
 //! ```
 
+pub mod calls;
 pub mod contacts;
 pub mod devices;
 pub mod licenses;
+pub mod logins;
 pub mod pbxs;
 pub mod sites;
 pub mod tenants;
@@ -102,6 +104,16 @@ impl AppState {
         }
     }
 
+    /// Call control for a signed-in user of `tenant` (a system admin acting in it).
+    pub fn calls(&self, tenant: TenantId, session: &crate::auth::Session) -> calls::Calls<'_> {
+        calls::Calls {
+            state: self,
+            tenant,
+            user: session.user_id,
+            role: session.role,
+        }
+    }
+
     /// Contacts of one tenant: shared (`owner` None) or one user's own.
     pub fn contacts(&self, tenant: TenantId, owner: Option<UserId>) -> contacts::Contacts<'_> {
         contacts::Contacts {
@@ -122,6 +134,11 @@ impl AppState {
     /// License files (system admin).
     pub fn licenses(&self) -> licenses::Licenses<'_> {
         licenses::Licenses { state: self }
+    }
+
+    /// Signing in and out.
+    pub fn logins(&self) -> logins::Logins<'_> {
+        logins::Logins { state: self }
     }
 
     /// PBX connections (system admin).
