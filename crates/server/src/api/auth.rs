@@ -7,8 +7,9 @@ use license::ClientType;
 use serde::{Deserialize, Serialize};
 use ucplus_core::{Tenant, Timestamp, User};
 
+use crate::api::input::ApiJson;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::service::logins::Credentials;
 use crate::state::AppState;
 

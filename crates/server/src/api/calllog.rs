@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use ucplus_core::CallLogEntry;
 
 use super::Paging;
+use crate::api::input::ApiQuery;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiQuery, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]

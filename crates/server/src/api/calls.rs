@@ -10,8 +10,9 @@ use ucplus_core::Role;
 use ucplus_core::cti::PbxError;
 use ucplus_core::cti::views::CallView;
 
+use crate::api::input::{ApiJson, ApiQuery};
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::service::calls::{Action, CallAction, Calls, DndSetting, ForwardingSetting, NewCall};
 use crate::state::AppState;
 

@@ -7,9 +7,10 @@ use serde::Serialize;
 use ucplus_core::Device;
 use ucplus_core::cti::views::RegistrationView;
 
-use super::parse_id;
+use crate::api::input::ApiJson;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiJson, ApiResult};
+use crate::error::ApiResult;
+use crate::error::parse_id;
 use crate::service::devices::{DevicePatch, NewDevice};
 use crate::state::AppState;
 

@@ -7,8 +7,9 @@ use axum::http::{HeaderName, StatusCode};
 use serde::{Deserialize, Serialize};
 use ucplus_core::{Contact, ContactNumber, TenantId, UserId};
 
+use crate::api::input::{ApiJson, ApiQuery, ApiText};
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, ApiText};
+use crate::error::{ApiError, ApiResult};
 use crate::service::contacts::ContactInput;
 use crate::state::AppState;
 

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use ucplus_core::{TenantId, Timestamp};
 
 use super::calllog::csv_field;
+use crate::api::input::{ApiQuery, ApiText};
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiQuery, ApiResult, ApiText};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -9,9 +9,9 @@ mod devices;
 mod directory;
 mod events;
 mod health;
+pub mod input;
 mod licenses;
 mod me;
-pub(crate) mod patch;
 mod pbxs;
 mod presence;
 mod sites;
@@ -144,12 +144,6 @@ async fn observe(request: Request, next: Next) -> Response {
     metrics::histogram!("ucplus_http_request_duration_seconds", "method" => method.clone(), "route" => route.clone()).record(elapsed);
     tracing::debug!(%method, %route, %status, elapsed_ms = elapsed * 1000.0, "request");
     response
-}
-
-/// Parses a path id; an id that is not even a UUID is just an unknown id (404).
-pub(crate) fn parse_id<T: std::str::FromStr>(text: &str) -> crate::error::ApiResult<T> {
-    text.parse()
-        .map_err(|_| crate::error::ApiError::not_found())
 }
 
 /// `?limit=&offset=` with sane bounds.

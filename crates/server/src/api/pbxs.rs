@@ -8,9 +8,10 @@ use serde::Serialize;
 use ucplus_core::cti::views::LinkView;
 use ucplus_core::{Device, Pbx};
 
-use super::parse_id;
+use crate::api::input::ApiJson;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::parse_id;
+use crate::error::{ApiError, ApiResult};
 use crate::service::pbxs::{DeviceAssignment, NewPbx, PbxPatch};
 use crate::state::AppState;
 

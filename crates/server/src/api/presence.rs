@@ -6,8 +6,9 @@ use serde::Deserialize;
 use ucplus_core::ValidationErrors;
 use ucplus_core::cti::PresenceState;
 
+use crate::api::input::ApiJson;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use ucplus_core::cti::views::{DeviceStateView, PresenceView};
 

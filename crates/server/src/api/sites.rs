@@ -5,9 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use ucplus_core::Site;
 
-use super::parse_id;
+use crate::api::input::ApiJson;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiJson, ApiResult};
+use crate::error::ApiResult;
+use crate::error::parse_id;
 use crate::service::sites::{NewSite, SitePatch};
 use crate::state::AppState;
 

@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use ucplus_core::{Tenant, TenantLimits};
 
-use super::parse_id;
+use crate::api::input::ApiJson;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiJson, ApiResult};
+use crate::error::ApiResult;
+use crate::error::parse_id;
 use crate::service::{Password, tenants};
 use crate::state::AppState;
 

@@ -6,10 +6,11 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use ucplus_core::User;
 
-use super::parse_id;
-use super::patch::nullable;
+use crate::api::input::ApiJson;
 use crate::auth::{Auth, ClientAddress};
-use crate::error::{ApiJson, ApiResult};
+use crate::error::ApiResult;
+use crate::error::parse_id;
+use crate::service::patch::nullable;
 use crate::service::{Password, users};
 use crate::state::AppState;
 

@@ -10,9 +10,9 @@ use ucplus_core::{Device, DeviceRecordId, Role, TenantId, UserId};
 use uuid::Uuid;
 
 use super::contacts::clean_number;
-use crate::api::parse_id;
 use crate::cti::CallRef;
 use crate::cti::runtime::{Created, PbxRuntime};
+use crate::error::parse_id;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 

@@ -8,8 +8,8 @@ use ucplus_core::{
     Device, DeviceRecordId, PbxId, StoreError, TenantId, Timestamp, UserId, ValidationErrors,
 };
 
+use super::patch::nullable;
 use super::{Actor, checked};
-use crate::api::patch::nullable;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 

@@ -14,6 +14,7 @@ pub mod contacts;
 pub mod devices;
 pub mod licenses;
 pub mod logins;
+pub mod patch;
 pub mod pbxs;
 pub mod sites;
 pub mod tenants;

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 use ucplus_core::{Site, SiteId, TenantId, Timestamp, ValidationErrors};
 
+use super::patch::nullable;
 use super::{Actor, checked};
-use crate::api::patch::nullable;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
