@@ -86,14 +86,25 @@ impl AppState {
         }
     }
 
-    /// Brings a PBX connection's runtime and the SIP accounts up to date after its
-    /// settings or devices changed.
+    /// Brings a PBX connection's runtime up to date after its settings or devices
+    /// changed, and the SIP accounts when it is (or was: deleted) a uaCSTA connection —
+    /// a change on a CSTA switch does not reread every handset of the server.
     pub async fn reload_pbx(&self, pbx: PbxId) {
         if let Err(error) = self.cti.reload_pbx(pbx).await {
             tracing::error!(%error, %pbx, "could not reload the PBX connection");
         }
-        if let Err(error) = self.sip.reload(self.store.as_ref()).await {
-            tracing::error!(%error, "could not reload the SIP accounts");
+        let handsets = match self.store.pbx(pbx).await {
+            Ok(record) => record.kind == ucplus_core::PbxKind::Uacsta,
+            Err(ucplus_core::StoreError::NotFound) => true,
+            Err(error) => {
+                tracing::error!(%error, %pbx, "could not read the PBX connection");
+                true
+            }
+        };
+        if handsets {
+            if let Err(error) = self.sip.reload(self.store.as_ref()).await {
+                tracing::error!(%error, "could not reload the SIP accounts");
+            }
         }
     }
 
