@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 use ucplus_core::TenantId;
 use ucplus_core::event::{Event, Scope};
@@ -16,11 +17,12 @@ use ucplus_core::event::{Event, Scope};
 /// Events a tenant's ring holds before a slow reader is dropped, by default.
 pub const RING: usize = 4096;
 
-/// An event as subscribers receive it, with its JSON made once on first use.
+/// An event as subscribers receive it, with its JSON made once on first use and shared
+/// (not copied) by every session that sends it.
 #[derive(Debug)]
 pub struct Published {
     pub event: Event,
-    json: OnceLock<Arc<str>>,
+    json: OnceLock<Utf8Bytes>,
 }
 
 impl Published {
@@ -32,8 +34,9 @@ impl Published {
     }
 
     /// The WebSocket message of the event, serialized once for all its readers.
-    pub fn json(&self) -> &Arc<str> {
-        self.json.get_or_init(|| self.event.to_json().into())
+    pub fn json(&self) -> &Utf8Bytes {
+        self.json
+            .get_or_init(|| Utf8Bytes::from(self.event.to_json()))
     }
 }
 
