@@ -33,6 +33,7 @@ macro_rules! contract_suite {
             system_admins_live_outside_tenants,
             sites_and_their_users,
             devices_and_device_owner,
+            device_numbers_in_use,
             pbx_devices_span_tenants,
             tenant_limits,
             audit_newest_first_per_tenant,
@@ -413,6 +414,52 @@ async fn devices_and_device_owner(store: &dyn Store) {
     ));
     devices.delete(d200.id).await.unwrap();
     assert!(devices.list().await.unwrap().is_empty());
+}
+
+async fn device_numbers_in_use(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    // Device 200 of tenant A answers to 200; B's device 201 to its extension 21.
+    let (_, _, mut d201) = shared_pbx(store, a.id, b.id).await;
+    d201.extension = Some("21".into());
+    store.tenant(b.id).devices().update(&d201).await.unwrap();
+    let asked: Vec<String> = ["200", "201", "21", "300"].map(String::from).to_vec();
+    let mut in_a = store
+        .tenant(a.id)
+        .devices()
+        .numbers_in_use(&asked)
+        .await
+        .unwrap();
+    in_a.sort();
+    assert_eq!(in_a, ["200"]);
+    let in_b = store
+        .tenant(b.id)
+        .devices()
+        .numbers_in_use(&asked)
+        .await
+        .unwrap();
+    assert_eq!(
+        in_b,
+        ["21"],
+        "a device with an extension answers to it, not its id"
+    );
+    // More numbers than one statement binds.
+    let many: Vec<String> = (0..1_200).map(|n| n.to_string()).collect();
+    let found = store
+        .tenant(a.id)
+        .devices()
+        .numbers_in_use(&many)
+        .await
+        .unwrap();
+    assert_eq!(found, ["200"]);
+    assert!(
+        store
+            .tenant(a.id)
+            .devices()
+            .numbers_in_use(&[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn pbx_devices_span_tenants(store: &dyn Store) {

@@ -16,6 +16,13 @@ pub trait DeviceStore: Send + Sync {
     async fn insert_devices(&self, tenant: TenantId, devices: &[Device]) -> StoreResult<()>;
     async fn update_device(&self, tenant: TenantId, device: &Device) -> StoreResult<()>;
     async fn delete_device(&self, tenant: TenantId, id: DeviceRecordId) -> StoreResult<()>;
+    /// Which of `numbers` a device of the tenant already answers to (its extension, or its
+    /// device id when it has none).
+    async fn numbers_in_use(
+        &self,
+        tenant: TenantId,
+        numbers: &[String],
+    ) -> StoreResult<Vec<String>>;
     /// The tenant owning device `device_id` of PBX `pbx`, if any (system admin scope).
     async fn device_owner(&self, pbx: PbxId, device_id: &str) -> StoreResult<Option<TenantId>>;
     /// Every device of one PBX, whatever its tenant (for that PBX's engine).
@@ -55,5 +62,10 @@ impl Devices<'_> {
 
     pub async fn delete(&self, id: DeviceRecordId) -> StoreResult<()> {
         self.store.delete_device(self.tenant, id).await
+    }
+
+    /// Which of `numbers` the tenant's devices already answer to.
+    pub async fn numbers_in_use(&self, numbers: &[String]) -> StoreResult<Vec<String>> {
+        self.store.numbers_in_use(self.tenant, numbers).await
     }
 }

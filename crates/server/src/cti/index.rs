@@ -19,26 +19,76 @@ struct TenantDevices {
 #[derive(Default)]
 pub struct DeviceIndex {
     tenants: HashMap<TenantId, TenantDevices>,
-    /// The tenants with a device on each PBX.
-    pbx_tenants: HashMap<PbxId, BTreeSet<TenantId>>,
+    /// The tenants with a device on each PBX, with how many devices each has there.
+    pbx_tenants: HashMap<PbxId, HashMap<TenantId, usize>>,
 }
 
 impl DeviceIndex {
     /// Replaces what the index knows of one PBX's devices.
     pub fn set_pbx<'a>(&mut self, pbx: PbxId, devices: impl IntoIterator<Item = &'a Device>) {
         self.remove_pbx(pbx);
-        let mut tenants = BTreeSet::new();
         for device in devices {
-            let key = (pbx, device.device_id.clone());
-            let entry = self.tenants.entry(device.tenant_id).or_default();
-            entry.devices.insert(key.clone());
-            if let Some(user) = device.user_id {
-                entry.users.entry(user).or_default().insert(key);
-            }
-            tenants.insert(device.tenant_id);
+            self.add(pbx, device);
         }
-        if !tenants.is_empty() {
-            self.pbx_tenants.insert(pbx, tenants);
+    }
+
+    /// One device of a PBX changed: `old` as it was (None: new), `new` as it is (None:
+    /// removed).
+    pub fn update(&mut self, pbx: PbxId, old: Option<&Device>, new: Option<&Device>) {
+        if let Some(old) = old {
+            self.remove(pbx, old);
+        }
+        if let Some(new) = new {
+            self.add(pbx, new);
+        }
+    }
+
+    fn add(&mut self, pbx: PbxId, device: &Device) {
+        let key = (pbx, device.device_id.clone());
+        let entry = self.tenants.entry(device.tenant_id).or_default();
+        if !entry.devices.insert(key.clone()) {
+            return;
+        }
+        if let Some(user) = device.user_id {
+            entry.users.entry(user).or_default().insert(key);
+        }
+        *self
+            .pbx_tenants
+            .entry(pbx)
+            .or_default()
+            .entry(device.tenant_id)
+            .or_default() += 1;
+    }
+
+    fn remove(&mut self, pbx: PbxId, device: &Device) {
+        let key = (pbx, device.device_id.clone());
+        let Some(entry) = self.tenants.get_mut(&device.tenant_id) else {
+            return;
+        };
+        if !entry.devices.remove(&key) {
+            return;
+        }
+        if let Some(user) = device.user_id {
+            if let Some(keys) = entry.users.get_mut(&user) {
+                keys.remove(&key);
+                if keys.is_empty() {
+                    entry.users.remove(&user);
+                }
+            }
+        }
+        if entry.devices.is_empty() {
+            self.tenants.remove(&device.tenant_id);
+        }
+        if let Some(tenants) = self.pbx_tenants.get_mut(&pbx) {
+            if let Some(count) = tenants.get_mut(&device.tenant_id) {
+                *count -= 1;
+                if *count == 0 {
+                    tenants.remove(&device.tenant_id);
+                }
+            }
+            if tenants.is_empty() {
+                self.pbx_tenants.remove(&pbx);
+            }
         }
     }
 
@@ -47,7 +97,7 @@ impl DeviceIndex {
         let Some(tenants) = self.pbx_tenants.remove(&pbx) else {
             return;
         };
-        for tenant in tenants {
+        for tenant in tenants.into_keys() {
             let Some(entry) = self.tenants.get_mut(&tenant) else {
                 continue;
             };
@@ -87,7 +137,10 @@ impl DeviceIndex {
 
     /// The tenants with a device on the PBX.
     pub fn tenants_of(&self, pbx: PbxId) -> BTreeSet<TenantId> {
-        self.pbx_tenants.get(&pbx).cloned().unwrap_or_default()
+        self.pbx_tenants
+            .get(&pbx)
+            .map(|tenants| tenants.keys().copied().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -158,5 +211,29 @@ mod tests {
         );
         assert_eq!(index.pbxs(a), [shared].into_iter().collect());
         assert!(index.tenants_of(own).is_empty());
+
+        // One device at a time: given to a user, moved between tenants, removed.
+        let mut desk = device(a, shared, "1201", None);
+        let before = desk.clone();
+        desk.user_id = Some(anna);
+        index.update(shared, Some(&before), Some(&desk));
+        assert_eq!(index.devices(a, Some(anna)).len(), 2);
+        let moved = device(b, shared, "1201", None);
+        index.update(shared, Some(&desk), Some(&moved));
+        assert_eq!(
+            index.devices(a, Some(anna)),
+            vec![(shared, "1200".to_string())]
+        );
+        assert_eq!(index.devices(b, None), vec![(shared, "1201".to_string())]);
+        assert_eq!(index.tenants_of(shared), [a, b].into_iter().collect());
+        index.update(shared, Some(&moved), None);
+        assert!(index.devices(b, None).is_empty());
+        assert_eq!(index.tenants_of(shared), [a].into_iter().collect());
+        // Adding what is there already counts nothing twice.
+        let again = device(a, shared, "1200", Some(anna));
+        index.update(shared, None, Some(&again));
+        index.update(shared, Some(&again), None);
+        assert!(index.devices(a, None).is_empty());
+        assert!(index.tenants_of(shared).is_empty());
     }
 }

@@ -149,6 +149,48 @@ impl Cti {
         Ok(())
     }
 
+    /// Devices of a running PBX connection were added or changed (`upserted`) or removed
+    /// (`removed`, their ids on the PBX): the runtime, the index and the link's monitors
+    /// follow, without rereading the PBX's other devices — so assigning devices in bulk
+    /// costs what it adds, not what the PBX already has. A connection that is not running
+    /// is (re)loaded instead.
+    pub async fn devices_changed(
+        self: &Arc<Self>,
+        pbx: PbxId,
+        upserted: &[Device],
+        removed: &[String],
+    ) -> StoreResult<()> {
+        let Some(runtime) = self.runtime(pbx) else {
+            return self.reload_pbx(pbx).await;
+        };
+        let mut touched: BTreeSet<(TenantId, UserId)> = BTreeSet::new();
+        let before = runtime.upsert_devices(upserted);
+        let gone = runtime.remove_devices(removed);
+        {
+            let mut index = write(&self.index);
+            for (old, new) in before.iter().zip(upserted) {
+                index.update(pbx, old.as_ref(), Some(new));
+            }
+            for entry in &gone {
+                index.update(pbx, Some(&entry.record), None);
+            }
+        }
+        let owners = before
+            .iter()
+            .flatten()
+            .chain(upserted)
+            .chain(gone.iter().map(|entry| &entry.record));
+        for device in owners {
+            if let Some(user) = device.user_id {
+                touched.insert((device.tenant_id, user));
+            }
+        }
+        for (tenant, user) in touched {
+            self.phone_changed(tenant, user).await;
+        }
+        Ok(())
+    }
+
     fn stop_pbx(&self, id: PbxId) {
         if let Some(runtime) = write(&self.pbxs).remove(&id) {
             runtime.shutdown.send_replace(true);

@@ -215,6 +215,70 @@ impl PbxRuntime {
         }
     }
 
+    /// Adds devices or changes their records (owner, name, extension): new ones are
+    /// monitored; the rest of the PBX's devices are not touched. Answers each device's
+    /// record as it was before (None: new).
+    pub(super) fn upsert_devices(&self, devices: &[Device]) -> Vec<Option<Device>> {
+        let mut state = self.write();
+        let mut added = Vec::new();
+        let mut before = Vec::with_capacity(devices.len());
+        for record in devices {
+            match state.devices.get_mut(&record.device_id) {
+                Some(entry) => {
+                    if entry.record.user_id != record.user_id
+                        || entry.record.tenant_id != record.tenant_id
+                    {
+                        entry.parties.clear();
+                    }
+                    before.push(Some(std::mem::replace(&mut entry.record, record.clone())));
+                }
+                None => {
+                    let calls = DeviceCalls::new(record.device_id.clone());
+                    state.devices.insert(
+                        record.device_id.clone(),
+                        DeviceEntry {
+                            record: record.clone(),
+                            calls,
+                            parties: HashMap::new(),
+                        },
+                    );
+                    added.push(record.device_id.clone());
+                    before.push(None);
+                }
+            }
+        }
+        drop(state);
+        if !added.is_empty() {
+            self.devices_tx
+                .send_modify(|monitored| monitored.extend(added));
+        }
+        before
+    }
+
+    /// Removes devices (their monitors stop; their calls are forgotten). Answers the
+    /// removed entries.
+    pub(super) fn remove_devices(&self, device_ids: &[String]) -> Vec<DeviceEntry> {
+        let mut state = self.write();
+        let mut removed = Vec::new();
+        for id in device_ids {
+            if let Some(entry) = state.devices.remove(id) {
+                for call in &entry.calls.calls {
+                    state.calls.remove(&call.id);
+                }
+                removed.push(entry);
+            }
+        }
+        drop(state);
+        if !removed.is_empty() {
+            self.devices_tx.send_modify(|monitored| {
+                for entry in &removed {
+                    monitored.remove(&entry.record.device_id);
+                }
+            });
+        }
+        removed
+    }
+
     /// Replaces the configured devices: new ones are monitored, removed ones forgotten
     /// (their calls end for the call log as the engine reports).
     pub(super) fn set_devices(&self, devices: Vec<Device>) -> Vec<DeviceEntry> {

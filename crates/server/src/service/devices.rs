@@ -222,7 +222,9 @@ impl Devices<'_> {
             .insert(std::slice::from_ref(&device))
             .await?;
         // Monitored at once, like a device assigned on a shared PBX.
-        state.reload_pbx(device.pbx_id).await;
+        state
+            .devices_changed(device.pbx_id, std::slice::from_ref(&device), &[])
+            .await;
         state
             .record(
                 actor,
@@ -276,7 +278,9 @@ impl Devices<'_> {
             device.sip_ha1 = Some(ha1);
         }
         state.store.tenant(tenant).devices().update(&device).await?;
-        state.reload_pbx(device.pbx_id).await;
+        state
+            .devices_changed(device.pbx_id, std::slice::from_ref(&device), &[])
+            .await;
         state
             .record(
                 actor,
@@ -294,7 +298,9 @@ impl Devices<'_> {
         let (state, tenant) = (self.state, self.tenant);
         let device = state.store.tenant(tenant).devices().get(id).await?;
         state.store.tenant(tenant).devices().delete(id).await?;
-        state.reload_pbx(device.pbx_id).await;
+        state
+            .devices_changed(device.pbx_id, &[], std::slice::from_ref(&device.device_id))
+            .await;
         state
             .record(
                 actor,

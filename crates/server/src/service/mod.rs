@@ -21,7 +21,7 @@ pub mod tenants;
 pub mod users;
 
 use serde_json::Value;
-use ucplus_core::{PbxId, TenantId, UserId};
+use ucplus_core::{Device, PbxId, TenantId, UserId};
 
 use crate::auth::Session;
 use crate::error::{ApiError, ApiResult};
@@ -93,6 +93,11 @@ impl AppState {
         if let Err(error) = self.cti.reload_pbx(pbx).await {
             tracing::error!(%error, %pbx, "could not reload the PBX connection");
         }
+        self.reload_handsets(pbx).await;
+    }
+
+    /// Rereads the SIP accounts when `pbx` is (or was: deleted) a uaCSTA connection.
+    async fn reload_handsets(&self, pbx: PbxId) {
         let handsets = match self.store.pbx(pbx).await {
             Ok(record) => record.kind == ucplus_core::PbxKind::Uacsta,
             Err(ucplus_core::StoreError::NotFound) => true,
@@ -106,6 +111,15 @@ impl AppState {
                 tracing::error!(%error, "could not reload the SIP accounts");
             }
         }
+    }
+
+    /// Devices of a PBX connection were added, changed or removed: its runtime follows
+    /// incrementally, and the SIP accounts when it is a uaCSTA connection.
+    pub async fn devices_changed(&self, pbx: PbxId, upserted: &[Device], removed: &[String]) {
+        if let Err(error) = self.cti.devices_changed(pbx, upserted, removed).await {
+            tracing::error!(%error, %pbx, "could not update the PBX connection's devices");
+        }
+        self.reload_handsets(pbx).await;
     }
 
     /// The tenant's directory changed: callers are named from the new one. A failure to

@@ -317,19 +317,25 @@ impl Pbxs<'_> {
                 taken.push(device_id.clone());
             }
         }
-        let tenant_numbers: std::collections::HashSet<String> = state
+        let numbers: Vec<(String, String)> = ids
+            .iter()
+            .map(|device_id| {
+                let number = stripped(device_id, assignment.strip_prefix.as_deref())
+                    .unwrap_or_else(|| device_id.clone());
+                (device_id.clone(), number)
+            })
+            .collect();
+        let wanted: Vec<String> = numbers.iter().map(|(_, number)| number.clone()).collect();
+        let in_use: std::collections::HashSet<String> = state
             .store
             .tenant(tenant)
             .devices()
-            .list()
+            .numbers_in_use(&wanted)
             .await?
-            .iter()
-            .map(|d| d.number().to_string())
+            .into_iter()
             .collect();
-        for device_id in &ids {
-            let number = stripped(device_id, assignment.strip_prefix.as_deref())
-                .unwrap_or_else(|| device_id.clone());
-            if tenant_numbers.contains(&number) {
+        for (device_id, number) in &numbers {
+            if in_use.contains(number) {
                 taken.push(format!(
                     "{device_id} (the tenant already has number {number})"
                 ));
@@ -375,7 +381,7 @@ impl Pbxs<'_> {
             .devices()
             .insert(&devices)
             .await?;
-        state.reload_pbx(pbx.id).await;
+        state.devices_changed(pbx.id, &devices, &[]).await;
         state
             .record(
                 actor,

@@ -18,6 +18,7 @@ mod isolation;
 mod isolation_sweep;
 mod links;
 mod restart;
+mod scale;
 mod sessions;
 mod sip;
 mod slow;

@@ -75,6 +75,32 @@ impl DeviceStore for SqliteStore {
         DEVICES.delete(&self.pool, tenant, &id.to_string()).await
     }
 
+    async fn numbers_in_use(
+        &self,
+        tenant: TenantId,
+        numbers: &[String],
+    ) -> StoreResult<Vec<String>> {
+        let mut in_use = Vec::new();
+        // Well under SQLite's limit of bound parameters per statement.
+        for chunk in numbers.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT COALESCE(extension, device_id) AS number FROM devices \
+                 WHERE tenant_id = $1 AND COALESCE(extension, device_id) IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(tenant.to_string());
+            for number in chunk {
+                query = query.bind(number);
+            }
+            for row in query.fetch_all(&self.pool).await.map_err(backend)? {
+                in_use.push(row.try_get("number").map_err(backend)?);
+            }
+        }
+        Ok(in_use)
+    }
+
     async fn device_owner(&self, pbx: PbxId, device_id: &str) -> StoreResult<Option<TenantId>> {
         let row = sqlx::query("SELECT tenant_id FROM devices WHERE pbx_id = $1 AND device_id = $2")
             .bind(pbx.to_string())
