@@ -47,6 +47,31 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
     },
+    /// Copy the installation's database to a file, while the server runs (SQLite online
+    /// backup). The secrets key (`secrets.key` in the data directory, or
+    /// UCPLUS_SECRETS_KEY) is not in it: keep it apart.
+    Backup {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory; default ./ucplus-data.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The backup file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup in place as a data directory's database (stop the server first); the
+    /// backup is checked before anything is replaced.
+    Restore {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory; default ./ucplus-data.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The backup file from `ucplus backup`.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Print this installation's system id (licenses are bound to it).
     SystemId {
         #[arg(long)]
@@ -213,6 +238,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let (_, system_id) = runtime()?.block_on(crate::startup::open_store(&config))?;
             println!("{system_id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { config, data, out } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(data) = data {
+                config.data_dir = data;
+            }
+            let system_id = runtime()?.block_on(crate::backup::backup(&config, &out))?;
+            println!(
+                "backup of system {system_id} written to {} (keep the secrets key apart: {} or UCPLUS_SECRETS_KEY)",
+                out.display(),
+                config.data_dir.join(crate::secrets::KEY_FILE).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { config, data, from } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(data) = data {
+                config.data_dir = data;
+            }
+            let system_id = runtime()?.block_on(crate::backup::restore(&config, &from))?;
+            println!(
+                "restored system {system_id} into {}",
+                config.data_dir.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::License { command } => license_command(command),

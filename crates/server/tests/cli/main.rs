@@ -3,6 +3,7 @@
 //! cleanly on SIGTERM. The simulated switch and the demo as processes are in `sim`; the
 //! harness that runs a child process and reads its output is `running`.
 
+mod backup;
 mod running;
 mod sim;
 

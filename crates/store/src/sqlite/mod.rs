@@ -55,6 +55,20 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Writes a consistent copy of the whole database to `out` while it is in use (SQLite
+    /// `VACUUM INTO`); refuses an `out` that exists.
+    pub async fn backup_into(&self, out: &Path) -> StoreResult<()> {
+        if out.exists() {
+            return Err(StoreError::Conflict(out.display().to_string()));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(out.to_string_lossy().to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         self.pool
             .execute(CREATE_MIGRATIONS_TABLE)
