@@ -92,7 +92,7 @@ impl AppState {
         detail: Value,
         source: &str,
     ) {
-        let entry = AuditEntry {
+        self.audit_entry(AuditEntry {
             id: ucplus_core::ids::new_uuid().to_string(),
             at: Timestamp::now(),
             actor_id: Some(actor.user_id),
@@ -102,9 +102,14 @@ impl AppState {
             target,
             detail,
             source: Some(source.to_string()),
-        };
+        })
+        .await;
+    }
+
+    /// Writes one audit entry, however it came about (an admin action, a login).
+    pub async fn audit_entry(&self, entry: AuditEntry) {
         if let Err(error) = self.store.insert_audit(&entry).await {
-            tracing::error!(%error, action, "could not write the audit log");
+            tracing::error!(%error, action = %entry.action, "could not write the audit log");
             self.audit_failures.fetch_add(1, Ordering::Relaxed);
             metrics::counter!("ucplus_audit_write_failures_total").increment(1);
         }

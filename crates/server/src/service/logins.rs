@@ -89,7 +89,19 @@ impl Logins<'_> {
         };
         let (user, tenant) = match account {
             Some(account) if matches => account,
-            _ => {
+            refused => {
+                // The tenant's admins see failed logins of their users; attempts on unknown
+                // accounts are the system admin's to see.
+                let tenant = refused.and_then(|(_, tenant)| tenant.map(|t| t.id));
+                self.record(
+                    None,
+                    &credentials.username,
+                    tenant,
+                    "auth.login_failed",
+                    address,
+                    serde_json::json!({"reason": "invalid_credentials"}),
+                )
+                .await;
                 metrics::counter!("ucplus_logins_total", "result" => "invalid_credentials")
                     .increment(1);
                 // Debug formatting escapes newlines and control characters: a user name
@@ -169,6 +181,15 @@ impl Logins<'_> {
                 ended: tokio::sync::watch::channel(false).0,
             }),
         );
+        self.record(
+            Some(user.id),
+            &user.username,
+            tenant.as_ref().map(|t| t.id),
+            "auth.login",
+            address,
+            serde_json::json!({"client": client.map_or("admin", |c| c.as_str())}),
+        )
+        .await;
         metrics::counter!("ucplus_logins_total", "result" => "ok").increment(1);
         metrics::gauge!("ucplus_sessions").set(state.sessions.len() as f64);
         tracing::info!(username = %user.username, tenant = ?tenant_key, client = client.map_or("admin", |c| c.as_str()), "login");
@@ -178,6 +199,31 @@ impl Logins<'_> {
             user,
             tenant,
         })
+    }
+
+    /// A login (or a failed one) in the audit log. A name tried is kept to 200 characters.
+    async fn record(
+        &self,
+        user: Option<ucplus_core::UserId>,
+        username: &str,
+        tenant: Option<ucplus_core::TenantId>,
+        action: &str,
+        address: &str,
+        detail: serde_json::Value,
+    ) {
+        self.state
+            .audit_entry(ucplus_core::AuditEntry {
+                id: ucplus_core::ids::new_uuid().to_string(),
+                at: Timestamp::now(),
+                actor_id: user,
+                actor_username: username.chars().take(200).collect(),
+                tenant_id: tenant,
+                action: action.to_string(),
+                target: user.map(|u| u.to_string()),
+                detail,
+                source: Some(address.to_string()),
+            })
+            .await;
     }
 
     /// Ends the session; its license goes back when it was the user's last of that type.
