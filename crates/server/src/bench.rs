@@ -178,6 +178,18 @@ fn resident_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time the process has used so far (user + system), from `/proc/PID/stat`; None
+/// where there is no procfs.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) in its parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // The kernel's USER_HZ is 100 on every Linux this runs on.
+    Some(ticks as f64 / 100.0)
+}
+
 /// What one tenant's clients may see.
 struct TenantView {
     devices: HashSet<String>,
@@ -364,6 +376,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     // Traffic.
     let sent_before = sim.stats().events_sent;
     totals.delivered.store(0, Ordering::Relaxed);
+    let cpu_before = cpu_seconds(pid);
     let started = Instant::now();
     let traffic = sim.start_traffic(pbx::sim::TrafficConfig {
         calls_per_second: args.calls_per_second,
@@ -380,6 +393,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     let pbx_events = sim.stats().events_sent - sent_before;
     let delivered = totals.delivered.load(Ordering::Relaxed);
+    let server_cpu = cpu_before
+        .zip(cpu_seconds(pid))
+        .map(|(before, after)| after - before);
     drop(traffic);
     stop.send_replace(true);
     let mut latencies: Vec<u64> = Vec::new();
@@ -429,6 +445,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "{:<28} {:>9.1} KiB per client ({} KiB → {} KiB)",
         "server memory", per_client, before_kib, after_kib
     );
+    if let Some(cpu) = server_cpu {
+        println!(
+            "{:<28} {:>9.2} µs per delivered message ({:.1} s of CPU in {:.1} s)",
+            "server CPU",
+            cpu * 1e6 / delivered.max(1) as f64,
+            cpu,
+            elapsed
+        );
+    }
     drop(server);
     let _ = std::fs::remove_dir_all(&data_dir);
     if totals.misdelivered.load(Ordering::Relaxed) > 0 {
