@@ -6,17 +6,20 @@
 
 use std::borrow::Cow;
 
-use quick_xml::errors::IllFormedError;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use crate::error::DecodeError;
+use crate::message::MAX_DEPTH;
 
 /// Reads elements of one document in order; each reading method consumes exactly the
 /// element it was given (up to and including its end tag).
+/// Elements may nest at most [`MAX_DEPTH`] levels deep, the root being level 1.
 pub(crate) struct Cursor<'a> {
     reader: Reader<&'a [u8]>,
     xml: &'a str,
+    /// Elements open at the current position.
+    depth: usize,
 }
 
 /// An element whose start tag has just been read.
@@ -58,13 +61,38 @@ impl<'a> Child<'a> {
     /// The namespace the element's own prefix (or the default namespace) is bound to,
     /// if the binding is declared on this very element (as it is on document roots).
     pub(crate) fn declared_namespace(&self) -> Result<Option<String>, DecodeError> {
-        let wanted = match self.qualified_name().split_once(':') {
-            Some((prefix, _)) => format!("xmlns:{prefix}"),
-            None => "xmlns".to_string(),
-        };
+        self.namespace_in(&[])
+    }
+
+    /// The namespace the element's prefix (or the default namespace) is bound to, declared
+    /// on the element itself or else on the nearest of `ancestors` (innermost first).
+    pub(crate) fn namespace_in(
+        &self,
+        ancestors: &[&Child<'_>],
+    ) -> Result<Option<String>, DecodeError> {
+        let prefix = self
+            .qualified_name()
+            .split_once(':')
+            .map(|(prefix, _)| prefix);
+        for element in std::iter::once(self).chain(ancestors.iter().copied()) {
+            if let Some(namespace) = element.binding(prefix)? {
+                return Ok(Some(namespace));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The namespace this element's start tag binds `prefix` (`None`: the default) to.
+    fn binding(&self, prefix: Option<&str>) -> Result<Option<String>, DecodeError> {
         for attribute in self.start.attributes().with_checks(false) {
             let attribute = attribute.map_err(|e| DecodeError::malformed(self.offset as u64, e))?;
-            if attribute.key.into_inner() == wanted {
+            let key = attribute.key.into_inner();
+            let bound = match key.strip_prefix("xmlns") {
+                Some("") => prefix.is_none(),
+                Some(rest) => rest.strip_prefix(':').is_some_and(|p| Some(p) == prefix),
+                None => false,
+            };
+            if bound {
                 let value = attribute
                     .normalized_value(XmlVersion::Implicit1_0)
                     .map_err(|e| DecodeError::malformed(self.offset as u64, e))?;
@@ -81,17 +109,37 @@ impl<'a> Cursor<'a> {
         let config = reader.config_mut();
         config.check_end_names = true;
         config.expand_empty_elements = false;
-        Cursor { reader, xml }
+        Cursor {
+            reader,
+            xml,
+            depth: 0,
+        }
     }
 
     fn position(&self) -> usize {
         usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
     }
 
+    /// The next event; every read goes through here, so the depth is always known.
     fn read(&mut self) -> Result<Event<'a>, DecodeError> {
-        self.reader
+        let event = self
+            .reader
             .read_event()
-            .map_err(|e| DecodeError::malformed(self.reader.error_position(), e))
+            .map_err(|e| DecodeError::malformed(self.reader.error_position(), e))?;
+        match event {
+            Event::Start(_) => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(DecodeError::TooDeep {
+                        offset: self.position(),
+                        max: MAX_DEPTH,
+                    });
+                }
+            }
+            Event::End(_) => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
+        Ok(event)
     }
 
     /// The document's root element, after the prolog, comments and whitespace.
@@ -254,13 +302,19 @@ impl<'a> Cursor<'a> {
         if element.empty {
             return Ok(None);
         }
-        let result = self.reader.read_to_end(element.start.name());
-        let span = result.map_err(|e| match e {
-            quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(_)) => eof(element),
-            other => DecodeError::malformed(self.reader.error_position(), other),
-        })?;
-        let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        Ok(Some(to_usize(span.start)..to_usize(span.end)))
+        // Not `Reader::read_to_end`: its events would bypass the depth count.
+        let start = self.position();
+        let mut nested = 0usize;
+        loop {
+            let end = self.position();
+            match self.read()? {
+                Event::Start(_) => nested += 1,
+                Event::End(_) if nested == 0 => return Ok(Some(start..end)),
+                Event::End(_) => nested -= 1,
+                Event::Eof => return Err(eof(element)),
+                _ => {}
+            }
+        }
     }
 
     fn slice(&self, start: usize, end: usize) -> Result<&'a str, DecodeError> {
