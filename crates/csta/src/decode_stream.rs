@@ -54,7 +54,7 @@ pub struct StreamError {
     pub offset: usize,
     pub invoke_id: Option<InvokeId>,
     pub reason: String,
-    /// The stable code of the underlying [`FrameError`] or [`DecodeError`](crate::DecodeError).
+    /// The stable code of the underlying [`FrameError`] or [`DecodeError`].
     pub code: &'static str,
 }
 

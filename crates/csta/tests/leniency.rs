@@ -307,6 +307,23 @@ fn nesting_deeper_than_the_limit_is_refused() {
     // Deep nesting inside an unknown root and in a SOAP body, too.
     let unknown = nest(100).replace("DeliveredEvent", "VendorEvent");
     assert_eq!(refused(unknown.as_bytes()), "csta_too_deep");
+    assert_eq!(refused(nest(MAX_DEPTH + 1).as_bytes()), "csta_too_deep");
+    let text = nest(MAX_DEPTH + 1)
+        .replace("<a>", "<monitorCrossRefID>")
+        .replace("</a>", "</monitorCrossRefID>");
+    assert_eq!(refused(text.as_bytes()), "csta_too_deep");
+    let soap = format!(
+        "<S:Envelope xmlns:S=\"http://schemas.xmlsoap.org/soap/envelope/\"><S:Body>{}</S:Body></S:Envelope>",
+        nest(MAX_DEPTH - 1)
+    );
+    assert_eq!(refused(soap.as_bytes()), "csta_too_deep");
+    assert_eq!(
+        refused(
+            soap.replace(&nest(MAX_DEPTH - 1), &nest(MAX_DEPTH - 2))
+                .as_bytes()
+        ),
+        "csta_missing_element"
+    );
     // At the limit, nesting is merely unknown content (here: no required connection).
     assert_eq!(refused(nest(MAX_DEPTH).as_bytes()), "csta_missing_element");
     let unknown = nest(MAX_DEPTH).replace("DeliveredEvent", "VendorEvent");
