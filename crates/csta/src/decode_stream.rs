@@ -6,6 +6,10 @@
 //! after a bad message wherever the framing allows (a bad header is skipped up to the
 //! next plausible header, a broken bare document up to the next `<?xml`).
 //!
+//! Bare documents may each start with a UTF-8 BOM and be in any encoding [`decode`]
+//! reads; comments and processing instructions after a root belong to its document. A
+//! capture that starts with a UTF-16 BOM is one document.
+//!
 //! ```text
 //! for item in csta::decode_stream(&bytes) {
 //!     println!("{}", match item { Ok(item) => item.to_json(), Err(error) => error.to_json() });
@@ -16,9 +20,11 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde_json::{Value, json};
 
+use crate::charset::{UTF8_BOM, UTF16_BE_BOM, UTF16_LE_BOM};
+use crate::error::DecodeError;
 use crate::frame::{DEFAULT_MAX_FRAME, FrameError, HEADER_LEN, parse_header};
 use crate::invoke::InvokeId;
-use crate::message::{Message, decode};
+use crate::message::{MAX_DOCUMENT, Message, decode};
 
 /// How the messages in a capture are delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -48,7 +54,7 @@ pub struct StreamError {
     pub offset: usize,
     pub invoke_id: Option<InvokeId>,
     pub reason: String,
-    /// The stable code of the underlying [`FrameError`] or [`DecodeError`](crate::DecodeError).
+    /// The stable code of the underlying [`FrameError`] or [`DecodeError`].
     pub code: &'static str,
 }
 
@@ -91,8 +97,12 @@ pub fn message_json(message: &Message, invoke_id: Option<InvokeId>) -> Value {
     value
 }
 
-/// Guesses the format from the first bytes: a valid header, else any NUL, else bare.
+/// Guesses the format from the first bytes: a valid header, else any NUL, else bare. A
+/// UTF-16 BOM (whose text is full of NUL bytes) means one bare document.
 pub fn detect_format(bytes: &[u8]) -> StreamFormat {
+    if bytes.starts_with(UTF16_LE_BOM) || bytes.starts_with(UTF16_BE_BOM) {
+        return StreamFormat::Bare;
+    }
     let header = bytes
         .first_chunk::<HEADER_LEN>()
         .is_some_and(|header| parse_header(*header, DEFAULT_MAX_FRAME).is_ok());
@@ -216,20 +226,37 @@ impl<'a> StreamDecoder<'a> {
         if rest.is_empty() {
             return None;
         }
-        let text = match std::str::from_utf8(rest) {
-            Ok(text) => text,
-            Err(error) => std::str::from_utf8(rest.get(..error.valid_up_to()).unwrap_or_default())
-                .unwrap_or_default(),
+        if rest.starts_with(UTF16_LE_BOM) || rest.starts_with(UTF16_BE_BOM) {
+            // Documents cannot be told apart without transcoding: the rest is one.
+            self.position = self.bytes.len();
+            return Some(decoded(offset, None, rest));
+        }
+        let bom = if rest.starts_with(UTF8_BOM) {
+            UTF8_BOM.len()
+        } else {
+            0
         };
-        match bare_document_end(text) {
+        // No document may be longer than MAX_DOCUMENT: looking further is pointless.
+        let window = rest
+            .get(bom..MAX_DOCUMENT.min(rest.len()))
+            .unwrap_or_default();
+        match document_end(window) {
             Ok(end) => {
-                self.position += end;
-                Some(decoded(offset, None, rest.get(..end).unwrap_or_default()))
+                self.position += bom + end;
+                Some(decoded(
+                    offset,
+                    None,
+                    rest.get(..bom + end).unwrap_or_default(),
+                ))
             }
             Err((mut code, mut reason)) => {
-                if text.len() < rest.len() && code == "csta_truncated_xml" {
-                    code = "csta_invalid_utf8";
-                    reason = format!("invalid UTF-8 at byte {}", offset + text.len());
+                if bom + window.len() < rest.len() && code == "csta_truncated_xml" {
+                    let error = DecodeError::TooLarge {
+                        length: rest.len(),
+                        max: MAX_DOCUMENT,
+                    };
+                    code = error.code();
+                    reason = format!("no document end within {MAX_DOCUMENT} bytes");
                 }
                 self.position = memchr::memmem::find(rest.get(1..).unwrap_or_default(), b"<?xml")
                     .map_or(self.bytes.len(), |next| offset + 1 + next);
@@ -284,22 +311,58 @@ fn frame_error(offset: usize, invoke_id: Option<InvokeId>, error: &FrameError) -
     }
 }
 
-/// The length of the first XML document in `text`: through the end of its root element.
+/// [`bare_document_end`] for bytes. Only the markup matters, and it is ASCII in UTF-8 and
+/// in the single-byte encodings alike: when the bytes are not UTF-8, a copy with the
+/// other bytes masked is searched ([`decode`] judges the encoding), in growing pieces so
+/// that a long capture is not copied once per document.
+fn document_end(window: &[u8]) -> Result<usize, (&'static str, String)> {
+    let valid = match std::str::from_utf8(window) {
+        Ok(text) => return bare_document_end(text),
+        Err(error) => error.valid_up_to(),
+    };
+    let mut size = (2 * valid).max(4096);
+    loop {
+        let piece = window.get(..size).unwrap_or(window);
+        let masked: String = piece
+            .iter()
+            .map(|&b| if b.is_ascii() { char::from(b) } else { '?' })
+            .collect();
+        match bare_document_end(&masked) {
+            Err(("csta_truncated_xml", _)) if piece.len() < window.len() => size *= 2,
+            result => return result,
+        }
+    }
+}
+
+/// The length of the first XML document in `text`: through the end of its root element
+/// and the comments and processing instructions after it (they belong to it, whereas a
+/// `<?xml` declaration starts the next document).
 fn bare_document_end(text: &str) -> Result<usize, (&'static str, String)> {
     let mut reader = Reader::from_str(text);
     let mut depth = 0usize;
+    // Where the document ends so far, once its root element has ended.
+    let mut end: Option<usize> = None;
     let position =
         |reader: &Reader<&[u8]>| usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
     loop {
-        match reader.read_event() {
+        let event = reader.read_event();
+        if let Some(end) = end.as_mut() {
+            match event {
+                Ok(Event::Comment(_) | Event::PI(_)) => *end = position(&reader),
+                Ok(Event::Text(t)) if t.bytes().all(|b| b.is_ascii_whitespace()) => {}
+                _ => return Ok(*end),
+            }
+            continue;
+        }
+        match event {
             Ok(Event::Start(_)) => depth += 1,
             Ok(Event::End(_)) => {
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
-                    return Ok(position(&reader));
+                    end = Some(position(&reader));
                 }
             }
-            Ok(Event::Empty(_)) if depth == 0 => return Ok(position(&reader)),
+            Ok(Event::Empty(_)) if depth == 0 => end = Some(position(&reader)),
             Ok(Event::Text(t)) if depth == 0 && !t.bytes().all(|b| b.is_ascii_whitespace()) => {
                 return Err(("csta_malformed_xml", "text outside of an element".into()));
             }
@@ -310,6 +373,10 @@ fn bare_document_end(text: &str) -> Result<usize, (&'static str, String)> {
                 ));
             }
             Ok(_) => {}
+            // The input ends inside a tag, comment, CDATA section, …
+            Err(error @ quick_xml::Error::Syntax(_)) => {
+                return Err(("csta_truncated_xml", error.to_string()));
+            }
             Err(error) => return Err(("csta_malformed_xml", error.to_string())),
         }
     }

@@ -1,7 +1,8 @@
 //! Why an XML document could not be turned into a [`Message`](crate::Message).
 //!
 //! Unknown roots, unknown children and unknown enumeration values are *not* errors (the
-//! reader keeps them); a `DecodeError` means the bytes are not a usable CSTA document.
+//! reader keeps them); a `DecodeError` means the bytes are not a usable CSTA document,
+//! or one the reader refuses on principle (see "Leniency policy" in the crate docs).
 
 /// A document that cannot be decoded. Each variant has a stable code for logs and APIs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +30,24 @@ pub enum DecodeError {
     UnknownEntity(String),
     #[error("text after the root element at byte {offset}")]
     TrailingContent { offset: usize },
+    #[error("the document is not valid UTF-16 (at byte {offset})")]
+    InvalidUtf16 { offset: usize },
+    #[error("the document declares the unsupported encoding `{encoding}`")]
+    UnsupportedEncoding { encoding: String },
+    #[error(
+        "the root <{root}> is not a CSTA message (namespace: {})",
+        .namespace.as_deref().unwrap_or("none")
+    )]
+    NotCsta {
+        root: String,
+        namespace: Option<String>,
+    },
+    #[error("elements nest deeper than {max} levels (the start tag ending at byte {offset})")]
+    TooDeep { offset: usize, max: usize },
+    #[error("the document of {length} bytes exceeds the limit of {max} bytes")]
+    TooLarge { length: usize, max: usize },
+    #[error("SOAP fault without a CSTA message: {reason}")]
+    SoapFault { reason: String },
 }
 
 impl DecodeError {
@@ -43,6 +62,12 @@ impl DecodeError {
             DecodeError::InvalidValue { .. } => "csta_invalid_value",
             DecodeError::UnknownEntity(_) => "csta_unknown_entity",
             DecodeError::TrailingContent { .. } => "csta_trailing_content",
+            DecodeError::InvalidUtf16 { .. } => "csta_invalid_utf16",
+            DecodeError::UnsupportedEncoding { .. } => "csta_unsupported_encoding",
+            DecodeError::NotCsta { .. } => "csta_not_csta",
+            DecodeError::TooDeep { .. } => "csta_too_deep",
+            DecodeError::TooLarge { .. } => "csta_document_too_large",
+            DecodeError::SoapFault { .. } => "csta_soap_fault",
         }
     }
 
@@ -78,6 +103,17 @@ mod tests {
             },
             DecodeError::UnknownEntity("nbsp".into()),
             DecodeError::TrailingContent { offset: 9 },
+            DecodeError::InvalidUtf16 { offset: 3 },
+            DecodeError::UnsupportedEncoding {
+                encoding: "EBCDIC".into(),
+            },
+            DecodeError::NotCsta {
+                root: "dialog-info".into(),
+                namespace: None,
+            },
+            DecodeError::TooDeep { offset: 0, max: 64 },
+            DecodeError::TooLarge { length: 1, max: 0 },
+            DecodeError::SoapFault { reason: "x".into() },
         ];
         let mut codes: Vec<_> = errors.iter().map(DecodeError::code).collect();
         assert!(codes.iter().all(|c| c.starts_with("csta_")));

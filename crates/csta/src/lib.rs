@@ -8,11 +8,60 @@
 //!   [`error_code`]; shared value types in [`device`] and [`values`].
 //! - [`invoke`]: invoke id allocation and the pending-request table.
 //! - [`decode_stream`]: decode a capture (any framing) message by message, and JSON.
+//!
+//! # Leniency policy
+//!
+//! [`decode`] reads CSTA as switches really write it, and refuses, with a stable
+//! [`DecodeError::code`], what is not CSTA or could exhaust a link.
+//!
+//! Accepted:
+//! - **Byte-order marks.** A UTF-8 BOM, or a UTF-16 LE/BE BOM (the document is then
+//!   UTF-16, whatever it declares). A BOM wins over the declared encoding.
+//! - **Declared encodings.** Without a BOM, `encoding="…"` in the XML declaration decides:
+//!   UTF-8 (also `US-ASCII`, or `UTF-16` on a document that evidently is not), ISO-8859-1
+//!   (`latin1` and the other IANA aliases) and Windows-1252 (`cp1252`); labels in any case.
+//!   No declaration means UTF-8. Plain UTF-8 is read in place, never copied.
+//!   [`decode_str`] takes text that is already decoded and ignores the declaration.
+//! - **Comments and processing instructions** wherever XML allows them: before the root
+//!   (after the declaration), between elements, after the root.
+//! - **SOAP envelopes** (ECMA-348; SOAP 1.1 or 1.2, any prefix): the CSTA message in the
+//!   `Body` is decoded; the `Header` is skipped. A `Fault` carrying a CSTA message in its
+//!   `detail` (such as `CSTAErrorCode`) decodes to that message.
+//! - **Unknown CSTA messages.** A root this crate does not model decodes to
+//!   [`Message::Unknown`] as long as it may be CSTA: see the rule below.
+//!
+//! Refused:
+//!
+//! | input | code |
+//! |---|---|
+//! | a root that is not CSTA | `csta_not_csta` |
+//! | elements nested deeper than [`MAX_DEPTH`] (64) levels | `csta_too_deep` |
+//! | a document over [`MAX_DOCUMENT`] (256 KiB) of input | `csta_document_too_large` |
+//! | an encoding other than those above | `csta_unsupported_encoding` |
+//! | bytes that are not UTF-16 after a UTF-16 BOM | `csta_invalid_utf16` |
+//! | a SOAP fault without a CSTA message | `csta_soap_fault` |
+//!
+//! **What counts as CSTA.** CSTA is recognised by the root's local name, not its
+//! namespace: switches use every ECMA-323 edition's namespace, vendor namespaces or none.
+//! A root named like a message this crate models is always decoded. Any other root is
+//! kept as [`Message::Unknown`] unless it is in a namespace of a family that is known not
+//! to be CSTA (`urn:ietf:params:xml:ns:…` such as RFC 4235 `dialog-info` or PIDF,
+//! `http://www.w3.org/…`, `http://schemas.xmlsoap.org/…`), or its local name is not shaped
+//! like an ECMA-323 message name (ASCII letters and digits, starting with a letter:
+//! `dialog-info` is not). The namespace is the one bound to the root's prefix, on the root
+//! or on the SOAP elements around it.
+//!
+//! The limits are consistent with the framing: a header frame holds at most
+//! [`frame::DEFAULT_MAX_FRAME`] (64 KiB), so framed documents never reach
+//! [`MAX_DOCUMENT`]; it bounds documents from other sources, such as a bare capture.
+//! Error offsets count bytes of the text as UTF-8 after any BOM, except the encoding errors, which
+//! count bytes of the input.
 
 #[macro_use]
 mod xml;
 
 pub mod call_control;
+mod charset;
 pub mod decode_stream;
 pub mod device;
 pub mod error;
@@ -46,7 +95,7 @@ pub use error_code::{CstaErrorCode, ErrorCategory};
 pub use frame::{Frame, FrameCodec, FrameError, Framing};
 pub use invoke::{InvokeId, InvokeIdAllocator, Pending, PendingFull};
 pub use message::{
-    Edition, Message, MessageKind, SESSION_NAMESPACE, decode, decode_str, detect_edition, encode,
-    encode_into,
+    Edition, MAX_DEPTH, MAX_DOCUMENT, Message, MessageKind, SESSION_NAMESPACE, decode, decode_str,
+    detect_edition, encode, encode_into,
 };
 pub use xml::{Extra, RawXml};

@@ -14,6 +14,7 @@
 use serde::Serialize;
 
 use crate::call_control::*;
+use crate::charset;
 use crate::error::DecodeError;
 use crate::error_code::CstaErrorCode;
 use crate::events::*;
@@ -137,15 +138,27 @@ macro_rules! messages {
             }
         )*
 
-        fn read_root(cursor: &mut Cursor<'_>, root: &Child<'_>) -> Result<Message, DecodeError> {
+        /// Reads the message `root`; `ancestors` (innermost first) are the SOAP elements
+        /// around it, if any, for the namespace of an unknown root.
+        fn read_root(
+            cursor: &mut Cursor<'_>,
+            root: &Child<'_>,
+            ancestors: &[&Child<'_>],
+        ) -> Result<Message, DecodeError> {
             match root.local_name() {
                 $( $wire $(| $alias)* => Ok(Message::$variant(<$variant as XmlValue>::read(cursor, root)?)), )*
                 name => {
+                    check_unknown_root(root, ancestors)?;
                     let name = name.to_string();
                     let raw = cursor.raw(root)?.to_string();
                     Ok(Message::Unknown { name, raw })
                 }
             }
+        }
+
+        /// Whether `name` is the root of a message this crate models.
+        fn is_known_root(name: &str) -> bool {
+            matches!(name, $( $wire $(| $alias)* )|*)
         }
 
         fn write_root(message: &Message, writer: &mut XmlWriter<'_>, namespace: &'static str) {
@@ -232,33 +245,177 @@ messages! {
     CstaErrorCode = "CSTAErrorCode", Csta, Error;
 }
 
-/// Decodes one XML document (UTF-8, prolog optional) into a [`Message`].
+/// The largest document [`decode`] and [`decode_str`] accept, in bytes of input: 256 KiB.
+/// A framed link never comes near it (a header frame holds at most
+/// [`DEFAULT_MAX_FRAME`](crate::frame::DEFAULT_MAX_FRAME), 64 KiB); it bounds documents
+/// from other sources, such as a bare capture.
+pub const MAX_DOCUMENT: usize = 256 * 1024;
+/// The deepest element nesting accepted, the root being level 1. Real CSTA documents stay
+/// under 15; a SOAP envelope adds 2.
+pub const MAX_DEPTH: usize = 64;
+
+const _: () = assert!(MAX_DOCUMENT >= crate::frame::DEFAULT_MAX_FRAME);
+
+/// SOAP 1.1 and SOAP 1.2 envelope namespaces.
+const SOAP_NAMESPACES: [&str; 2] = [
+    "http://schemas.xmlsoap.org/soap/envelope/",
+    "http://www.w3.org/2003/05/soap-envelope",
+];
+/// Namespace families that are positively not CSTA: IETF registrations (the SIP event
+/// packages: `dialog-info`, `pidf`, `reginfo`, …), W3C (XHTML, SOAP 1.2, XML Schema) and
+/// xmlsoap.org (SOAP 1.1, WSDL).
+const FOREIGN_NAMESPACES: [&str; 3] = [
+    "urn:ietf:params:xml:ns:",
+    "http://www.w3.org/",
+    "http://schemas.xmlsoap.org/",
+];
+
+/// Decodes one XML document (prolog optional) into a [`Message`].
 ///
 /// Tolerant: any edition, prefix or none, any child order; unknown children are kept in
-/// each message's `extra`, an unknown root becomes [`Message::Unknown`]. Errors only for
-/// bytes that are not a well-formed document or lack a required element.
+/// each message's `extra`, an unknown CSTA root becomes [`Message::Unknown`]; a BOM, a
+/// declared ISO-8859-1 or Windows-1252 encoding, comments and processing instructions and
+/// a SOAP envelope are all understood. Errors for bytes that are not a well-formed
+/// document, lack a required element, or that the crate's leniency policy refuses (a root
+/// that is not CSTA, [`MAX_DEPTH`], [`MAX_DOCUMENT`], an unknown encoding).
 pub fn decode(xml: &[u8]) -> Result<Message, DecodeError> {
-    let xml = std::str::from_utf8(xml).map_err(|e| DecodeError::InvalidUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    decode_str(xml)
+    check_size(xml.len())?;
+    decode_text(&charset::document_text(xml)?)
 }
 
-/// [`decode`] for text that is already a `str`.
+/// [`decode`] for text that is already a `str` (its declared encoding is not looked at).
 pub fn decode_str(xml: &str) -> Result<Message, DecodeError> {
-    let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
+    check_size(xml.len())?;
+    decode_text(xml.strip_prefix('\u{feff}').unwrap_or(xml))
+}
+
+fn check_size(length: usize) -> Result<(), DecodeError> {
+    if length > MAX_DOCUMENT {
+        return Err(DecodeError::TooLarge {
+            length,
+            max: MAX_DOCUMENT,
+        });
+    }
+    Ok(())
+}
+
+fn decode_text(xml: &str) -> Result<Message, DecodeError> {
     let mut cursor = Cursor::new(xml);
     let root = cursor.root()?;
-    let message = read_root(&mut cursor, &root)?;
+    let message = if is_soap_envelope(&root)? {
+        read_envelope(&mut cursor, &root)?
+    } else {
+        read_root(&mut cursor, &root, &[])?
+    };
     cursor.finish()?;
     Ok(message)
+}
+
+/// An `Envelope` root (any prefix) in a SOAP namespace, or in none.
+fn is_soap_envelope(root: &Child<'_>) -> Result<bool, DecodeError> {
+    if root.local_name() != "Envelope" {
+        return Ok(false);
+    }
+    let namespace = root.declared_namespace()?;
+    Ok(namespace.is_none_or(|ns| SOAP_NAMESPACES.contains(&ns.trim())))
+}
+
+/// The CSTA message in the envelope's `Body`; `Header` and anything else is skipped.
+fn read_envelope(cursor: &mut Cursor<'_>, envelope: &Child<'_>) -> Result<Message, DecodeError> {
+    let mut message = None;
+    while let Some(child) = cursor.next_child(envelope)? {
+        if message.is_none() && child.local_name() == "Body" {
+            message = Some(read_body(cursor, &child, &[&child, envelope])?);
+        } else {
+            cursor.skip(&child)?;
+        }
+    }
+    message.ok_or_else(|| DecodeError::MissingElement {
+        parent: envelope.local_name().to_string(),
+        element: "Body",
+    })
+}
+
+/// The first element of a SOAP `Body` (`scopes`: the body and the envelope).
+fn read_body(
+    cursor: &mut Cursor<'_>,
+    body: &Child<'_>,
+    scopes: &[&Child<'_>],
+) -> Result<Message, DecodeError> {
+    let mut message = None;
+    while let Some(child) = cursor.next_child(body)? {
+        if message.is_some() {
+            cursor.skip(&child)?;
+        } else if child.local_name() == "Fault" {
+            message = Some(read_fault(cursor, &child, scopes)?);
+        } else {
+            message = Some(read_root(cursor, &child, scopes)?);
+        }
+    }
+    message.ok_or_else(|| DecodeError::MissingElement {
+        parent: body.local_name().to_string(),
+        element: "CSTA message",
+    })
+}
+
+/// A SOAP 1.1 or 1.2 fault: the CSTA message in its `detail` (ECMA-348 sends
+/// `CSTAErrorCode` there), else [`DecodeError::SoapFault`] with the fault's reason.
+fn read_fault(
+    cursor: &mut Cursor<'_>,
+    fault: &Child<'_>,
+    scopes: &[&Child<'_>],
+) -> Result<Message, DecodeError> {
+    let mut message = None;
+    let mut reason = String::new();
+    while let Some(child) = cursor.next_child(fault)? {
+        match child.local_name() {
+            "faultstring" | "Reason" => reason = cursor.text(&child)?.chars().take(200).collect(),
+            "detail" | "Detail" => {
+                while let Some(detail) = cursor.next_child(&child)? {
+                    if message.is_none() && is_known_root(detail.local_name()) {
+                        let scopes: Vec<&Child<'_>> = [&child, fault]
+                            .into_iter()
+                            .chain(scopes.iter().copied())
+                            .collect();
+                        message = Some(read_root(cursor, &detail, &scopes)?);
+                    } else {
+                        cursor.skip(&detail)?;
+                    }
+                }
+            }
+            _ => cursor.skip(&child)?,
+        }
+    }
+    message.ok_or(DecodeError::SoapFault { reason })
+}
+
+/// Refuses an unknown root that is not CSTA: one in a [`FOREIGN_NAMESPACES`] namespace, or
+/// whose name is not shaped like an ECMA-323 message name (ASCII letters and digits,
+/// starting with a letter), such as `dialog-info`.
+fn check_unknown_root(root: &Child<'_>, ancestors: &[&Child<'_>]) -> Result<(), DecodeError> {
+    let name = root.local_name();
+    let namespace = root.namespace_in(ancestors)?;
+    let foreign = namespace.as_deref().is_some_and(|ns| {
+        FOREIGN_NAMESPACES
+            .iter()
+            .any(|family| ns.trim_start().starts_with(family))
+    });
+    let message_shaped = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric());
+    if foreign || !message_shaped {
+        return Err(DecodeError::NotCsta {
+            root: name.to_string(),
+            namespace,
+        });
+    }
+    Ok(())
 }
 
 /// The edition named by the root element's namespace, if it declares an ECMA-323 one:
 /// lets a link notice that a peer answers in another edition (Snom answers ed3 in ed5).
 pub fn detect_edition(xml: &[u8]) -> Option<Edition> {
-    let xml = std::str::from_utf8(xml).ok()?;
-    let mut cursor = Cursor::new(xml.strip_prefix('\u{feff}').unwrap_or(xml));
+    let xml = charset::document_text(xml).ok()?;
+    let mut cursor = Cursor::new(&xml);
     let root = cursor.root().ok()?;
     Edition::from_namespace(&root.declared_namespace().ok()??)
 }

@@ -403,7 +403,9 @@ fn clear_errors_for_unusable_documents() {
     for (bytes, code) in [
         (&b""[..], "csta_empty_document"),
         (b"<?xml version=\"1.0\"?>", "csta_empty_document"),
-        (b"\xff\xfe<A/>", "csta_invalid_utf8"),
+        (b"<A>\xff</A>", "csta_invalid_utf8"),
+        // FF FE is the UTF-16LE BOM: "<A/>" read as UTF-16 is two CJK characters.
+        (b"\xff\xfe<A/>", "csta_malformed_xml"),
         (b"hello", "csta_malformed_xml"),
         (b"<MakeCall><callingDevice>201</calledDirectoryNumber></MakeCall>", "csta_malformed_xml"),
         (b"<MakeCall><callingDevice>201</callingDevice>", "csta_truncated_xml"),

@@ -551,6 +551,16 @@ fn assert_encoding_is_stable(bytes: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Starts of documents that select another way of reading the bytes than plain UTF-8.
+const ENCODED_PREFIXES: &[&[u8]] = &[
+    b"\xef\xbb\xbf",
+    b"\xff\xfe",
+    b"\xfe\xff",
+    b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>",
+    b"<?xml version='1.0' encoding='windows-1252'?><DeliveredEvent>",
+    b"<?xml version=\"1.0\" encoding=\"UTF-16\"?>",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -584,6 +594,19 @@ proptest! {
         let _ = detect_edition(&bytes);
         let items: Vec<_> = decode_stream(&bytes).take(2048).collect();
         prop_assert!(items.len() <= bytes.len() + 1);
+    }
+
+    #[test]
+    fn arbitrary_bytes_behind_a_bom_or_a_declared_encoding_never_panic(
+        prefix in proptest::sample::select(ENCODED_PREFIXES),
+        bytes in proptest::collection::vec(any::<u8>(), 0..1024),
+    ) {
+        let mut document = prefix.to_vec();
+        document.extend_from_slice(&bytes);
+        assert_encoding_is_stable(&document)?;
+        let _ = detect_edition(&document);
+        let items: Vec<_> = decode_stream(&document).take(2048).collect();
+        prop_assert!(items.len() <= document.len() + 1);
     }
 
     #[test]

@@ -6,17 +6,20 @@
 
 use std::borrow::Cow;
 
-use quick_xml::errors::IllFormedError;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use crate::error::DecodeError;
+use crate::message::MAX_DEPTH;
 
 /// Reads elements of one document in order; each reading method consumes exactly the
 /// element it was given (up to and including its end tag).
+/// Elements may nest at most [`MAX_DEPTH`] levels deep, the root being level 1.
 pub(crate) struct Cursor<'a> {
     reader: Reader<&'a [u8]>,
     xml: &'a str,
+    /// Elements handed out and not yet ended (the root is 1); see [`Cursor::check_depth`].
+    depth: usize,
 }
 
 /// An element whose start tag has just been read.
@@ -58,13 +61,38 @@ impl<'a> Child<'a> {
     /// The namespace the element's own prefix (or the default namespace) is bound to,
     /// if the binding is declared on this very element (as it is on document roots).
     pub(crate) fn declared_namespace(&self) -> Result<Option<String>, DecodeError> {
-        let wanted = match self.qualified_name().split_once(':') {
-            Some((prefix, _)) => format!("xmlns:{prefix}"),
-            None => "xmlns".to_string(),
-        };
+        self.namespace_in(&[])
+    }
+
+    /// The namespace the element's prefix (or the default namespace) is bound to, declared
+    /// on the element itself or else on the nearest of `ancestors` (innermost first).
+    pub(crate) fn namespace_in(
+        &self,
+        ancestors: &[&Child<'_>],
+    ) -> Result<Option<String>, DecodeError> {
+        let prefix = self
+            .qualified_name()
+            .split_once(':')
+            .map(|(prefix, _)| prefix);
+        for element in std::iter::once(self).chain(ancestors.iter().copied()) {
+            if let Some(namespace) = element.binding(prefix)? {
+                return Ok(Some(namespace));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The namespace this element's start tag binds `prefix` (`None`: the default) to.
+    fn binding(&self, prefix: Option<&str>) -> Result<Option<String>, DecodeError> {
         for attribute in self.start.attributes().with_checks(false) {
             let attribute = attribute.map_err(|e| DecodeError::malformed(self.offset as u64, e))?;
-            if attribute.key.into_inner() == wanted {
+            let key = attribute.key.into_inner();
+            let bound = match key.strip_prefix("xmlns") {
+                Some("") => prefix.is_none(),
+                Some(rest) => rest.strip_prefix(':').is_some_and(|p| Some(p) == prefix),
+                None => false,
+            };
+            if bound {
                 let value = attribute
                     .normalized_value(XmlVersion::Implicit1_0)
                     .map_err(|e| DecodeError::malformed(self.offset as u64, e))?;
@@ -81,7 +109,11 @@ impl<'a> Cursor<'a> {
         let config = reader.config_mut();
         config.check_end_names = true;
         config.expand_empty_elements = false;
-        Cursor { reader, xml }
+        Cursor {
+            reader,
+            xml,
+            depth: 0,
+        }
     }
 
     fn position(&self) -> usize {
@@ -94,12 +126,26 @@ impl<'a> Cursor<'a> {
             .map_err(|e| DecodeError::malformed(self.reader.error_position(), e))
     }
 
+    /// Checks the depth of an element that opens `nested` levels below the innermost
+    /// element handed out. Counted where start tags are matched anyway, not per event:
+    /// one more branch per event in [`Cursor::read`] costs the hot path about 15%.
+    fn check_depth(&self, nested: usize) -> Result<(), DecodeError> {
+        if self.depth + nested > MAX_DEPTH {
+            return Err(DecodeError::TooDeep {
+                offset: self.position(),
+                max: MAX_DEPTH,
+            });
+        }
+        Ok(())
+    }
+
     /// The document's root element, after the prolog, comments and whitespace.
     pub(crate) fn root(&mut self) -> Result<Child<'a>, DecodeError> {
         loop {
             let offset = self.position();
             match self.read()? {
                 Event::Start(start) => {
+                    self.depth = 1;
                     return Ok(Child {
                         start,
                         empty: false,
@@ -171,6 +217,8 @@ impl<'a> Cursor<'a> {
             let offset = self.position();
             match self.read()? {
                 Event::Start(start) => {
+                    self.check_depth(1)?;
+                    self.depth += 1;
                     return Ok(Some(Child {
                         start,
                         empty: false,
@@ -184,7 +232,10 @@ impl<'a> Cursor<'a> {
                         offset,
                     }));
                 }
-                Event::End(_) => return Ok(None),
+                Event::End(_) => {
+                    self.depth = self.depth.saturating_sub(1);
+                    return Ok(None);
+                }
                 Event::Eof => return Err(eof(parent)),
                 Event::Text(chunk) => {
                     if let Some(text) = text.as_deref_mut() {
@@ -222,13 +273,17 @@ impl<'a> Cursor<'a> {
                 Event::GeneralRef(reference) => {
                     owned(&mut text).push(resolve_reference(&reference)?)
                 }
-                Event::Start(_) => depth += 1,
+                Event::Start(_) => {
+                    depth += 1;
+                    self.check_depth(depth)?;
+                }
                 Event::End(_) if depth == 0 => break,
                 Event::End(_) => depth -= 1,
                 Event::Eof => return Err(eof(element)),
                 _ => {}
             }
         }
+        self.depth = self.depth.saturating_sub(1);
         Ok(trim(text))
     }
 
@@ -254,13 +309,25 @@ impl<'a> Cursor<'a> {
         if element.empty {
             return Ok(None);
         }
-        let result = self.reader.read_to_end(element.start.name());
-        let span = result.map_err(|e| match e {
-            quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(_)) => eof(element),
-            other => DecodeError::malformed(self.reader.error_position(), other),
-        })?;
-        let to_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        Ok(Some(to_usize(span.start)..to_usize(span.end)))
+        // Not `Reader::read_to_end`, which cannot count the depth.
+        let start = self.position();
+        let mut nested = 0usize;
+        loop {
+            let end = self.position();
+            match self.read()? {
+                Event::Start(_) => {
+                    nested += 1;
+                    self.check_depth(nested)?;
+                }
+                Event::End(_) if nested == 0 => {
+                    self.depth = self.depth.saturating_sub(1);
+                    return Ok(Some(start..end));
+                }
+                Event::End(_) => nested -= 1,
+                Event::Eof => return Err(eof(element)),
+                _ => {}
+            }
+        }
     }
 
     fn slice(&self, start: usize, end: usize) -> Result<&'a str, DecodeError> {
