@@ -5,6 +5,7 @@ mod helpers;
 mod ws;
 
 mod audit;
+mod audit_logins;
 mod caches;
 mod concurrency;
 mod cti;
