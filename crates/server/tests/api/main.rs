@@ -18,6 +18,7 @@ mod import;
 mod isolation;
 mod isolation_sweep;
 mod links;
+mod metrics;
 mod restart;
 mod scale;
 mod sessions;
