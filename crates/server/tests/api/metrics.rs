@@ -39,10 +39,7 @@ async fn every_metric_family_has_help_and_type() {
             );
             helped.insert(name);
         } else if !line.is_empty() && !line.starts_with('#') {
-            let name = line
-                .split(|c| c == '{' || c == ' ')
-                .next()
-                .unwrap_or_default();
+            let name = line.split(['{', ' ']).next().unwrap_or_default();
             sampled.insert(name.to_string());
         }
     }
