@@ -128,18 +128,21 @@ async fn sip_credentials(
 async fn check_number_free(
     state: &AppState,
     tenant: TenantId,
-    except: Option<DeviceRecordId>,
+    current: Option<&str>,
     number: &str,
     errors: &mut ValidationErrors,
 ) -> ApiResult<()> {
-    let taken = state
+    // A device keeping its own number takes nothing from another (numbers are unique).
+    if current == Some(number) {
+        return Ok(());
+    }
+    let taken = !state
         .store
         .tenant(tenant)
         .devices()
-        .list()
+        .numbers_in_use(&[number.to_string()])
         .await?
-        .iter()
-        .any(|d| Some(d.id) != except && d.number() == number);
+        .is_empty();
     if taken {
         errors.add(
             "extension",
@@ -259,7 +262,7 @@ impl Devices<'_> {
         }
         if let Some(extension) = &patch.extension {
             let number = extension.as_deref().unwrap_or(&device.device_id);
-            check_number_free(state, tenant, Some(device.id), number, &mut errors).await?;
+            check_number_free(state, tenant, Some(device.number()), number, &mut errors).await?;
         }
         let given = (patch.sip_username.as_ref(), patch.sip_password.as_ref());
         let sip_credentials = sip_credentials(state, &device, given, &mut errors).await?;

@@ -316,3 +316,80 @@ async fn a_device_added_by_a_tenant_admin_is_monitored_at_once() {
     );
     server.stop().await;
 }
+
+/// Within a tenant a number dials one device: a new device or a new extension that takes
+/// another device's number is refused naming `extension`; a device keeps its own number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_dials_one_device_of_the_tenant() {
+    let server = TestServer::start().await;
+    let admin = server.multi_tenant_admin().await;
+    let (tenant, boss) = server.tenant(&admin, "acme").await;
+    let (status, pbx) = server
+        .post(
+            &admin,
+            "/api/v1/pbxs",
+            json!({"name": "own", "kind": "sim", "tenant_id": tenant, "devices": "300-309"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pbx}");
+    let mut devices = Vec::new();
+    for (device_id, extension) in [("300", None), ("301", Some("20"))] {
+        let (status, device) = server
+            .post(
+                &boss,
+                "/api/v1/devices",
+                json!({"pbx_id": pbx["id"], "device_id": device_id, "extension": extension}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{device}");
+        devices.push(device["id"].as_str().unwrap().to_string());
+    }
+    let refused = |body: &Value| {
+        error_code(body) == "validation_failed"
+            && body["error"]["fields"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["field"] == "extension"))
+    };
+    // 302 dialled as 300 (device 300's number), and 303 dialled as 20 (301's extension).
+    for extension in ["300", "20"] {
+        let (status, body) = server
+            .post(
+                &boss,
+                "/api/v1/devices",
+                json!({"pbx_id": pbx["id"], "device_id": "302", "extension": extension}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(refused(&body), "{body}");
+    }
+    // Device 300 cannot take extension 20; device 301 may keep it, or change to 21.
+    let (status, body) = server
+        .patch(
+            &boss,
+            &format!("/api/v1/devices/{}", devices[0]),
+            json!({"extension": "20"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(refused(&body), "{body}");
+    for extension in ["20", "21"] {
+        let (status, body) = server
+            .patch(
+                &boss,
+                &format!("/api/v1/devices/{}", devices[1]),
+                json!({"extension": extension}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // 20 is free again.
+    let (status, body) = server
+        .post(
+            &boss,
+            "/api/v1/devices",
+            json!({"pbx_id": pbx["id"], "device_id": "302", "extension": "20"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    server.stop().await;
+}
