@@ -36,41 +36,21 @@ use crate::link::LinkChannels;
 use crate::link::csta::{link_event, request_message, response as csta_response, snapshot_calls};
 use crate::link::kinds::LinkError;
 
+pub use super::flow::Flow;
+
 /// What a request in flight is for.
 enum Purpose {
     Open,
     Monitor,
-    Snapshot,
+    /// With how many events the handset had sent when it was asked, and how often the
+    /// answer came back older than an event already received.
+    Snapshot {
+        asked_at: u64,
+        stale: u8,
+    },
     Engine(oneshot::Sender<Result<PbxResponse, PbxError>>),
     /// A re-INVITE keeping the session alive.
     Refresh,
-}
-
-/// How a handset is reached: the flow its registration came on.
-#[derive(Debug, Clone)]
-pub enum Flow {
-    /// From the registrar's UDP socket to this address.
-    Udp(SocketAddr),
-    /// On a TCP connection of the registrar: its number (unique per process) and its writer.
-    Stream {
-        connection: u64,
-        writer: mpsc::Sender<Bytes>,
-    },
-}
-
-impl Flow {
-    /// The same flow (the same address, or the same connection).
-    fn same(&self, other: &Flow) -> bool {
-        match (self, other) {
-            (Flow::Udp(a), Flow::Udp(b)) => a == b,
-            (Flow::Stream { connection: a, .. }, Flow::Stream { connection: b, .. }) => a == b,
-            _ => false,
-        }
-    }
-
-    fn reliable(&self) -> bool {
-        matches!(self, Flow::Stream { .. })
-    }
 }
 
 struct Session {
@@ -85,6 +65,22 @@ struct Session {
     pending: HashMap<u32, Purpose>,
     /// When the session was opened or last refreshed.
     refreshed: std::time::Instant,
+    /// Events the handset has sent in this session. Over UDP its snapshot answer and an
+    /// event sent just after can be handled in either order: an answer that arrives after
+    /// a newer event is out of date and asked again.
+    events: u64,
+}
+
+/// A snapshot answer older than events already received is asked again this often, then
+/// left out (the events keep the picture current).
+const STALE_SNAPSHOTS: u8 = 3;
+
+fn snapshot_request(number: &str) -> Csta {
+    csta::SnapshotDevice {
+        snapshot_object: csta::DeviceId::new(number),
+        extra: Default::default(),
+    }
+    .into()
 }
 
 #[derive(Default)]
@@ -353,6 +349,7 @@ impl Controller {
             target: flow.clone(),
             registration: registration.to_string(),
             pending: HashMap::new(),
+            events: 0,
         };
         session.pending.insert(cseq, Purpose::Open);
         state
@@ -494,14 +491,26 @@ impl Controller {
                 next = Some((session.dialog.info(body(&monitor)), Purpose::Monitor));
             }
             Purpose::Monitor if response.status.is_success() => {
-                let snapshot: Csta = csta::SnapshotDevice {
-                    snapshot_object: csta::DeviceId::new(number.as_str()),
-                    extra: Default::default(),
-                }
-                .into();
-                next = Some((session.dialog.info(body(&snapshot)), Purpose::Snapshot));
+                let asked_at = session.events;
+                next = Some((
+                    session.dialog.info(body(&snapshot_request(&number))),
+                    Purpose::Snapshot { asked_at, stale: 0 },
+                ));
             }
-            Purpose::Snapshot => {
+            Purpose::Snapshot { asked_at, stale } if session.events != asked_at => {
+                // An event came in after this answer was written: it is out of date.
+                if stale < STALE_SNAPSHOTS {
+                    let asked_at = session.events;
+                    next = Some((
+                        session.dialog.info(body(&snapshot_request(&number))),
+                        Purpose::Snapshot {
+                            asked_at,
+                            stale: stale + 1,
+                        },
+                    ));
+                }
+            }
+            Purpose::Snapshot { .. } => {
                 if let (Some(events), Some(calls)) =
                     (events, answer.as_ref().and_then(snapshot_calls))
                 {
@@ -565,6 +574,7 @@ impl Controller {
             Method::Info => {
                 if let (Ok(message), Some(events)) = (csta::decode(&request.body), events) {
                     if let Some(event) = link_event(&session.number, &message) {
+                        session.events += 1;
                         if events.try_send(event).is_err() {
                             tracing::warn!("the engine is not keeping up with a handset's events");
                         }

@@ -4,6 +4,7 @@
 //! the connection's handsets register in; it names the connection on the whole server.
 
 mod controller;
+mod flow;
 #[cfg(test)]
 mod tests;
 

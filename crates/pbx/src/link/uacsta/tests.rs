@@ -81,6 +81,20 @@ mod controller {
         device: DeviceRecordId,
         pbx: PbxId,
     ) {
+        serve(socket, controller, device, pbx, false).await;
+    }
+
+    /// The stand-in registrar; with `reorder`, the handset's first snapshot answer is held
+    /// back until the next request from the handset has been handled: two datagrams taken
+    /// by two socket readers in the other order.
+    async fn serve(
+        socket: Arc<UdpSocket>,
+        controller: Arc<Controller>,
+        device: DeviceRecordId,
+        pbx: PbxId,
+        mut reorder: bool,
+    ) {
+        let mut held: Option<Response> = None;
         let mut buffer = vec![0u8; 65_535];
         loop {
             let Ok((length, source)) = socket.recv_from(&mut buffer).await else {
@@ -110,6 +124,17 @@ mod controller {
                         Response::for_request(&request, StatusCode::CALL_DOES_NOT_EXIST)
                     });
                     socket.send_to(&answer.to_bytes(), source).await.unwrap();
+                    if let Some(response) = held.take() {
+                        controller.on_response(&response);
+                    }
+                }
+                Ok(Some(Message::Response(response)))
+                    if reorder
+                        && String::from_utf8_lossy(&response.body)
+                            .contains("SnapshotDeviceResponse") =>
+                {
+                    reorder = false;
+                    held = Some(response);
                 }
                 Ok(Some(Message::Response(response))) => controller.on_response(&response),
                 other => panic!("not SIP: {other:?}"),
@@ -189,6 +214,58 @@ mod controller {
             }
             other => panic!("expected a call event, got {other:?}"),
         }
+        handset.shutdown().await;
+        serving.abort();
+    }
+
+    /// Over UDP a snapshot answer can be handled after an event the phone sent later: the
+    /// out-of-date answer is not applied (it would end the ringing call); the snapshot is
+    /// asked again and the fresh answer holds the call.
+    #[tokio::test]
+    async fn a_snapshot_answer_older_than_an_event_is_asked_again() {
+        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let bound = socket.local_addr().unwrap();
+        let controller = Arc::new(Controller::default());
+        controller.set_socket(socket.clone(), bound);
+        controller.set_request_timeout(Duration::from_secs(2));
+        let pbx = PbxId::new();
+        let (mut engine, link) = channels(BTreeSet::from(["201".to_string()]));
+        controller.attach(pbx, link);
+        assert!(matches!(
+            next(&mut engine.events).await,
+            LinkEvent::State {
+                state: LinkState::Up,
+                ..
+            }
+        ));
+        let serving = tokio::spawn(serve(
+            socket,
+            controller.clone(),
+            DeviceRecordId::new(),
+            pbx,
+            true,
+        ));
+        let handset = SimHandset::start(HandsetConfig::new(bound, "201"))
+            .await
+            .unwrap();
+        assert!(handset.wait_snapshots(WAIT, 1).await, "a session opened");
+        // The phone rings: its event is handled before its (held) snapshot answer.
+        handset.ring_from("+4930777").await.unwrap();
+        match next(&mut engine.events).await {
+            LinkEvent::Call(event) => assert_eq!(event.device, "201"),
+            other => panic!("expected the ringing event first, got {other:?}"),
+        }
+        match next(&mut engine.events).await {
+            LinkEvent::Snapshot { device, calls } => {
+                assert_eq!(device, "201");
+                assert_eq!(calls.len(), 1, "the fresh snapshot holds the ringing call");
+            }
+            other => panic!("expected a fresh snapshot, got {other:?}"),
+        }
+        assert!(
+            handset.snapshots_answered() >= 2,
+            "the snapshot was asked again"
+        );
         handset.shutdown().await;
         serving.abort();
     }
