@@ -36,20 +36,22 @@ async fn ring_and_answer(
     let ringing = events.wait_for("call", |c| c["state"] == "ringing").await;
     assert_eq!(ringing["data"]["other"]["number"], from);
     let call = wait_state(server, token, "ringing").await;
-    let (status, answer) = server
-        .post(
-            token,
-            &format!("/api/v1/calls/{}/answer", call["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
+    act(server, token, &call, "answer").await;
     events
         .wait_for("call", |c| {
             c["id"] == call["id"] && c["state"] == "connected"
         })
         .await;
     call
+}
+
+/// Acts on a call through the API; the action must be accepted.
+async fn act(server: &TestServer, token: &str, call: &Value, action: &str) {
+    let id = call["id"].as_str().expect("a call id");
+    let (status, body) = server
+        .post(token, &format!("/api/v1/calls/{id}/{action}"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{action}: {body}");
 }
 
 async fn wait_state(server: &TestServer, token: &str, state: &str) -> Value {
@@ -135,14 +137,7 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
 
     // An incoming call on the handset reaches Anna; she answers and hangs up from the API.
     let call = ring_and_answer(&server, &mut events, &token, &handset, "+4930777").await;
-    let (status, _) = server
-        .post(
-            &token,
-            &format!("/api/v1/calls/{}/clear", call["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    act(&server, &token, &call, "clear").await;
     events
         .wait_for("call_ended", |e| e["id"] == call["id"])
         .await;
@@ -159,14 +154,7 @@ async fn a_registered_handset_is_monitored_and_controlled_over_sip() {
             c["id"] == made["id"] && c["state"] == "connected"
         })
         .await;
-    let (status, _) = server
-        .post(
-            &token,
-            &format!("/api/v1/calls/{}/clear", made["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    act(&server, &token, &made, "clear").await;
     events
         .wait_for("call_ended", |e| e["id"] == made["id"])
         .await;
@@ -282,27 +270,13 @@ async fn call_each_other(transports: [Transport; 2]) {
     let dialing = wait_state(&server, alice, "dialing").await;
     assert_eq!(dialing["other"]["number"], "101", "{dialing}");
     // Bob answers: both are connected, each with the other.
-    let (status, body) = server
-        .post(
-            bob,
-            &format!("/api/v1/calls/{}/answer", ringing["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    act(&server, bob, &ringing, "answer").await;
     let at_alice = wait_state(&server, alice, "connected").await;
     assert_eq!(at_alice["other"]["number"], "101", "{at_alice}");
     let at_bob = wait_state(&server, bob, "connected").await;
     assert_eq!(at_bob["other"]["number"], "100", "{at_bob}");
     // Alice hangs up: the call ends on Bob's phone too.
-    let (status, body) = server
-        .post(
-            alice,
-            &format!("/api/v1/calls/{}/clear", at_alice["id"].as_str().unwrap()),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    act(&server, alice, &at_alice, "clear").await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let (_, calls) = server.get(bob, "/api/v1/calls").await;

@@ -34,6 +34,23 @@ async fn row_counts(file: &Path) -> Vec<(String, i64)> {
     counts
 }
 
+/// The system admin's token from a running server.
+async fn admin_token(http: &reqwest::Client, address: &str, password: &str) -> String {
+    let login: serde_json::Value = http
+        .post(format!("http://{address}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": password, "client": "admin"}))
+        .send()
+        .await
+        .expect("a login answer")
+        .json()
+        .await
+        .expect("JSON");
+    login["token"]
+        .as_str()
+        .expect("the admin logs in")
+        .to_string()
+}
+
 fn ucplus(args: &[&str]) -> (bool, String) {
     let output = Command::new(BIN).args(args).output().expect("ucplus runs");
     let text = format!(
@@ -71,16 +88,7 @@ fn a_backup_taken_while_serving_restores_every_row() {
     // Something of the tenant's to bring back: a user and a site.
     runtime.block_on(async {
         let http = reqwest::Client::new();
-        let login: serde_json::Value = http
-            .post(format!("http://{address}/api/v1/auth/login"))
-            .json(&serde_json::json!({"username": "admin", "password": password, "client": "admin"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["token"].as_str().unwrap().to_string();
+        let token = admin_token(&http, &address, password).await;
         for (path, body) in [
             ("/api/v1/sites", serde_json::json!({"name": "Berlin"})),
             ("/api/v1/users", serde_json::json!({"username": "anna", "password": "anna-password", "display_name": "Anna"})),
@@ -157,21 +165,7 @@ fn a_backup_taken_while_serving_restores_every_row() {
     let address = restored_server.after("listening on http://");
     runtime.block_on(async {
         let http = reqwest::Client::new();
-        let login: serde_json::Value = http
-            .post(format!("http://{address}/api/v1/auth/login"))
-            .json(
-                &serde_json::json!({"username": "admin", "password": password, "client": "admin"}),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["token"]
-            .as_str()
-            .expect("the admin logs in")
-            .to_string();
+        let token = admin_token(&http, &address, password).await;
         let users: serde_json::Value = http
             .get(format!("http://{address}/api/v1/users"))
             .bearer_auth(&token)

@@ -149,8 +149,15 @@ mod controller {
             .expect("the link is open")
     }
 
-    #[tokio::test]
-    async fn a_registered_handset_gets_a_session_and_is_controlled_over_it() {
+    /// A controller on a loopback UDP socket serving one `uacsta` connection (device 201)
+    /// whose link has reported itself up.
+    async fn attached() -> (
+        Arc<UdpSocket>,
+        std::net::SocketAddr,
+        Arc<Controller>,
+        PbxId,
+        crate::link::EngineChannels,
+    ) {
         let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
         let bound = socket.local_addr().unwrap();
         let controller = Arc::new(Controller::default());
@@ -166,6 +173,12 @@ mod controller {
                 error: None
             }
         ));
+        (socket, bound, controller, pbx, engine)
+    }
+
+    #[tokio::test]
+    async fn a_registered_handset_gets_a_session_and_is_controlled_over_it() {
+        let (socket, bound, controller, pbx, mut engine) = attached().await;
         let serving = tokio::spawn(registrar(
             socket,
             controller.clone(),
@@ -223,21 +236,7 @@ mod controller {
     /// asked again and the fresh answer holds the call.
     #[tokio::test]
     async fn a_snapshot_answer_older_than_an_event_is_asked_again() {
-        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
-        let bound = socket.local_addr().unwrap();
-        let controller = Arc::new(Controller::default());
-        controller.set_socket(socket.clone(), bound);
-        controller.set_request_timeout(Duration::from_secs(2));
-        let pbx = PbxId::new();
-        let (mut engine, link) = channels(BTreeSet::from(["201".to_string()]));
-        controller.attach(pbx, link);
-        assert!(matches!(
-            next(&mut engine.events).await,
-            LinkEvent::State {
-                state: LinkState::Up,
-                ..
-            }
-        ));
+        let (socket, bound, controller, pbx, mut engine) = attached().await;
         let serving = tokio::spawn(serve(
             socket,
             controller.clone(),
