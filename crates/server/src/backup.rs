@@ -8,10 +8,10 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use ucplus_store::SqliteStore;
+use ucplus_store::SqlStore;
 
 use crate::config::Config;
-use crate::startup::{DATABASE_FILE, SYSTEM_ID_KEY, open_store};
+use crate::startup::{DATABASE_FILE, DataDirLock, SYSTEM_ID_KEY, open_store};
 
 /// Writes a consistent copy of the installation's database to `out` (which must not
 /// exist); the server may be running. Answers the system id the copy carries.
@@ -29,9 +29,16 @@ pub async fn backup(config: &Config, out: &Path) -> anyhow::Result<String> {
 /// The backup is checked first (a ucplus database, brought to this version's schema);
 /// nothing is replaced when it is not one. Answers its system id.
 pub async fn restore(config: &Config, from: &Path) -> anyhow::Result<String> {
+    if config.database_url.is_some() {
+        bail!(
+            "restore puts an SQLite backup into the data directory; this installation's \
+             database is database_url (for PostgreSQL use its own tools, or `ucplus store copy`)"
+        );
+    }
     if !from.is_file() {
         bail!("{} is not a file", from.display());
     }
+    let _lock = DataDirLock::take(&config.data_dir)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let target = config.data_dir.join(DATABASE_FILE);
@@ -58,7 +65,7 @@ pub async fn restore(config: &Config, from: &Path) -> anyhow::Result<String> {
 /// Opens a staged backup: a ucplus database carries a system id; migrations bring an
 /// older one up to date.
 async fn check(staged: &Path) -> anyhow::Result<String> {
-    let store = SqliteStore::open(staged)
+    let store = SqlStore::open_sqlite(staged)
         .await
         .context("the backup is not a database ucplus can open")?;
     let system_id = ucplus_core::store::SystemStore::setting(&store, SYSTEM_ID_KEY).await;

@@ -1,6 +1,6 @@
 //! The `ucplus` command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -73,6 +73,11 @@ enum Command {
         #[arg(long)]
         from: PathBuf,
     },
+    /// The installation's database.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Print this installation's system id (licenses are bound to it).
     SystemId {
         #[arg(long)]
@@ -121,6 +126,20 @@ enum Command {
     Csta {
         #[command(subcommand)]
         command: CstaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Move an installation from its SQLite file to an empty PostgreSQL database (stop the
+    /// server first): every row in one transaction, each table's count checked after.
+    Copy {
+        /// The SQLite database file (`ucplus.db` in the data directory).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL URL (`postgres://user@host/database`); its schema is made.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -225,6 +244,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "restored system {system_id} into {}",
                 config.data_dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store {
+            command: StoreCommand::Copy { from, to },
+        } => {
+            let copied = runtime()?.block_on(store_copy(&from, &to))?;
+            let rows: u64 = copied.iter().map(|t| t.rows).sum();
+            for table in &copied {
+                println!("{:<16} {:>10}", table.table, table.rows);
+            }
+            println!(
+                "copied {} tables, {rows} rows; the counts match on both sides",
+                copied.len()
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -442,4 +475,39 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
         }
         tracing::info!("shutting down");
     }
+}
+
+/// `ucplus store copy`: the SQLite file (its server stopped) into an empty PostgreSQL.
+async fn store_copy(from: &Path, to: &str) -> anyhow::Result<Vec<ucplus_store::CopiedTable>> {
+    if !from.is_file() {
+        anyhow::bail!("{} is not a file", from.display());
+    }
+    if !matches!(
+        ucplus_store::Backend::parse(to),
+        Ok(ucplus_store::Backend::Postgres(_))
+    ) {
+        anyhow::bail!("--to must be a PostgreSQL URL (postgres://user@host/database)");
+    }
+    // A server running on the file would change it while it is read.
+    let dir = from.parent().unwrap_or(Path::new("."));
+    let _lock = crate::startup::DataDirLock::take(dir)?;
+    let source = ucplus_store::SqlStore::open_sqlite(from)
+        .await
+        .with_context(|| format!("opening {}", from.display()))?;
+    if ucplus_core::store::SystemStore::setting(&source, crate::startup::SYSTEM_ID_KEY)
+        .await?
+        .is_none()
+    {
+        anyhow::bail!(
+            "{} is not a ucplus database (it has no system id)",
+            from.display()
+        );
+    }
+    let target = ucplus_store::SqlStore::connect_postgres(to)
+        .await
+        .context("connecting to the PostgreSQL database")?;
+    let copied = source.copy_into(&target).await?;
+    source.close().await;
+    target.close().await;
+    Ok(copied)
 }

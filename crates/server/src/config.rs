@@ -7,6 +7,8 @@
 //! session_idle_timeout = 120      # seconds without request or WebSocket before a session ends
 //! token_ttl = 43200               # seconds a token lives at most
 //! socket_send_buffer = 262144     # bytes of kernel send buffer per client connection
+//! database_url = "postgres://ucplus@db/ucplus"  # unset: SQLite in data_dir (one node)
+//! node_name = "ucplus-1"          # unset: host name and HTTP port, e.g. "web1:8080"
 //! [log]
 //! format = "text"                 # or "json"
 //! level = "info"
@@ -42,6 +44,9 @@
 //! tcp_max_connections_per_address = 64
 //! tcp_idle_timeout = 300          # s of silence between messages before closing
 //! tcp_message_timeout = 10        # s from a message's first byte to its last
+//! [cluster]
+//! nats_url = "nats://127.0.0.1:4222"  # live events between nodes; with PostgreSQL only
+//! lease_ttl = 3000                # ms a node's lease lives unless renewed (every ttl / 3)
 //! ```
 
 use std::net::SocketAddr;
@@ -49,6 +54,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+use ucplus_store::Backend;
+
+use crate::startup::DATABASE_FILE;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -72,6 +80,13 @@ pub struct Config {
     pub sip: SipConfig,
     pub http: HttpConfig,
     pub quotas: QuotaConfig,
+    /// Where the state lives: unset, the embedded SQLite file in `data_dir` (one node);
+    /// `postgres://…`, a PostgreSQL database shared by every node. May hold a password:
+    /// never logged.
+    pub database_url: Option<Secret>,
+    /// This node's name in the cluster; unset: the host name and the HTTP port.
+    pub node_name: Option<String>,
+    pub cluster: ClusterConfig,
     /// The first system admin's password (`UCPLUS_ADMIN_PASSWORD`); generated when unset.
     /// Environment only: a password does not belong in a config file.
     #[serde(skip)]
@@ -148,6 +163,9 @@ impl Default for Config {
             sip: SipConfig::default(),
             http: HttpConfig::default(),
             quotas: QuotaConfig::default(),
+            database_url: None,
+            node_name: None,
+            cluster: ClusterConfig::default(),
             initial_admin_password: None,
             secrets_key: None,
             clock: crate::licensing::Clock::default(),
@@ -165,6 +183,27 @@ pub struct CtiConfig {
     /// Events a tenant's ring holds; a WebSocket client that falls this far behind is
     /// disconnected (close code 4008).
     pub client_queue: usize,
+}
+
+/// Several nodes on one PostgreSQL database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// NATS server for live events and requests between nodes (`nats://host:4222`).
+    pub nats_url: Option<String>,
+    /// Milliseconds a node's lease lives unless renewed; renewed every third of it. A node
+    /// that cannot renew for two thirds of it stops its PBX links before others may take
+    /// them.
+    pub lease_ttl: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            nats_url: None,
+            lease_ttl: 3_000,
+        }
+    }
 }
 
 /// How much data users and tenants may keep.
@@ -287,7 +326,8 @@ impl Default for UsageConfig {
 }
 
 /// A value that must never reach a log: `Debug` prints `***`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Secret(pub String);
 
 impl std::fmt::Debug for Secret {
@@ -312,6 +352,9 @@ const ENV_VARS: &[&str] = &[
     "UCPLUS_LICENSE_ALLOW_UNVERIFIED",
     "UCPLUS_HTTP_MAX_CONNECTIONS",
     "UCPLUS_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+    "UCPLUS_DATABASE_URL",
+    "UCPLUS_NODE_NAME",
+    "UCPLUS_NATS_URL",
 ];
 
 impl Config {
@@ -379,6 +422,11 @@ impl Config {
                 "UCPLUS_HTTP_MAX_CONNECTIONS_PER_ADDRESS" => {
                     self.http.max_connections_per_address = value.parse().map_err(|e| bad(&e))?;
                 }
+                "UCPLUS_DATABASE_URL" => {
+                    self.database_url = Some(value).filter(|u| !u.is_empty()).map(Secret);
+                }
+                "UCPLUS_NODE_NAME" => self.node_name = Some(value).filter(|n| !n.is_empty()),
+                "UCPLUS_NATS_URL" => self.cluster.nats_url = Some(value).filter(|u| !u.is_empty()),
                 "UCPLUS_SECRETS_KEY" => {
                     self.secrets_key = Some(value).filter(|k| !k.is_empty()).map(Secret);
                 }
@@ -429,11 +477,65 @@ impl Config {
                 && self.sip.tcp_message_timeout > 0,
             "the sip.tcp_* limits must be > 0"
         );
+        let backend = self.backend()?;
+        anyhow::ensure!(
+            self.cluster.lease_ttl >= 600,
+            "cluster.lease_ttl must be at least 600 ms"
+        );
+        if let Some(url) = &self.cluster.nats_url {
+            anyhow::ensure!(
+                matches!(backend, Backend::Postgres(_)),
+                "cluster.nats_url is for several nodes on PostgreSQL: set database_url too"
+            );
+            anyhow::ensure!(
+                url.starts_with("nats://"),
+                "cluster.nats_url must start with nats://"
+            );
+        }
+        if matches!(backend, Backend::Postgres(_)) {
+            anyhow::ensure!(
+                self.secrets_key.is_some(),
+                "with PostgreSQL every node must use the same secrets key: set UCPLUS_SECRETS_KEY \
+                 (32 random bytes, base64, e.g. `openssl rand -base64 32`)"
+            );
+        }
+        if let Some(name) = &self.node_name {
+            anyhow::ensure!(
+                !name.trim().is_empty()
+                    && name.len() <= 64
+                    && name.chars().all(|c| c.is_ascii_graphic()),
+                "node_name: 1 to 64 printable characters without spaces"
+            );
+        }
         for key in &self.license.trusted_keys {
             license::PublicKey::parse(key)
                 .map_err(|e| anyhow::anyhow!("license.trusted_keys: `{key}`: {e}"))?;
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// The database this configuration names (SQLite in the data directory when unset).
+    pub fn backend(&self) -> anyhow::Result<Backend> {
+        match &self.database_url {
+            None => Ok(Backend::Sqlite(self.data_dir.join(DATABASE_FILE))),
+            Some(url) => Backend::parse(&url.0).map_err(anyhow::Error::msg),
+        }
+    }
+
+    /// This node's name: configured, else the host name and the HTTP port.
+    pub fn node_name(&self) -> String {
+        if let Some(name) = &self.node_name {
+            return name.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "ucplus".to_string());
+        format!("{host}:{}", self.listen.port())
     }
 }
 
@@ -470,5 +572,42 @@ mod tests {
             .apply_env(|name| (name == "UCPLUS_LISTEN").then(|| "nope".into()))
             .unwrap_err();
         assert!(err.to_string().contains("UCPLUS_LISTEN"));
+    }
+
+    #[test]
+    fn the_database_url_chooses_the_backend_and_postgres_needs_a_shared_key() {
+        let mut config = Config::default();
+        assert_eq!(
+            config.backend().unwrap(),
+            Backend::Sqlite(config.data_dir.join(DATABASE_FILE))
+        );
+        config
+            .apply_env(|name| match name {
+                "UCPLUS_DATABASE_URL" => Some("postgres://u:pw@db/ucplus".into()),
+                "UCPLUS_NODE_NAME" => Some("node-a".into()),
+                "UCPLUS_NATS_URL" => Some("nats://127.0.0.1:4222".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            config.backend().unwrap(),
+            Backend::Postgres("postgres://u:pw@db/ucplus".into())
+        );
+        assert_eq!(config.node_name(), "node-a");
+        assert!(
+            !format!("{config:?}").contains("pw@"),
+            "the database password never reaches a log"
+        );
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("UCPLUS_SECRETS_KEY"), "{err}");
+        config.secrets_key = Some(Secret("k".into()));
+        config.validate().unwrap();
+
+        config.database_url = Some(Secret("mysql://db/x".into()));
+        assert!(config.validate().unwrap_err().to_string().contains("mysql"));
+        config.database_url = None;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("nats_url"), "NATS without PostgreSQL: {err}");
+        assert!(Config::default().node_name().ends_with(":8080"));
     }
 }

@@ -301,10 +301,10 @@ impl SipService {
         self.failures.record_success(&domain, &user, &address);
         let registration = lock(&self.registrar).register(request, Some(source), now);
         let aor = format!("{user}@{domain}");
-        if let (Flow::Stream { .. }, true) = (flow, registration.response.status.is_success()) {
-            if let Ok(call_id) = request.headers.call_id() {
-                lock(&self.flows).insert(aor.clone(), (call_id.to_string(), flow.clone()));
-            }
+        if let (Flow::Stream { .. }, true) = (flow, registration.response.status.is_success())
+            && let Ok(call_id) = request.headers.call_id()
+        {
+            lock(&self.flows).insert(aor.clone(), (call_id.to_string(), flow.clone()));
         }
         if !registration.changes.is_empty() {
             self.announce(account.device, account.tenant, bus);

@@ -85,11 +85,11 @@ impl SecretBox {
     pub fn seal_settings(&self, settings: &mut serde_json::Value) -> anyhow::Result<bool> {
         let mut sealed_any = false;
         for key in SECRET_SETTINGS {
-            if let Some(value) = settings.get_mut(*key) {
-                if let Some(plain) = value.as_str().filter(|v| !Self::is_sealed(v)) {
-                    *value = serde_json::Value::String(self.seal(plain)?);
-                    sealed_any = true;
-                }
+            if let Some(value) = settings.get_mut(*key)
+                && let Some(plain) = value.as_str().filter(|v| !Self::is_sealed(v))
+            {
+                *value = serde_json::Value::String(self.seal(plain)?);
+                sealed_any = true;
             }
         }
         Ok(sealed_any)

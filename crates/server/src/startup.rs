@@ -12,7 +12,7 @@ use ucplus_core::store::SystemStore;
 use ucplus_core::{
     DEFAULT_TENANT_SLUG, Role, Store, StoreError, Tenant, TenantId, Timestamp, User, UserId,
 };
-use ucplus_store::SqliteStore;
+use ucplus_store::SqlStore;
 
 use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::{password, random_token};
@@ -22,6 +22,40 @@ use crate::state::{AppState, Inner};
 
 pub const SYSTEM_ID_KEY: &str = "system_id";
 pub const DATABASE_FILE: &str = "ucplus.db";
+pub const LOCK_FILE: &str = "ucplus.lock";
+
+/// Held while a server (or a restore) works on the data directory's SQLite database, so a
+/// second one on the same directory is refused instead of sharing the file. The operating
+/// system releases it when the process ends, however it ends.
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+impl DataDirLock {
+    pub fn take(data_dir: &std::path::Path) -> anyhow::Result<DataDirLock> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        let path = data_dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DataDirLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another ucplus server is running on the data directory {} ({LOCK_FILE} is \
+                 locked). One SQLite database serves one server: stop the other one, give \
+                 this one its own data_dir, or run several nodes on PostgreSQL (database_url)",
+                data_dir.display()
+            ),
+            Err(std::fs::TryLockError::Error(error)) => {
+                Err(error).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+    }
+}
 
 /// A built server, bound to its port and ready to run.
 pub struct Application {
@@ -30,14 +64,16 @@ pub struct Application {
     router: axum::Router,
     /// The system admin's password if it was generated on this (first) start.
     pub generated_admin_password: Option<String>,
+    /// The data directory's lock, held until the server stops (SQLite only).
+    _data_lock: Option<DataDirLock>,
 }
 
-/// Opens (creating) the data directory's store and returns it with the system id,
-/// making the id on first use.
-pub async fn open_store(config: &Config) -> anyhow::Result<(SqliteStore, String)> {
+/// Opens the configured store (creating the data directory and its SQLite file when that
+/// is the store) and returns it with the system id, making the id on first use.
+pub async fn open_store(config: &Config) -> anyhow::Result<(SqlStore, String)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    let store = SqliteStore::open(&config.data_dir.join(DATABASE_FILE))
+    let store = SqlStore::open(&config.backend()?)
         .await
         .context("opening the database")?;
     let system_id = match store.setting(SYSTEM_ID_KEY).await? {
@@ -54,6 +90,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(SqliteStore, String)
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         config.validate()?;
+        let data_lock = match config.backend()? {
+            ucplus_store::Backend::Sqlite(_) => Some(DataDirLock::take(&config.data_dir)?),
+            ucplus_store::Backend::Postgres(_) => None,
+        };
         let (store, system_id) = open_store(&config).await?;
         let store: Arc<dyn Store> = Arc::new(store);
         let trusted_keys = config
@@ -152,6 +192,7 @@ impl Application {
             state,
             router,
             generated_admin_password,
+            _data_lock: data_lock,
         })
     }
 

@@ -1,12 +1,13 @@
 //! Store implementations behind `ucplus_core::Store`.
 //!
-//! - [`SqliteStore`]: the embedded default (WAL, busy timeout), one file in the data dir.
-//!
-//! The SQL is kept portable (TEXT ids, BIGINT unix-ms times, `$n` placeholders, standard
-//! `ON CONFLICT`) so the PostgreSQL back-end shares it; migrations run at start-up.
+//! [`SqlStore`] runs on the embedded SQLite (the default: one file in the data directory)
+//! or on PostgreSQL (several nodes on one database). The SQL is written once in the
+//! portable dialect both accept (TEXT ids, BIGINT unix-ms times, `$n` placeholders,
+//! standard `ON CONFLICT`); migrations run at start-up.
 
+mod db;
 mod migrations;
 mod rows;
-mod sqlite;
+mod sql;
 
-pub use sqlite::SqliteStore;
+pub use sql::{Backend, CopiedTable, SqlStore};

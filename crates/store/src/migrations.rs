@@ -7,5 +7,27 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_sip.sql")),
 ];
 
+/// Taken (PostgreSQL) before migrating: one node migrates, the others wait and find it done.
+pub const MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(7227001)";
+
 pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
+
+/// Every table of the schema but `schema_migrations`, parents before children (the order
+/// a copy inserts in).
+pub const TABLES: &[&str] = &[
+    "settings",
+    "licenses",
+    "tenants",
+    "tenant_limits",
+    "sites",
+    "users",
+    "pbxs",
+    "devices",
+    "audit_log",
+    "license_usage",
+    "presence",
+    "contacts",
+    "contact_numbers",
+    "call_log",
+];

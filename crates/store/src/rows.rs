@@ -1,8 +1,8 @@
 //! Row → record mapping, shared by the queries of one back-end.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use ucplus_core::*;
+
+use crate::db::Row;
 
 /// A driver error, or bad data read back, kept as the source.
 pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> StoreError {
@@ -20,7 +20,7 @@ pub fn map_error(error: sqlx::Error, conflict_field: &str) -> StoreError {
     }
 }
 
-fn parse<T: std::str::FromStr>(text: &str) -> Result<T, StoreError>
+fn parse<T: std::str::FromStr>(text: String) -> Result<T, StoreError>
 where
     T::Err: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -31,10 +31,10 @@ fn opt_id<T: std::str::FromStr>(text: Option<String>) -> Result<Option<T>, Store
 where
     T::Err: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    text.as_deref().map(parse).transpose()
+    text.map(parse).transpose()
 }
 
-pub fn number_name(row: &SqliteRow) -> Result<NumberName, StoreError> {
+pub fn number_name(row: &Row) -> Result<NumberName, StoreError> {
     Ok(NumberName {
         number: row.try_get("number").map_err(backend)?,
         owner_id: opt_id(row.try_get("owner_id").map_err(backend)?)?,
@@ -42,7 +42,7 @@ pub fn number_name(row: &SqliteRow) -> Result<NumberName, StoreError> {
     })
 }
 
-pub fn tenant(row: &SqliteRow) -> Result<Tenant, StoreError> {
+pub fn tenant(row: &Row) -> Result<Tenant, StoreError> {
     Ok(Tenant {
         id: parse(row.try_get("id").map_err(backend)?)?,
         name: row.try_get("name").map_err(backend)?,
@@ -51,7 +51,7 @@ pub fn tenant(row: &SqliteRow) -> Result<Tenant, StoreError> {
     })
 }
 
-pub fn site(row: &SqliteRow) -> Result<Site, StoreError> {
+pub fn site(row: &Row) -> Result<Site, StoreError> {
     Ok(Site {
         id: parse(row.try_get("id").map_err(backend)?)?,
         tenant_id: parse(row.try_get("tenant_id").map_err(backend)?)?,
@@ -61,7 +61,7 @@ pub fn site(row: &SqliteRow) -> Result<Site, StoreError> {
     })
 }
 
-pub fn user(row: &SqliteRow) -> Result<User, StoreError> {
+pub fn user(row: &Row) -> Result<User, StoreError> {
     let licenses: String = row.try_get("licenses").map_err(backend)?;
     let role: String = row.try_get("role").map_err(backend)?;
     Ok(User {
@@ -82,7 +82,7 @@ pub fn user(row: &SqliteRow) -> Result<User, StoreError> {
     })
 }
 
-pub fn device(row: &SqliteRow) -> Result<Device, StoreError> {
+pub fn device(row: &Row) -> Result<Device, StoreError> {
     Ok(Device {
         id: parse(row.try_get("id").map_err(backend)?)?,
         tenant_id: parse(row.try_get("tenant_id").map_err(backend)?)?,
@@ -101,7 +101,7 @@ pub fn device(row: &SqliteRow) -> Result<Device, StoreError> {
     })
 }
 
-pub fn pbx(row: &SqliteRow) -> Result<Pbx, StoreError> {
+pub fn pbx(row: &Row) -> Result<Pbx, StoreError> {
     let kind: String = row.try_get("kind").map_err(backend)?;
     let settings: String = row.try_get("settings").map_err(backend)?;
     let port: Option<i64> = row.try_get("port").map_err(backend)?;
@@ -117,7 +117,7 @@ pub fn pbx(row: &SqliteRow) -> Result<Pbx, StoreError> {
     })
 }
 
-pub fn audit(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
+pub fn audit(row: &Row) -> Result<AuditEntry, StoreError> {
     let detail: String = row.try_get("detail").map_err(backend)?;
     Ok(AuditEntry {
         id: row.try_get("id").map_err(backend)?,
@@ -132,7 +132,7 @@ pub fn audit(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
     })
 }
 
-pub fn presence(row: &SqliteRow) -> Result<UserPresence, StoreError> {
+pub fn presence(row: &Row) -> Result<UserPresence, StoreError> {
     let state: String = row.try_get("state").map_err(backend)?;
     Ok(UserPresence {
         user_id: parse(row.try_get("user_id").map_err(backend)?)?,
@@ -142,7 +142,7 @@ pub fn presence(row: &SqliteRow) -> Result<UserPresence, StoreError> {
     })
 }
 
-pub fn contact(row: &SqliteRow) -> Result<Contact, StoreError> {
+pub fn contact(row: &Row) -> Result<Contact, StoreError> {
     let numbers: String = row.try_get("numbers").map_err(backend)?;
     Ok(Contact {
         id: row.try_get("id").map_err(backend)?,
@@ -156,7 +156,7 @@ pub fn contact(row: &SqliteRow) -> Result<Contact, StoreError> {
     })
 }
 
-pub fn call_log(row: &SqliteRow) -> Result<CallLogEntry, StoreError> {
+pub fn call_log(row: &Row) -> Result<CallLogEntry, StoreError> {
     let direction: String = row.try_get("direction").map_err(backend)?;
     let transferred: String = row.try_get("transferred").map_err(backend)?;
     let missed: i64 = row.try_get("missed").map_err(backend)?;

@@ -3,24 +3,43 @@
 //! One file, though long: the macro lists every test below, so the suite, its list and its
 //! fixtures stay side by side and a back-end adds one line.
 
-use ucplus_core::*;
-use ucplus_store::SqliteStore;
-
-/// A fresh store and what keeps it alive (its temporary directory).
-struct Fresh {
-    store: Box<dyn Store>,
-    _dir: tempfile::TempDir,
+mod support {
+    pub mod scratch;
 }
 
-async fn fresh_sqlite() -> Fresh {
+use support::scratch::ScratchDb;
+use ucplus_core::*;
+use ucplus_store::SqlStore;
+
+/// A fresh store and what keeps it alive (its temporary directory or database).
+struct Fresh {
+    store: Box<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    _db: Option<ScratchDb>,
+}
+
+async fn fresh_sqlite() -> Option<Fresh> {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("ucplus.db"))
+    let store = SqlStore::open_sqlite(&dir.path().join("ucplus.db"))
         .await
         .unwrap();
-    Fresh {
+    Some(Fresh {
         store: Box::new(store),
-        _dir: dir,
-    }
+        _dir: Some(dir),
+        _db: None,
+    })
+}
+
+/// A store on a PostgreSQL database of the test's own (none, and the test is skipped with
+/// a message, only outside CI when no PostgreSQL answers).
+async fn fresh_postgres() -> Option<Fresh> {
+    let db = ScratchDb::create().await?;
+    let store = SqlStore::connect_postgres(&db.url).await.unwrap();
+    Some(Fresh {
+        store: Box::new(store),
+        _dir: None,
+        _db: Some(db),
+    })
 }
 
 /// One `#[tokio::test]` per contract test below, each on a fresh store from `$open`.
@@ -54,7 +73,7 @@ macro_rules! contract_suite {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    let fresh = super::$open().await;
+                    let Some(fresh) = super::$open().await else { return };
                     super::$test(fresh.store.as_ref()).await;
                 }
             )*
@@ -63,22 +82,120 @@ macro_rules! contract_suite {
 }
 
 contract_suite!(sqlite, fresh_sqlite);
+contract_suite!(postgres, fresh_postgres);
 
 #[tokio::test]
 async fn sqlite_reopens_without_migrating_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("ucplus.db"))
+    let store = SqlStore::open_sqlite(&dir.path().join("ucplus.db"))
         .await
         .unwrap();
     ping_and_settings(&store).await;
     store.close().await;
     // Reopening runs no migration twice and keeps the data.
-    let reopened: &dyn Store = &SqliteStore::open(&dir.path().join("ucplus.db"))
+    let reopened: &dyn Store = &SqlStore::open_sqlite(&dir.path().join("ucplus.db"))
         .await
         .unwrap();
     assert_eq!(
         reopened.setting("system_id").await.unwrap().as_deref(),
         Some("b")
+    );
+}
+
+/// `ucplus store copy`: an installation on SQLite, moved to PostgreSQL, reads back the same;
+/// every table of the schema is copied; a target holding data is refused.
+#[tokio::test]
+async fn an_installation_copies_from_sqlite_to_postgres() {
+    let Some(scratch) = ScratchDb::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = SqlStore::open_sqlite(&dir.path().join("ucplus.db"))
+        .await
+        .unwrap();
+    let from: &dyn Store = &source;
+    from.set_setting("system_id", "sys-1").await.unwrap();
+    from.insert_license(&StoredLicense {
+        id: "L1".into(),
+        text: "---".into(),
+        loaded_at: Timestamp(9),
+    })
+    .await
+    .unwrap();
+    let (a, b) = two_tenants(from).await;
+    let anna = add_user(from, a.id, "anna").await;
+    let (pbx, d200, _) = shared_pbx(from, a.id, b.id).await;
+    from.tenant(a.id).sites().insert(&site(a.id)).await.unwrap();
+    from.insert_contacts(a.id, &[contact(a.id, None, "Mum", "+4930111")])
+        .await
+        .unwrap();
+    from.tenant(a.id)
+        .call_log()
+        .insert(&[call(a.id, anna.id, &d200, 1), call(a.id, anna.id, &d200, 2)])
+        .await
+        .unwrap();
+    from.insert_audit(&audit_entry(0, None, anna.id))
+        .await
+        .unwrap();
+
+    let target = SqlStore::connect_postgres(&scratch.url).await.unwrap();
+    let copied = source.copy_into(&target).await.unwrap();
+    let mut names: Vec<String> = copied.iter().map(|t| t.table.to_string()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        source.schema_tables().await.unwrap(),
+        "every table of the schema"
+    );
+    assert_eq!(names, target.schema_tables().await.unwrap());
+    let rows = |table: &str| copied.iter().find(|t| t.table == table).unwrap().rows;
+    assert_eq!(
+        (rows("tenants"), rows("devices"), rows("call_log")),
+        (2, 2, 2)
+    );
+
+    let to: &dyn Store = &target;
+    assert_eq!(
+        to.setting("system_id").await.unwrap().as_deref(),
+        Some("sys-1")
+    );
+    assert_eq!(to.tenants().await.unwrap(), from.tenants().await.unwrap());
+    assert_eq!(
+        to.tenant(a.id).users().list().await.unwrap(),
+        vec![anna.clone()]
+    );
+    assert_eq!(
+        to.pbx_devices(pbx.id).await.unwrap(),
+        from.pbx_devices(pbx.id).await.unwrap()
+    );
+    assert_eq!(
+        to.tenant(a.id)
+            .call_log()
+            .of_user(anna.id, page(10, 0))
+            .await
+            .unwrap(),
+        from.tenant(a.id)
+            .call_log()
+            .of_user(anna.id, page(10, 0))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        to.contact_name(a.id, None, "+4930111")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Mum")
+    );
+    assert_eq!(
+        to.audit(None, page(10, 0)).await.unwrap(),
+        from.audit(None, page(10, 0)).await.unwrap()
+    );
+
+    let again = source.copy_into(&target).await;
+    assert!(
+        matches!(&again, Err(StoreError::Conflict(why)) if why.contains("not empty")),
+        "{again:?}"
     );
 }
 

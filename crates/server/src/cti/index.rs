@@ -68,12 +68,12 @@ impl DeviceIndex {
         if !entry.devices.remove(&key) {
             return;
         }
-        if let Some(user) = device.user_id {
-            if let Some(keys) = entry.users.get_mut(&user) {
-                keys.remove(&key);
-                if keys.is_empty() {
-                    entry.users.remove(&user);
-                }
+        if let Some(user) = device.user_id
+            && let Some(keys) = entry.users.get_mut(&user)
+        {
+            keys.remove(&key);
+            if keys.is_empty() {
+                entry.users.remove(&user);
             }
         }
         if entry.devices.is_empty() {

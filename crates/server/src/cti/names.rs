@@ -57,7 +57,7 @@ impl CallerNames {
 #[cfg(test)]
 mod tests {
     use ucplus_core::{Contact, ContactNumber, Tenant, Timestamp, User};
-    use ucplus_store::SqliteStore;
+    use ucplus_store::SqlStore;
 
     use super::*;
 
@@ -81,7 +81,9 @@ mod tests {
     #[tokio::test]
     async fn names_a_number_as_the_store_would() {
         let dir = tempfile::tempdir().unwrap();
-        let sqlite = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        let sqlite = SqlStore::open_sqlite(&dir.path().join("t.db"))
+            .await
+            .unwrap();
         let store: &dyn Store = &sqlite;
         let (a, b) = (TenantId::new(), TenantId::new());
         for (id, slug) in [(a, "a"), (b, "b")] {

@@ -182,10 +182,9 @@ impl Cti {
             .devices
             .get(&device.device_id)
             .and_then(|e| e.parties.get(&call.id))
+            && *number == call.other_number
         {
-            if *number == call.other_number {
-                return party.clone();
-            }
+            return party.clone();
         }
         let party = self.lookup_party(runtime, device, call.other_number.as_deref());
         if let Some(entry) = runtime.write().devices.get_mut(&device.device_id) {

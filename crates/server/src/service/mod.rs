@@ -106,10 +106,8 @@ impl AppState {
                 true
             }
         };
-        if handsets {
-            if let Err(error) = self.sip.reload(self.store.as_ref()).await {
-                tracing::error!(%error, "could not reload the SIP accounts");
-            }
+        if handsets && let Err(error) = self.sip.reload(self.store.as_ref()).await {
+            tracing::error!(%error, "could not reload the SIP accounts");
         }
     }
 

@@ -318,7 +318,7 @@ async fn pbx_passwords_are_encrypted_at_rest_with_a_key_outside_the_database() {
             "the password is in {file} in plain text"
         );
     }
-    let store = ucplus_store::SqliteStore::open(&dir.join("ucplus.db"))
+    let store = ucplus_store::SqlStore::open_sqlite(&dir.join("ucplus.db"))
         .await
         .unwrap();
     let stored = store.pbxs().await.unwrap();

@@ -156,7 +156,7 @@ async fn call_history_and_usage_are_pruned_past_their_retention() {
 
     // Rows 100 days old and a day old, written while the server is down.
     let now = Timestamp::now().0;
-    let store = ucplus_store::SqliteStore::open(&dir.join("ucplus.db"))
+    let store = ucplus_store::SqlStore::open_sqlite(&dir.join("ucplus.db"))
         .await
         .unwrap();
     let row = |id: &str, age_days: i64| CallLogEntry {
@@ -237,7 +237,7 @@ async fn call_history_and_usage_are_pruned_past_their_retention() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     server.stop().await;
-    let store = ucplus_store::SqliteStore::open(&dir.join("ucplus.db"))
+    let store = ucplus_store::SqlStore::open_sqlite(&dir.join("ucplus.db"))
         .await
         .unwrap();
     let days = store.daily_usage(None, today - 101, today).await.unwrap();

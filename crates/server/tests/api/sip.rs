@@ -318,10 +318,10 @@ async fn handsets_register_over_tcp_too() {
         let mut framer = sip::StreamFramer::new(sip::Limits::default());
         let mut buffer = bytes::BytesMut::new();
         loop {
-            if let Ok(Some(sip::StreamItem::Message(message))) = framer.decode(&mut buffer) {
-                if let Message::Response(response) = *message {
-                    return response;
-                }
+            if let Ok(Some(sip::StreamItem::Message(message))) = framer.decode(&mut buffer)
+                && let Message::Response(response) = *message
+            {
+                return response;
             }
             let read = tokio::time::timeout(Duration::from_secs(5), stream.read_buf(&mut buffer))
                 .await
@@ -505,13 +505,12 @@ fn udp_ports_of(pid: u32) -> Vec<u16> {
             let (Some(local), Some(inode)) = (fields.get(1), fields.get(9)) else {
                 continue;
             };
-            if inodes.iter().any(|i| i == inode) {
-                if let Some(port) = local
+            if inodes.iter().any(|i| i == inode)
+                && let Some(port) = local
                     .rsplit_once(':')
                     .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok())
-                {
-                    ports.push(port);
-                }
+            {
+                ports.push(port);
             }
         }
     }

@@ -5,7 +5,10 @@
 
 mod backup;
 mod running;
+#[path = "../../../store/tests/support/scratch.rs"]
+mod scratch;
 mod sim;
+mod store;
 
 use std::process::Command;
 

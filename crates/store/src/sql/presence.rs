@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use ucplus_core::store::PresenceStore;
 use ucplus_core::*;
 
-use super::{SqliteStore, TenantTable, expect_one};
+use super::{SqlStore, TenantTable, expect_one};
+use crate::db::query;
 use crate::rows::{self, backend};
 
 const PRESENCE: TenantTable = TenantTable {
@@ -13,15 +14,15 @@ const PRESENCE: TenantTable = TenantTable {
 };
 
 #[async_trait]
-impl PresenceStore for SqliteStore {
+impl PresenceStore for SqlStore {
     async fn presence(&self, tenant: TenantId) -> StoreResult<Vec<UserPresence>> {
-        let rows = PRESENCE.list(&self.pool, tenant, "user_id").await?;
+        let rows = PRESENCE.list(&self.db, tenant, "user_id").await?;
         rows.iter().map(rows::presence).collect()
     }
 
     async fn set_presence(&self, tenant: TenantId, presence: &UserPresence) -> StoreResult<()> {
         // The user must be the tenant's: the insert selects it from users.
-        let result = sqlx::query(
+        let result = query(
             "INSERT INTO presence (user_id, tenant_id, state, note, updated_at) \
              SELECT id, tenant_id, $1, $2, $3 FROM users WHERE tenant_id = $4 AND id = $5 \
              ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, note = excluded.note, \
@@ -32,7 +33,7 @@ impl PresenceStore for SqliteStore {
         .bind(presence.updated_at.0)
         .bind(tenant.to_string())
         .bind(presence.user_id.to_string())
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(backend)?;
         expect_one(result)

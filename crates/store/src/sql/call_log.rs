@@ -4,15 +4,16 @@ use async_trait::async_trait;
 use ucplus_core::store::CallLogStore;
 use ucplus_core::*;
 
-use super::SqliteStore;
+use super::SqlStore;
+use crate::db::query;
 use crate::rows::{self, backend, map_error};
 
 #[async_trait]
-impl CallLogStore for SqliteStore {
+impl CallLogStore for SqlStore {
     async fn insert_call_log(&self, tenant: TenantId, entries: &[CallLogEntry]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.db.begin().await.map_err(backend)?;
         for entry in entries {
-            sqlx::query(
+            query(
                 "INSERT INTO call_log (id, tenant_id, user_id, device_id, pbx_id, direction, \
                  missed, answered, other_number, other_name, answered_by, started_at, \
                  answered_at, ended_at, ring_ms, talk_ms, transferred, cause) VALUES \
@@ -36,7 +37,7 @@ impl CallLogStore for SqliteStore {
             .bind(entry.talk_ms)
             .bind(serde_json::to_string(&entry.transferred).map_err(backend)?)
             .bind(&entry.cause)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(|e| map_error(e, "id"))?;
         }
@@ -49,7 +50,7 @@ impl CallLogStore for SqliteStore {
         user: UserId,
         page: Page,
     ) -> StoreResult<Vec<CallLogEntry>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT * FROM call_log WHERE tenant_id = $1 AND user_id = $2 \
              ORDER BY started_at DESC, id DESC LIMIT $3 OFFSET $4",
         )
@@ -57,16 +58,16 @@ impl CallLogStore for SqliteStore {
         .bind(user.to_string())
         .bind(i64::from(page.limit))
         .bind(i64::from(page.offset))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(backend)?;
         rows.iter().map(rows::call_log).collect()
     }
 
     async fn prune_call_log(&self, before: i64) -> StoreResult<u64> {
-        let result = sqlx::query("DELETE FROM call_log WHERE started_at < $1")
+        let result = query("DELETE FROM call_log WHERE started_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(backend)?;
         Ok(result.rows_affected())

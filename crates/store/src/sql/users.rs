@@ -1,13 +1,11 @@
 //! [`UserStore`] for SQLite: the users of a tenant.
 
 use async_trait::async_trait;
-use sqlx::Sqlite;
-use sqlx::query::Query;
-use sqlx::sqlite::SqliteArguments;
 use ucplus_core::store::UserStore;
 use ucplus_core::*;
 
-use super::{SqliteStore, TenantTable, expect_one};
+use super::{SqlStore, TenantTable, expect_one};
+use crate::db::{Query, query};
 use crate::rows::{self, map_error};
 
 pub(super) const USER_COLUMNS: &str = "id, tenant_id, username, display_name, role, site_id, \
@@ -23,11 +21,7 @@ pub(super) const INSERT_USER: &str = "INSERT INTO users (id, tenant_id, username
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// Binds [`INSERT_USER`]'s values; `tenant` None: a system admin.
-pub(super) fn bind_user<'q>(
-    query: Query<'q, Sqlite, SqliteArguments<'q>>,
-    tenant: Option<TenantId>,
-    user: &'q User,
-) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+pub(super) fn bind_user(query: Query, tenant: Option<TenantId>, user: &User) -> Query {
     query
         .bind(user.id.to_string())
         .bind(tenant.map(|t| t.to_string()))
@@ -42,30 +36,30 @@ pub(super) fn bind_user<'q>(
 }
 
 #[async_trait]
-impl UserStore for SqliteStore {
+impl UserStore for SqlStore {
     async fn users(&self, tenant: TenantId) -> StoreResult<Vec<User>> {
-        let rows = USERS.list(&self.pool, tenant, "username").await?;
+        let rows = USERS.list(&self.db, tenant, "username").await?;
         rows.iter().map(rows::user).collect()
     }
 
     async fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<User> {
-        rows::user(&USERS.get(&self.pool, tenant, &id.to_string()).await?)
+        rows::user(&USERS.get(&self.db, tenant, &id.to_string()).await?)
     }
 
     async fn user_by_name(&self, tenant: TenantId, username: &str) -> StoreResult<User> {
-        rows::user(&USERS.find(&self.pool, tenant, "username", username).await?)
+        rows::user(&USERS.find(&self.db, tenant, "username", username).await?)
     }
 
     async fn insert_user(&self, tenant: TenantId, user: &User) -> StoreResult<()> {
-        bind_user(sqlx::query(INSERT_USER), Some(tenant), user)
-            .execute(&self.pool)
+        bind_user(query(INSERT_USER), Some(tenant), user)
+            .execute(&self.db)
             .await
             .map_err(|e| map_error(e, "username"))?;
         Ok(())
     }
 
     async fn update_user(&self, tenant: TenantId, user: &User) -> StoreResult<()> {
-        let result = sqlx::query(
+        let result = query(
             "UPDATE users SET username = $1, display_name = $2, role = $3, site_id = $4, \
              licenses = $5, email = $6, password_hash = $7 WHERE tenant_id = $8 AND id = $9",
         )
@@ -78,13 +72,13 @@ impl UserStore for SqliteStore {
         .bind(&user.password_hash)
         .bind(tenant.to_string())
         .bind(user.id.to_string())
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(|e| map_error(e, "username"))?;
         expect_one(result)
     }
 
     async fn delete_user(&self, tenant: TenantId, id: UserId) -> StoreResult<()> {
-        USERS.delete(&self.pool, tenant, &id.to_string()).await
+        USERS.delete(&self.db, tenant, &id.to_string()).await
     }
 }

@@ -4,30 +4,31 @@ use async_trait::async_trait;
 use ucplus_core::store::PbxStore;
 use ucplus_core::*;
 
-use super::{SqliteStore, expect_one};
+use super::{SqlStore, expect_one};
+use crate::db::query;
 use crate::rows::{self, backend, map_error};
 
 #[async_trait]
-impl PbxStore for SqliteStore {
+impl PbxStore for SqlStore {
     async fn pbxs(&self) -> StoreResult<Vec<Pbx>> {
-        let rows = sqlx::query("SELECT * FROM pbxs ORDER BY name, id")
-            .fetch_all(&self.pool)
+        let rows = query("SELECT * FROM pbxs ORDER BY name, id")
+            .fetch_all(&self.db)
             .await
             .map_err(backend)?;
         rows.iter().map(rows::pbx).collect()
     }
 
     async fn pbx(&self, id: PbxId) -> StoreResult<Pbx> {
-        let row = sqlx::query("SELECT * FROM pbxs WHERE id = $1")
+        let row = query("SELECT * FROM pbxs WHERE id = $1")
             .bind(id.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db)
             .await
             .map_err(|e| map_error(e, "id"))?;
         rows::pbx(&row)
     }
 
     async fn insert_pbx(&self, pbx: &Pbx) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "INSERT INTO pbxs (id, name, kind, tenant_id, host, port, settings, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -39,37 +40,36 @@ impl PbxStore for SqliteStore {
         .bind(pbx.port.map(i64::from))
         .bind(pbx.settings.to_string())
         .bind(pbx.created_at.0)
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(|e| map_error(e, "id"))?;
         Ok(())
     }
 
     async fn update_pbx(&self, pbx: &Pbx) -> StoreResult<()> {
-        let result = sqlx::query(
-            "UPDATE pbxs SET name = $1, host = $2, port = $3, settings = $4 WHERE id = $5",
-        )
-        .bind(&pbx.name)
-        .bind(&pbx.host)
-        .bind(pbx.port.map(i64::from))
-        .bind(pbx.settings.to_string())
-        .bind(pbx.id.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        let result =
+            query("UPDATE pbxs SET name = $1, host = $2, port = $3, settings = $4 WHERE id = $5")
+                .bind(&pbx.name)
+                .bind(&pbx.host)
+                .bind(pbx.port.map(i64::from))
+                .bind(pbx.settings.to_string())
+                .bind(pbx.id.to_string())
+                .execute(&self.db)
+                .await
+                .map_err(backend)?;
         expect_one(result)
     }
 
     async fn delete_pbx(&self, id: PbxId) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("DELETE FROM devices WHERE pbx_id = $1")
+        let mut tx = self.db.begin().await.map_err(backend)?;
+        query("DELETE FROM devices WHERE pbx_id = $1")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(backend)?;
-        let result = sqlx::query("DELETE FROM pbxs WHERE id = $1")
+        let result = query("DELETE FROM pbxs WHERE id = $1")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(backend)?;
         expect_one(result)?;

@@ -4,13 +4,14 @@ use async_trait::async_trait;
 use ucplus_core::store::AuditStore;
 use ucplus_core::*;
 
-use super::SqliteStore;
+use super::SqlStore;
+use crate::db::query;
 use crate::rows::{self, backend};
 
 #[async_trait]
-impl AuditStore for SqliteStore {
+impl AuditStore for SqlStore {
     async fn insert_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "INSERT INTO audit_log (id, at, actor_id, actor_username, tenant_id, action, target, \
              detail, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -23,7 +24,7 @@ impl AuditStore for SqliteStore {
         .bind(&entry.target)
         .bind(entry.detail.to_string())
         .bind(&entry.source)
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(backend)?;
         Ok(())
@@ -32,21 +33,21 @@ impl AuditStore for SqliteStore {
     async fn audit(&self, tenant: Option<TenantId>, page: Page) -> StoreResult<Vec<AuditEntry>> {
         let rows = match tenant {
             Some(tenant) => {
-                sqlx::query(
+                query(
                     "SELECT * FROM audit_log WHERE tenant_id = $1 \
                      ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
                 )
                 .bind(tenant.to_string())
                 .bind(i64::from(page.limit))
                 .bind(i64::from(page.offset))
-                .fetch_all(&self.pool)
+                .fetch_all(&self.db)
                 .await
             }
             None => {
-                sqlx::query("SELECT * FROM audit_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2")
+                query("SELECT * FROM audit_log ORDER BY at DESC, id DESC LIMIT $1 OFFSET $2")
                     .bind(i64::from(page.limit))
                     .bind(i64::from(page.offset))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.db)
                     .await
             }
         }

@@ -1,19 +1,19 @@
 //! [`UsageStore`] for SQLite: hourly license usage peaks and their daily maxima.
 
 use async_trait::async_trait;
-use sqlx::Row;
 use ucplus_core::store::UsageStore;
 use ucplus_core::*;
 
-use super::SqliteStore;
+use super::SqlStore;
+use crate::db::query;
 use crate::rows::backend;
 
 #[async_trait]
-impl UsageStore for SqliteStore {
+impl UsageStore for SqlStore {
     async fn record_usage(&self, samples: &[UsageSample]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.db.begin().await.map_err(backend)?;
         for sample in samples {
-            sqlx::query(
+            query(
                 "INSERT INTO license_usage (tenant_id, license_type, hour, peak) \
                  VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (tenant_id, license_type, hour) DO UPDATE SET peak = \
@@ -24,7 +24,7 @@ impl UsageStore for SqliteStore {
             .bind(&sample.license_type)
             .bind(sample.hour)
             .bind(i64::from(sample.peak))
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(backend)?;
         }
@@ -40,7 +40,7 @@ impl UsageStore for SqliteStore {
         const DAY_MS: i64 = 86_400_000;
         let from = from_day.saturating_mul(DAY_MS);
         let to = to_day.saturating_add(1).saturating_mul(DAY_MS);
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT hour / 86400000 AS day, tenant_id, license_type, MAX(peak) AS peak \
              FROM license_usage WHERE hour >= $1 AND hour < $2 \
              AND (CAST($3 AS TEXT) IS NULL OR tenant_id = CAST($3 AS TEXT)) \
@@ -50,7 +50,7 @@ impl UsageStore for SqliteStore {
         .bind(from)
         .bind(to)
         .bind(tenant.map(|t| t.to_string()))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.db)
         .await
         .map_err(backend)?;
         rows.iter()
@@ -68,9 +68,9 @@ impl UsageStore for SqliteStore {
     }
 
     async fn prune_usage(&self, before: i64) -> StoreResult<u64> {
-        let result = sqlx::query("DELETE FROM license_usage WHERE hour < $1")
+        let result = query("DELETE FROM license_usage WHERE hour < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(backend)?;
         Ok(result.rows_affected())

@@ -1,11 +1,11 @@
 //! [`DeviceStore`] for SQLite: a tenant's devices, and every device of one PBX.
 
 use async_trait::async_trait;
-use sqlx::Row;
 use ucplus_core::store::DeviceStore;
 use ucplus_core::*;
 
-use super::{SqliteStore, TenantTable, expect_one};
+use super::{SqlStore, TenantTable, expect_one};
+use crate::db::query;
 use crate::rows::{self, backend, map_error};
 
 const DEVICES: TenantTable = TenantTable {
@@ -14,22 +14,20 @@ const DEVICES: TenantTable = TenantTable {
 };
 
 #[async_trait]
-impl DeviceStore for SqliteStore {
+impl DeviceStore for SqlStore {
     async fn devices(&self, tenant: TenantId) -> StoreResult<Vec<Device>> {
-        let rows = DEVICES
-            .list(&self.pool, tenant, "pbx_id, device_id")
-            .await?;
+        let rows = DEVICES.list(&self.db, tenant, "pbx_id, device_id").await?;
         rows.iter().map(rows::device).collect()
     }
 
     async fn device(&self, tenant: TenantId, id: DeviceRecordId) -> StoreResult<Device> {
-        rows::device(&DEVICES.get(&self.pool, tenant, &id.to_string()).await?)
+        rows::device(&DEVICES.get(&self.db, tenant, &id.to_string()).await?)
     }
 
     async fn insert_devices(&self, tenant: TenantId, devices: &[Device]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.db.begin().await.map_err(backend)?;
         for device in devices {
-            sqlx::query(
+            query(
                 "INSERT INTO devices (id, tenant_id, pbx_id, device_id, name, user_id, created_at, \
                  extension, sip_username, sip_ha1_md5, sip_ha1_sha256) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -45,7 +43,7 @@ impl DeviceStore for SqliteStore {
             .bind(&device.sip_username)
             .bind(device.sip_ha1.as_ref().map(|h| h.md5.clone()))
             .bind(device.sip_ha1.as_ref().map(|h| h.sha256.clone()))
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(|e| map_error(e, "device_id"))?;
         }
@@ -53,7 +51,7 @@ impl DeviceStore for SqliteStore {
     }
 
     async fn update_device(&self, tenant: TenantId, device: &Device) -> StoreResult<()> {
-        let result = sqlx::query(
+        let result = query(
             "UPDATE devices SET name = $1, user_id = $2, extension = $3, sip_username = $4, \
              sip_ha1_md5 = $5, sip_ha1_sha256 = $6 WHERE tenant_id = $7 AND id = $8",
         )
@@ -65,14 +63,14 @@ impl DeviceStore for SqliteStore {
         .bind(device.sip_ha1.as_ref().map(|h| h.sha256.clone()))
         .bind(tenant.to_string())
         .bind(device.id.to_string())
-        .execute(&self.pool)
+        .execute(&self.db)
         .await
         .map_err(backend)?;
         expect_one(result)
     }
 
     async fn delete_device(&self, tenant: TenantId, id: DeviceRecordId) -> StoreResult<()> {
-        DEVICES.delete(&self.pool, tenant, &id.to_string()).await
+        DEVICES.delete(&self.db, tenant, &id.to_string()).await
     }
 
     async fn numbers_in_use(
@@ -90,11 +88,11 @@ impl DeviceStore for SqliteStore {
                  WHERE tenant_id = $1 AND COALESCE(extension, device_id) IN ({})",
                 placeholders.join(", ")
             );
-            let mut query = sqlx::query(&sql).bind(tenant.to_string());
+            let mut query = query(&sql).bind(tenant.to_string());
             for number in chunk {
                 query = query.bind(number);
             }
-            for row in query.fetch_all(&self.pool).await.map_err(backend)? {
+            for row in query.fetch_all(&self.db).await.map_err(backend)? {
                 in_use.push(row.try_get("number").map_err(backend)?);
             }
         }
@@ -102,10 +100,10 @@ impl DeviceStore for SqliteStore {
     }
 
     async fn device_owner(&self, pbx: PbxId, device_id: &str) -> StoreResult<Option<TenantId>> {
-        let row = sqlx::query("SELECT tenant_id FROM devices WHERE pbx_id = $1 AND device_id = $2")
+        let row = query("SELECT tenant_id FROM devices WHERE pbx_id = $1 AND device_id = $2")
             .bind(pbx.to_string())
             .bind(device_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.db)
             .await
             .map_err(backend)?;
         match row {
@@ -118,9 +116,9 @@ impl DeviceStore for SqliteStore {
     }
 
     async fn pbx_devices(&self, pbx: PbxId) -> StoreResult<Vec<Device>> {
-        let rows = sqlx::query("SELECT * FROM devices WHERE pbx_id = $1 ORDER BY device_id")
+        let rows = query("SELECT * FROM devices WHERE pbx_id = $1 ORDER BY device_id")
             .bind(pbx.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.db)
             .await
             .map_err(backend)?;
         rows.iter().map(rows::device).collect()

@@ -1,37 +1,37 @@
 //! [`TenantStore`] for SQLite: tenants, their first admin, their license limits.
 
 use async_trait::async_trait;
-use sqlx::Row;
 use ucplus_core::store::{TenantStore, check_tenant};
 use ucplus_core::*;
 
 use super::users::{INSERT_USER, bind_user};
-use super::{SqliteStore, expect_one};
+use super::{SqlStore, expect_one};
+use crate::db::query;
 use crate::rows::{self, backend, map_error};
 
 #[async_trait]
-impl TenantStore for SqliteStore {
+impl TenantStore for SqlStore {
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
-        let rows = sqlx::query("SELECT * FROM tenants ORDER BY name, id")
-            .fetch_all(&self.pool)
+        let rows = query("SELECT * FROM tenants ORDER BY name, id")
+            .fetch_all(&self.db)
             .await
             .map_err(backend)?;
         rows.iter().map(rows::tenant).collect()
     }
 
     async fn tenant_by_id(&self, id: TenantId) -> StoreResult<Tenant> {
-        let row = sqlx::query("SELECT * FROM tenants WHERE id = $1")
+        let row = query("SELECT * FROM tenants WHERE id = $1")
             .bind(id.to_string())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db)
             .await
             .map_err(|e| map_error(e, "id"))?;
         rows::tenant(&row)
     }
 
     async fn tenant_by_slug(&self, slug: &str) -> StoreResult<Tenant> {
-        let row = sqlx::query("SELECT * FROM tenants WHERE slug = $1")
+        let row = query("SELECT * FROM tenants WHERE slug = $1")
             .bind(slug)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.db)
             .await
             .map_err(|e| map_error(e, "slug"))?;
         rows::tenant(&row)
@@ -41,18 +41,18 @@ impl TenantStore for SqliteStore {
         if let Some(admin) = first_admin {
             check_tenant(tenant.id, admin.tenant_id)?;
         }
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("INSERT INTO tenants (id, name, slug, created_at) VALUES ($1, $2, $3, $4)")
+        let mut tx = self.db.begin().await.map_err(backend)?;
+        query("INSERT INTO tenants (id, name, slug, created_at) VALUES ($1, $2, $3, $4)")
             .bind(tenant.id.to_string())
             .bind(&tenant.name)
             .bind(&tenant.slug)
             .bind(tenant.created_at.0)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(|e| map_error(e, "slug"))?;
         if let Some(admin) = first_admin {
-            bind_user(sqlx::query(INSERT_USER), Some(tenant.id), admin)
-                .execute(&mut *tx)
+            bind_user(query(INSERT_USER), Some(tenant.id), admin)
+                .execute(&mut tx)
                 .await
                 .map_err(|e| map_error(e, "admin.username"))?;
         }
@@ -60,30 +60,30 @@ impl TenantStore for SqliteStore {
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
-        let result = sqlx::query("UPDATE tenants SET name = $1, slug = $2 WHERE id = $3")
+        let result = query("UPDATE tenants SET name = $1, slug = $2 WHERE id = $3")
             .bind(&tenant.name)
             .bind(&tenant.slug)
             .bind(tenant.id.to_string())
-            .execute(&self.pool)
+            .execute(&self.db)
             .await
             .map_err(|e| map_error(e, "slug"))?;
         expect_one(result)
     }
 
     async fn delete_tenant(&self, id: TenantId) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.db.begin().await.map_err(backend)?;
         let id = id.to_string();
         // Children first, so the order does not depend on ON DELETE CASCADE support.
         for table in ["devices", "users", "sites", "tenant_limits", "pbxs"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))
+            query(format!("DELETE FROM {table} WHERE tenant_id = $1"))
                 .bind(&id)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await
                 .map_err(backend)?;
         }
-        let result = sqlx::query("DELETE FROM tenants WHERE id = $1")
+        let result = query("DELETE FROM tenants WHERE id = $1")
             .bind(&id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(backend)?;
         expect_one(result)?;
@@ -91,13 +91,12 @@ impl TenantStore for SqliteStore {
     }
 
     async fn tenant_limits(&self, id: TenantId) -> StoreResult<TenantLimits> {
-        let rows = sqlx::query(
-            "SELECT license_type, cap, reserved FROM tenant_limits WHERE tenant_id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let rows =
+            query("SELECT license_type, cap, reserved FROM tenant_limits WHERE tenant_id = $1")
+                .bind(id.to_string())
+                .fetch_all(&self.db)
+                .await
+                .map_err(backend)?;
         let mut limits = TenantLimits::new();
         for row in rows {
             let cap: Option<i64> = row.try_get("cap").map_err(backend)?;
@@ -114,14 +113,14 @@ impl TenantStore for SqliteStore {
     }
 
     async fn set_tenant_limits(&self, id: TenantId, limits: &TenantLimits) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("DELETE FROM tenant_limits WHERE tenant_id = $1")
+        let mut tx = self.db.begin().await.map_err(backend)?;
+        query("DELETE FROM tenant_limits WHERE tenant_id = $1")
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(backend)?;
         for (license_type, limit) in limits {
-            sqlx::query(
+            query(
                 "INSERT INTO tenant_limits (tenant_id, license_type, cap, reserved) \
                  VALUES ($1, $2, $3, $4)",
             )
@@ -129,7 +128,7 @@ impl TenantStore for SqliteStore {
             .bind(license_type)
             .bind(limit.cap.map(i64::from))
             .bind(i64::from(limit.reserved))
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .map_err(|e| map_error(e, "tenant_id"))?;
         }
