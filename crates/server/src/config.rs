@@ -524,8 +524,8 @@ impl Config {
         }
     }
 
-    /// This node's name: configured, else the host name and the HTTP port.
-    pub fn node_name(&self) -> String {
+    /// This node's name: configured, else the host name and the HTTP port it listens on.
+    pub fn node_name(&self, port: u16) -> String {
         if let Some(name) = &self.node_name {
             return name.clone();
         }
@@ -535,7 +535,7 @@ impl Config {
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "ucplus".to_string());
-        format!("{host}:{}", self.listen.port())
+        format!("{host}:{port}")
     }
 }
 
@@ -593,7 +593,7 @@ mod tests {
             config.backend().unwrap(),
             Backend::Postgres("postgres://u:pw@db/ucplus".into())
         );
-        assert_eq!(config.node_name(), "node-a");
+        assert_eq!(config.node_name(8080), "node-a");
         assert!(
             !format!("{config:?}").contains("pw@"),
             "the database password never reaches a log"
@@ -608,6 +608,6 @@ mod tests {
         config.database_url = None;
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("nats_url"), "NATS without PostgreSQL: {err}");
-        assert!(Config::default().node_name().ends_with(":8080"));
+        assert!(Config::default().node_name(8081).ends_with(":8081"));
     }
 }

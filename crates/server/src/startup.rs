@@ -166,7 +166,9 @@ impl Application {
         };
         let (state_hash_permits, state_hash_wait) =
             (config.login.max_concurrent_hashes, config.login.hash_wait);
+        let node = config.node_name(listener.local_addr()?.port());
         let state = AppState::new(Inner {
+            node,
             sip,
             sip_address,
             cti,
@@ -186,6 +188,13 @@ impl Application {
             metrics: crate::telemetry::metrics_handle(),
             audit_failures: Default::default(),
         });
+        let restored = state
+            .restore_sessions(data_lock.is_some())
+            .await
+            .context("restoring the sessions")?;
+        if restored > 0 {
+            tracing::info!(restored, "sessions restored");
+        }
         let router = crate::api::router(state.clone());
         Ok(Application {
             listener,
@@ -231,6 +240,9 @@ impl Application {
         )
         .await;
         background.abort();
+        if let Err(error) = self.state.persist_activity(Timestamp::now(), true).await {
+            tracing::error!(%error, "could not write the sessions' activity at shutdown");
+        }
         self.state.cti.stop().await;
         if let Err(error) = self
             .state
@@ -395,9 +407,14 @@ async fn background_tasks(state: AppState) {
     loop {
         interval.tick().await;
         let now = Timestamp::now();
-        let ended = state.end_sessions_where(|session| session.is_over(now));
+        let ended = state
+            .end_sessions_where(|session| session.is_over(now))
+            .await;
         if ended > 0 {
             tracing::debug!(ended, "ended idle or expired sessions");
+        }
+        if let Err(error) = state.sync_sessions(now).await {
+            tracing::error!(%error, "could not sync sessions with the store");
         }
         state.limiter.prune(Instant::now());
         if last_flush.elapsed() >= flush_every {

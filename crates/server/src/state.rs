@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::Value;
-use ucplus_core::{AuditEntry, Store, TenantId, Timestamp};
+use ucplus_core::{AuditEntry, Store, StoreError, TenantId, Timestamp};
 
 use crate::auth::rate_limit::LoginLimiter;
-use crate::auth::{Session, Sessions, TokenHash};
+use crate::auth::{Session, Sessions, TokenHash, hash_hex};
 use crate::config::Config;
 use crate::cti::Cti;
+use crate::error::ApiResult;
 use crate::licensing::Licensing;
 
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub config: Config,
+    /// This node's name (`node_name`): the holder of its sessions and PBX links.
+    pub node: String,
     pub store: Arc<dyn Store>,
     pub system_id: String,
     pub trusted_keys: Vec<license::PublicKey>,
@@ -58,20 +61,189 @@ impl AppState {
     }
 
     /// Ends one session and returns its license if it was the user's last of that type.
-    pub fn end_session(&self, hash: &TokenHash) {
+    pub async fn end_session(&self, hash: &TokenHash) {
         if let Some(session) = self.sessions.remove(hash) {
             self.release(&session);
+            self.forget(&[session]).await;
         }
     }
 
     /// Ends every session matching `predicate` (a deleted user or tenant, idle sessions).
-    pub fn end_sessions_where(&self, predicate: impl Fn(&Session) -> bool) -> usize {
+    pub async fn end_sessions_where(&self, predicate: impl Fn(&Session) -> bool) -> usize {
         let ended = self.sessions.remove_where(predicate);
         for session in &ended {
             self.release(session);
         }
         metrics::gauge!("ucplus_sessions").set(self.sessions.len() as f64);
+        self.forget(&ended).await;
         ended.len()
+    }
+
+    /// Ends the sessions of `user` matching `predicate`, on every node: here at once, and
+    /// in the store, so the nodes holding the others end them at their next sync.
+    pub async fn end_user_sessions_where(
+        &self,
+        user: ucplus_core::UserId,
+        predicate: impl Fn(&Session) -> bool,
+    ) -> Result<usize, StoreError> {
+        let mut ended = self
+            .end_sessions_where(|s| s.user_id == user && predicate(s))
+            .await;
+        let mut by_node: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for stored in self.store.user_sessions(user).await? {
+            if Session::from_stored(&stored).is_none_or(|s| predicate(&s)) {
+                by_node
+                    .entry(stored.node.clone())
+                    .or_default()
+                    .push(stored.token_hash);
+            }
+        }
+        for (node, hashes) in by_node {
+            let deleted = self.store.delete_sessions(&node, &hashes).await?;
+            ended += usize::try_from(deleted).unwrap_or(0);
+        }
+        Ok(ended)
+    }
+
+    /// Writes the sessions' activity to the store: what moved on enough, or (`all`, at
+    /// shutdown) everything, so a restarted node finds no live session idle.
+    pub async fn persist_activity(&self, now: Timestamp, all: bool) -> Result<(), StoreError> {
+        let sessions = self.sessions.all();
+        let seen: Vec<(&Arc<Session>, Timestamp)> = sessions
+            .iter()
+            .filter_map(|s| {
+                let at = s
+                    .activity_to_persist(now)
+                    .or_else(|| all.then(|| Timestamp(s.last_seen_ms.load(Ordering::Relaxed))))?;
+                Some((s, at))
+            })
+            .collect();
+        if seen.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(String, Timestamp)> = seen
+            .iter()
+            .map(|(s, at)| (hash_hex(&s.token_hash), *at))
+            .collect();
+        self.store.touch_sessions(&rows).await?;
+        for (session, at) in seen {
+            session.persisted(at);
+        }
+        Ok(())
+    }
+
+    /// Takes back the sessions this node held before it restarted (`every`: all stored
+    /// sessions, for the one server on SQLite, whose name may change with its port), each
+    /// with its license seat; those over their time, or whose seat is gone (a license
+    /// removed), end.
+    pub async fn restore_sessions(&self, every: bool) -> Result<usize, StoreError> {
+        let now = Timestamp::now();
+        let mut lost = Vec::new();
+        let mut restored = 0;
+        let stored_sessions = if every {
+            self.store.all_sessions().await?
+        } else {
+            self.store.node_sessions(&self.node).await?
+        };
+        for stored in stored_sessions {
+            if stored.node != self.node {
+                self.store
+                    .move_session(&stored.token_hash, &self.node)
+                    .await?;
+            }
+            let Some(session) = Session::from_stored(&stored).filter(|s| !s.is_over(now)) else {
+                lost.push(stored.token_hash);
+                continue;
+            };
+            if let (Some(client), Some(tenant)) = (session.client, session.tenant_id)
+                && let Err(error) = self.licensing.acquire(tenant, session.user_id, client)
+            {
+                tracing::warn!(username = %session.username, %error, "a session could not take its license back after the restart");
+                lost.push(stored.token_hash);
+                continue;
+            }
+            self.sessions.insert(session.token_hash, Arc::new(session));
+            restored += 1;
+        }
+        self.store.delete_sessions(&self.node, &lost).await?;
+        metrics::gauge!("ucplus_sessions").set(self.sessions.len() as f64);
+        Ok(restored)
+    }
+
+    /// Deletes ended sessions from the store (those this node still holds).
+    async fn forget(&self, ended: &[Arc<Session>]) {
+        if ended.is_empty() {
+            return;
+        }
+        let hashes: Vec<String> = ended.iter().map(|s| hash_hex(&s.token_hash)).collect();
+        if let Err(error) = self.store.delete_sessions(&self.node, &hashes).await {
+            tracing::error!(%error, "could not delete ended sessions from the store");
+        }
+    }
+
+    /// The session of a token this node does not hold in memory: another node's (which
+    /// this one adopts, taking its license seat here), or one of a restarted node. None
+    /// when the store has no live session for it.
+    pub async fn adopt_session(&self, hash: &TokenHash) -> ApiResult<Option<Arc<Session>>> {
+        let stored = match self.store.session(&hash_hex(hash)).await {
+            Ok(stored) => stored,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        let now = Timestamp::now();
+        let Some(session) = Session::from_stored(&stored).filter(|s| !s.is_over(now)) else {
+            return Ok(None);
+        };
+        if let (Some(client), Some(tenant)) = (session.client, session.tenant_id) {
+            self.licensing.acquire(tenant, session.user_id, client)?;
+        }
+        if stored.node != self.node
+            && let Err(error) = self
+                .store
+                .move_session(&stored.token_hash, &self.node)
+                .await
+        {
+            self.release(&session);
+            return match error {
+                StoreError::NotFound => Ok(None),
+                other => Err(other.into()),
+            };
+        }
+        let session = Arc::new(session);
+        self.sessions.insert(*hash, session.clone());
+        metrics::gauge!("ucplus_sessions").set(self.sessions.len() as f64);
+        Ok(Some(session))
+    }
+
+    /// Writes sessions' activity to the store, and ends those no longer stored as this
+    /// node's (ended or adopted elsewhere: a password changed on another node, a client
+    /// that moved).
+    pub async fn sync_sessions(&self, now: Timestamp) -> Result<(), StoreError> {
+        self.persist_activity(now, false).await?;
+        let held: std::collections::HashSet<String> = self
+            .store
+            .node_sessions(&self.node)
+            .await?
+            .into_iter()
+            .map(|s| s.token_hash)
+            .collect();
+        // A session is stored before it is cached; one made in the last seconds may be in
+        // the cache and not yet in what was read above, so it is left for the next round.
+        let settled = now.0 - 10_000;
+        let gone: Vec<Arc<Session>> = self
+            .sessions
+            .remove_where(|s| s.created_at.0 < settled && !held.contains(&hash_hex(&s.token_hash)));
+        for session in &gone {
+            self.release(session);
+        }
+        if !gone.is_empty() {
+            tracing::info!(
+                ended = gone.len(),
+                "ended sessions no longer held by this node"
+            );
+        }
+        self.store.delete_stale_sessions(now).await?;
+        Ok(())
     }
 
     fn release(&self, session: &Session) {

@@ -5,6 +5,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_cti.sql")),
     (3, include_str!("../migrations/0003_sip.sql")),
+    (4, include_str!("../migrations/0004_sessions.sql")),
 ];
 
 /// Taken (PostgreSQL) before migrating: one node migrates, the others wait and find it done.
@@ -30,4 +31,5 @@ pub const TABLES: &[&str] = &[
     "contacts",
     "contact_numbers",
     "call_log",
+    "sessions",
 ];

@@ -1,5 +1,6 @@
 //! Row → record mapping, shared by the queries of one back-end.
 
+use ucplus_core::store::StoredSession;
 use ucplus_core::*;
 
 use crate::db::Row;
@@ -183,5 +184,22 @@ pub fn call_log(row: &Row) -> Result<CallLogEntry, StoreError> {
         talk_ms: row.try_get("talk_ms").map_err(backend)?,
         transferred: serde_json::from_str(&transferred).map_err(backend)?,
         cause: row.try_get("cause").map_err(backend)?,
+    })
+}
+
+pub fn session(row: &Row) -> Result<StoredSession, StoreError> {
+    let role: String = row.try_get("role").map_err(backend)?;
+    Ok(StoredSession {
+        token_hash: row.try_get("token_hash").map_err(backend)?,
+        user_id: parse(row.try_get("user_id").map_err(backend)?)?,
+        username: row.try_get("username").map_err(backend)?,
+        tenant_id: opt_id(row.try_get("tenant_id").map_err(backend)?)?,
+        role: role.parse().map_err(backend)?,
+        client: row.try_get("client").map_err(backend)?,
+        node: row.try_get("node").map_err(backend)?,
+        created_at: Timestamp(row.try_get("created_at").map_err(backend)?),
+        expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
+        idle_timeout_ms: row.try_get("idle_timeout_ms").map_err(backend)?,
+        last_seen: Timestamp(row.try_get("last_seen").map_err(backend)?),
     })
 }

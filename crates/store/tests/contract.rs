@@ -8,6 +8,7 @@ mod support {
 }
 
 use support::scratch::ScratchDb;
+use ucplus_core::store::StoredSession;
 use ucplus_core::*;
 use ucplus_store::SqlStore;
 
@@ -66,6 +67,7 @@ macro_rules! contract_suite {
             call_log_paging_and_pruning,
             tenant_deletion_cascades,
             tenant_mismatch_refused,
+            sessions_by_token_hash_and_node,
         );
     };
     (@tests $backend:ident, $open:ident; $($test:ident),* $(,)?) => {
@@ -1095,5 +1097,105 @@ async fn tenant_mismatch_refused(store: &dyn Store) {
     assert_eq!(
         store.tenant(a.id).devices().get(d200.id).await.unwrap(),
         d200
+    );
+}
+
+fn stored_session(hash: &str, user: &User, node: &str, last_seen: i64) -> StoredSession {
+    StoredSession {
+        token_hash: hash.into(),
+        user_id: user.id,
+        username: user.username.clone(),
+        tenant_id: user.tenant_id,
+        role: user.role,
+        client: Some("desktop".into()),
+        node: node.into(),
+        created_at: Timestamp(1_000),
+        expires_at: Timestamp(100_000),
+        idle_timeout_ms: 10_000,
+        last_seen: Timestamp(last_seen),
+    }
+}
+
+async fn sessions_by_token_hash_and_node(store: &dyn Store) {
+    let (a, _) = two_tenants(store).await;
+    let anna = add_user(store, a.id, "anna").await;
+    let admin = user(None, "root", Role::SystemAdmin);
+    let s1 = stored_session("h1", &anna, "n1", 1_000);
+    let s2 = stored_session("h2", &anna, "n2", 1_000);
+    let root = StoredSession {
+        tenant_id: None,
+        client: None,
+        ..stored_session("h3", &admin, "n1", 1_000)
+    };
+    for session in [&s1, &s2, &root] {
+        store.insert_session(session).await.unwrap();
+    }
+    assert!(matches!(
+        store.insert_session(&s1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.session("h1").await.unwrap(), s1);
+    assert_eq!(store.session("h3").await.unwrap(), root);
+    assert!(matches!(
+        store.session("nope").await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.node_sessions("n1").await.unwrap(),
+        vec![s1.clone(), root.clone()]
+    );
+
+    // Activity only rises.
+    store
+        .touch_sessions(&[
+            ("h1".into(), Timestamp(5_000)),
+            ("h2".into(), Timestamp(500)),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session("h1").await.unwrap().last_seen,
+        Timestamp(5_000)
+    );
+    assert_eq!(
+        store.session("h2").await.unwrap().last_seen,
+        Timestamp(1_000)
+    );
+
+    // Adopted by n2: n1 can no longer end it.
+    store.move_session("h1", "n2").await.unwrap();
+    assert!(matches!(
+        store.move_session("nope", "n2").await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store
+            .delete_sessions("n1", &["h1".into(), "h3".into()])
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.session("h1").await.is_ok());
+    assert!(matches!(
+        store.session("h3").await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Idle past the limit (h2: seen at 1 s, 10 s idle) or expired: gone; h1 (5 s) stays.
+    assert_eq!(
+        store
+            .delete_stale_sessions(Timestamp(12_000))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.session("h1").await.is_ok());
+    let mut h1 = s1.clone();
+    (h1.node, h1.last_seen) = ("n2".into(), Timestamp(5_000));
+    assert_eq!(store.user_sessions(anna.id).await.unwrap(), vec![h1]);
+    store.delete_tenant(a.id).await.unwrap();
+    assert!(
+        store.user_sessions(anna.id).await.unwrap().is_empty(),
+        "a deleted tenant's sessions go with it"
     );
 }

@@ -3,8 +3,8 @@
 //!
 //! The store is split per aggregate: one trait each ([`SystemStore`], [`TenantStore`],
 //! [`UserStore`], [`SiteStore`], [`DeviceStore`], [`PresenceStore`], [`ContactStore`],
-//! [`CallLogStore`], [`PbxStore`], [`AuditStore`], [`UsageStore`]), bundled by [`Store`],
-//! which every type implementing them all implements. A back-end implements the eleven
+//! [`CallLogStore`], [`PbxStore`], [`AuditStore`], [`UsageStore`], [`SessionStore`]), bundled
+//! by [`Store`], which every type implementing them all implements. A back-end implements the twelve
 //! traits; the server holds an `Arc<dyn Store>`, on which every trait's methods are callable
 //! without importing the trait (a concrete back-end type needs the trait in scope).
 //!
@@ -22,6 +22,7 @@ mod devices;
 mod pbxs;
 mod presence;
 mod scope;
+mod sessions;
 mod sites;
 mod system;
 mod tenants;
@@ -35,6 +36,7 @@ pub use devices::{DeviceStore, Devices};
 pub use pbxs::PbxStore;
 pub use presence::{Presence, PresenceStore};
 pub use scope::TenantScope;
+pub use sessions::{SessionStore, StoredSession};
 pub use sites::{SiteStore, Sites};
 pub use system::SystemStore;
 pub use tenants::TenantStore;
@@ -73,6 +75,7 @@ pub trait Store:
     + PbxStore
     + AuditStore
     + UsageStore
+    + SessionStore
     + Send
     + Sync
     + 'static
@@ -91,6 +94,7 @@ impl<T> Store for T where
         + PbxStore
         + AuditStore
         + UsageStore
+        + SessionStore
         + Send
         + Sync
         + 'static

@@ -81,6 +81,6 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "logout", tag = "auth",
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, Auth(session, _): Auth) -> StatusCode {
-    state.logins().logout(&session);
+    state.logins().logout(&session).await;
     StatusCode::NO_CONTENT
 }

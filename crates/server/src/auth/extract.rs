@@ -52,13 +52,17 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
         let hash = token_hash(&token);
-        let session = state
-            .sessions
-            .get(&hash)
-            .ok_or_else(ApiError::token_expired)?;
+        let session = match state.sessions.get(&hash) {
+            Some(session) => session,
+            // Another node's session, or this node's from before a restart.
+            None => state
+                .adopt_session(&hash)
+                .await?
+                .ok_or_else(ApiError::token_expired)?,
+        };
         let now = Timestamp::now();
         if session.is_over(now) {
-            state.end_session(&hash);
+            state.end_session(&hash).await;
             return Err(ApiError::token_expired());
         }
         session.touch(now);

@@ -165,22 +165,33 @@ impl Logins<'_> {
         }
         let hash = token_hash(&token);
         let expires_at = Timestamp(now.0.saturating_add(ttl_ms));
-        state.sessions.insert(
-            hash,
-            Arc::new(Session {
-                user_id: user.id,
-                username: user.username.clone(),
-                tenant_id: tenant.as_ref().map(|t| t.id),
-                role: user.role,
-                client,
-                expires_at,
-                idle_timeout_ms: idle_ms,
-                last_seen_ms: AtomicI64::new(now.0),
-                open_sockets: AtomicU32::new(0),
-                token_hash: hash,
-                ended: tokio::sync::watch::channel(false).0,
-            }),
-        );
+        let session = Session {
+            user_id: user.id,
+            username: user.username.clone(),
+            tenant_id: tenant.as_ref().map(|t| t.id),
+            role: user.role,
+            client,
+            created_at: now,
+            expires_at,
+            idle_timeout_ms: idle_ms,
+            last_seen_ms: AtomicI64::new(now.0),
+            persisted_seen_ms: AtomicI64::new(now.0),
+            open_sockets: AtomicU32::new(0),
+            token_hash: hash,
+            ended: tokio::sync::watch::channel(false).0,
+        };
+        // Stored first, so every node (and this one after a restart) knows the token.
+        if let Err(error) = state
+            .store
+            .insert_session(&session.to_stored(&state.node))
+            .await
+        {
+            if let Some(client) = client {
+                state.licensing.release(user.id, client);
+            }
+            return Err(error.into());
+        }
+        state.sessions.insert(hash, Arc::new(session));
         self.record(
             Some(user.id),
             &user.username,
@@ -227,8 +238,8 @@ impl Logins<'_> {
     }
 
     /// Ends the session; its license goes back when it was the user's last of that type.
-    pub fn logout(&self, session: &Session) {
-        self.state.end_session(&session.token_hash);
+    pub async fn logout(&self, session: &Session) {
+        self.state.end_session(&session.token_hash).await;
         metrics::gauge!("ucplus_sessions").set(self.state.sessions.len() as f64);
     }
 

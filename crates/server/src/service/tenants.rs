@@ -169,7 +169,9 @@ impl Tenants<'_> {
             .map(|u| u.id)
             .collect();
         state.store.delete_tenant(tenant.id).await?;
-        state.end_sessions_where(|session| session.tenant_id == Some(tenant.id));
+        state
+            .end_sessions_where(|session| session.tenant_id == Some(tenant.id))
+            .await;
         state.licensing.remove_tenant(tenant.id);
         for pbx in pbxs {
             state.reload_pbx(pbx).await;

@@ -194,13 +194,14 @@ impl Users<'_> {
             Actor::Session { session, .. } => Some(session.token_hash),
             Actor::Server => None,
         };
-        let ended = state.end_sessions_where(|s| {
-            s.user_id == user.id
-                && (s.role != user.role
+        let ended = state
+            .end_user_sessions_where(user.id, |s| {
+                s.role != user.role
                     || s.client
                         .is_some_and(|c| !user.licenses.iter().any(|l| l == c.as_str()))
-                    || (password_changed && Some(s.token_hash) != own_session))
-        });
+                    || (password_changed && Some(s.token_hash) != own_session)
+            })
+            .await?;
         state
             .record(
                 actor,
@@ -231,7 +232,7 @@ impl Users<'_> {
             .map(|d| d.pbx_id)
             .collect();
         state.store.tenant(tenant).users().delete(user.id).await?;
-        state.end_sessions_where(|s| s.user_id == user.id);
+        state.end_user_sessions_where(user.id, |_| true).await?;
         state.cti.user_removed(user.id);
         // Their own contacts went with them.
         state.contacts_changed(tenant).await;

@@ -1,4 +1,5 @@
-//! Restart: what was configured survives; what belonged to the old process does not.
+//! Restart: what was configured survives, and so do the sessions (with their license seats);
+//! a session that went idle past its limit while the server was down does not.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -6,7 +7,7 @@ use serde_json::json;
 use crate::helpers::{TestServer, vendor_key};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn data_survives_and_dead_sessions_hold_no_license() {
+async fn data_and_sessions_survive_a_crash() {
     let server = TestServer::start().await;
     let admin = server.multi_tenant_admin().await;
     let (acme, acme_admin) = server.tenant(&admin, "acme").await;
@@ -35,11 +36,17 @@ async fn data_survives_and_dead_sessions_hold_no_license() {
     let (_, overview) = server.get(&admin, "/api/v1/licenses").await;
     assert_eq!(overview["mode"], "multi_tenant");
     assert_eq!(overview["licenses"].as_array().unwrap().len(), 1);
-    // No license stays taken by the session that died with the old process.
-    assert_eq!(server.pool(&admin, "desktop").await, (5, 0));
+    // Anna's session came back with its seat: her token works, nobody logs in again.
+    assert_eq!(server.pool(&admin, "desktop").await, (5, 1));
     assert_eq!(server.pool(&admin, "tenant").await, (5, 2));
+    let (status, me) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["user"]["id"], anna_id.as_str());
+    let (status, _) = server.post(&token, "/api/v1/auth/logout", json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(server.pool(&admin, "desktop").await, (5, 0));
     let (status, _) = server.get(&token, "/api/v1/me").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "logged out stays out");
     // Tenants, limits, users and the audit log are all there.
     let (_, tenant) = server.get(&admin, &format!("/api/v1/tenants/{acme}")).await;
     assert_eq!(
@@ -72,6 +79,32 @@ async fn data_survives_and_dead_sessions_hold_no_license() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    server.stop().await;
+}
+
+/// A session that went idle past its limit while the server was down ends at the restart
+/// and holds no seat; one with time left comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_idle_past_their_limit_do_not_come_back() {
+    let short_idle = |config: &mut ucplus_server::Config| config.session_idle_timeout = 2;
+    let server = TestServer::start_with(short_idle).await;
+    let admin = server.multi_tenant_admin().await;
+    let (_, acme_admin) = server.tenant(&admin, "acme").await;
+    server.user(&acme_admin, "anna", &["desktop"]).await;
+    let token = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .expect("login");
+    assert_eq!(server.pool(&admin, "desktop").await, (5, 1));
+    let (dir, temp) = (server.data_dir.clone(), server.temp());
+    server.stop().await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+
+    let server = TestServer::start_in(&dir, vendor_key(), temp, short_idle).await;
+    let admin = server.admin().await;
+    assert_eq!(server.pool(&admin, "desktop").await, (5, 0));
+    let (status, body) = server.get(&token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     server.stop().await;
 }
 

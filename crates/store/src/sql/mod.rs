@@ -12,6 +12,7 @@ mod copy;
 mod devices;
 mod pbxs;
 mod presence;
+mod sessions;
 mod sites;
 mod system;
 mod tenants;

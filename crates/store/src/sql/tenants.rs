@@ -74,7 +74,14 @@ impl TenantStore for SqlStore {
         let mut tx = self.db.begin().await.map_err(backend)?;
         let id = id.to_string();
         // Children first, so the order does not depend on ON DELETE CASCADE support.
-        for table in ["devices", "users", "sites", "tenant_limits", "pbxs"] {
+        for table in [
+            "sessions",
+            "devices",
+            "users",
+            "sites",
+            "tenant_limits",
+            "pbxs",
+        ] {
             query(format!("DELETE FROM {table} WHERE tenant_id = $1"))
                 .bind(&id)
                 .execute(&mut tx)
