@@ -20,8 +20,10 @@ use crate::xml::{Absent, XmlValue};
 /// A device identifier as the switch wrote it, with the plain number derived from it.
 ///
 /// Switches decorate numbers: `N<302118840100>;noa=nk` (OpenScape), `tel:+3222220220`,
-/// `sip:201@pbx.example`, `302118840101;displayNumber=Alice`. [`DeviceId::number`] strips
-/// the decoration; [`DeviceId::raw`] is what must be sent back to the same switch.
+/// `sip:201@pbx.example`, `302118840101;displayNumber=Alice`, `N<sip:+14155550101>Alice`
+/// (SIP gateways, some with a slash: `N</sip:…>`). [`DeviceId::number`] strips the
+/// decoration ([`normalize_number`]); [`DeviceId::raw`] is what must be sent back to the
+/// same switch.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct DeviceId {
     raw: String,
@@ -61,17 +63,20 @@ impl DeviceId {
 ///
 /// ```text
 /// N<302118840100>;noa=nk           -> 302118840100
+/// N<sip:+14155550101>Alice         -> +14155550101
+/// N</sip:+14155550101>Alice        -> +14155550101   (a slash some gateways write)
+/// "Alice" <sip:201@pbx.example>    -> 201
 /// tel:+3222220220;phone-context=x  -> +3222220220
 /// sip:201@pbx.example              -> 201
 /// 302118840101;displayNumber=Alice -> 302118840101
 /// ```
 pub fn normalize_number(raw: &str) -> &str {
     let mut number = raw.trim();
-    if let Some(bracketed) = number
-        .strip_prefix("N<")
-        .or_else(|| number.strip_prefix('<'))
-    {
-        number = bracketed.split('>').next().unwrap_or(bracketed);
+    // Whatever is in angle brackets is the address; a display name may stand before
+    // (`"Alice" <sip:…>`, `N<…>`) or after (`N<…>Alice`) them.
+    if let Some((_, bracketed)) = number.split_once('<') {
+        let address = bracketed.split('>').next().unwrap_or(bracketed);
+        number = address.strip_prefix('/').unwrap_or(address).trim();
     }
     for scheme in ["tel:", "sips:", "sip:"] {
         let has_scheme = number
@@ -231,6 +236,12 @@ mod tests {
             ("302118840101;displayNumber=Alice", "302118840101"),
             (" 201 ", "201"),
             ("<201>", "201"),
+            ("N<sip:+14155550101>Alice Example", "+14155550101"),
+            ("N</sip:+14155550101>Alice Example", "+14155550101"),
+            ("N<tel:+14155550101;phone-context=+1>", "+14155550101"),
+            ("\"Alice\" <sip:201@pbx.example;user=phone>", "201"),
+            ("Alice <sips:+14155550101@example.com>;tag=1", "+14155550101"),
+            ("N</>", ""),
             ("N<", ""),
             ("", ""),
             ("sip:", ""),

@@ -5,7 +5,8 @@
 //! - [`frame`]: bytes ↔ XML documents (8-byte header or NUL-delimited), bounded.
 //! - [`decode`] / [`encode`]: XML ↔ [`Message`]; one module per service family:
 //!   [`session`], [`system`], [`monitoring`], [`call_control`], [`features`], [`events`],
-//!   [`error_code`]; shared value types in [`device`] and [`values`].
+//!   [`routing`], [`error_code`]; shared value types in [`device`], [`call_linkage`] and
+//!   [`values`].
 //! - [`invoke`]: invoke id allocation and the pending-request table.
 //! - [`decode_stream`]: decode a capture (any framing) message by message, and JSON.
 //!
@@ -61,6 +62,7 @@
 mod xml;
 
 pub mod call_control;
+pub mod call_linkage;
 mod charset;
 pub mod decode_stream;
 pub mod device;
@@ -72,15 +74,18 @@ pub mod frame;
 pub mod invoke;
 pub mod message;
 pub mod monitoring;
+pub mod routing;
 pub mod session;
 pub mod system;
 pub mod values;
 
 // Message structs and values are used everywhere: reachable from the crate root too.
 pub use call_control::*;
+pub use call_linkage::*;
 pub use events::*;
 pub use features::*;
 pub use monitoring::*;
+pub use routing::*;
 pub use session::*;
 pub use system::*;
 pub use values::*;
