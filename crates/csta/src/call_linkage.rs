@@ -85,7 +85,9 @@ impl XmlValue for GlobalCallLinkageId {
         while let Some(child) = cursor.next_child_or_text(element, &mut text)? {
             match child.local_name() {
                 "subDomainCallLinkageID" => {
-                    id = Some(GlobalCallLinkageId::SubDomain(String::read(cursor, &child)?))
+                    id = Some(GlobalCallLinkageId::SubDomain(String::read(
+                        cursor, &child,
+                    )?))
                 }
                 "globallyUniqueCallLinkageID" => {
                     id = Some(GlobalCallLinkageId::Global(String::read(cursor, &child)?))

@@ -40,7 +40,8 @@ macro_rules! call_event {
                 cause: opt EventCause = "cause",
                 network_calling_device: opt EventDevice = "networkCallingDevice",
                 network_called_device: opt EventDevice = "networkCalledDevice",
-                call_linkage_data: opt CallLinkageData = "callLinkageData",
+                /// Boxed: large and rarely sent (keeps every message small).
+                call_linkage_data: opt Box<CallLinkageData> = "callLinkageData",
             }
         }
     };

@@ -47,7 +47,8 @@ csta_struct! {
         /// Seconds the switch waits for a `RouteSelect`.
         reply_timeout: opt u32 = "replyTimeout",
         correlator_data: opt String = "correlatorData",
-        call_linkage_data: opt CallLinkageData = "callLinkageData",
+        /// Boxed: large and rarely sent (keeps every message small).
+        call_linkage_data: opt Box<CallLinkageData> = "callLinkageData",
     }
 }
 
@@ -73,7 +74,8 @@ csta_struct! {
         calling_device: opt EventDevice = "callingDevice",
         /// Whether the route leaves the switch's domain.
         domain: opt bool = "domain",
-        call_linkage_data: opt CallLinkageData = "callLinkageData",
+        /// Boxed: large and rarely sent (keeps every message small).
+        call_linkage_data: opt Box<CallLinkageData> = "callLinkageData",
     }
 }
 

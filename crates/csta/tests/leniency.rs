@@ -379,10 +379,7 @@ fn feature_events_without_a_monitor_cross_reference_are_accepted() {
         panic!("not a DoNotDisturbEvent")
     };
     assert_eq!(event.monitor_cross_ref_id, None);
-    assert_eq!(
-        event.device.device_id().map(DeviceId::number),
-        Some("201")
-    );
+    assert_eq!(event.device.device_id().map(DeviceId::number), Some("201"));
     assert!(event.do_not_disturb_on);
     let forwarding = "<ForwardingEvent><device>201</device>\
         <forwardingType>forwardNoAns</forwardingType><forwardStatus>true</forwardStatus>\
@@ -414,16 +411,18 @@ fn feature_events_without_a_monitor_cross_reference_are_accepted() {
 fn namespace_variants_seen_in_the_field_are_csta() {
     let body = "<monitorCrossRefID>7</monitorCrossRefID>\
         <connection><callID>42</callID><deviceID>201</deviceID></connection>";
-    let reference = decoded(format!("<DeliveredEvent xmlns=\"{ED4}\">{body}</DeliveredEvent>").as_bytes());
+    let reference =
+        decoded(format!("<DeliveredEvent xmlns=\"{ED4}\">{body}</DeliveredEvent>").as_bytes());
     for namespace in [
         "http://www.ecma.ch/standards/ecma-323/csta/ed6",
         "http://www.ecmainternational.org/standards/ecma-323/csta/ed3",
         "https://www.ecma-international.org/standards/ecma-323/csta/ed5/",
         "http://www.avaya.com/csta",
     ] {
-        let xml = format!("<csta:DeliveredEvent xmlns:csta=\"{namespace}\">{body}</csta:DeliveredEvent>")
-            .replace("<monitor", "<csta:monitor")
-            .replace("</monitor", "</csta:monitor");
+        let xml =
+            format!("<csta:DeliveredEvent xmlns:csta=\"{namespace}\">{body}</csta:DeliveredEvent>")
+                .replace("<monitor", "<csta:monitor")
+                .replace("</monitor", "</csta:monitor");
         assert_eq!(decoded(xml.as_bytes()), reference, "{xml}");
         // Unknown roots in these namespaces are kept, not refused.
         let unknown = format!("<CallInformationEvent xmlns=\"{namespace}\"/>");
@@ -441,5 +440,8 @@ fn namespace_variants_seen_in_the_field_are_csta() {
         Some(Edition::Ed5)
     );
     // An edition ucplus does not write: recognised as CSTA above, but no edition to adopt.
-    assert_eq!(edition("http://www.ecma.ch/standards/ecma-323/csta/ed6"), None);
+    assert_eq!(
+        edition("http://www.ecma.ch/standards/ecma-323/csta/ed6"),
+        None
+    );
 }

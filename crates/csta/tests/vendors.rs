@@ -44,13 +44,19 @@ fn every_vendor_fixture_decodes_to_its_golden_json_and_round_trips() {
         assert_eq!(json, expected, "{name}");
         for edition in Edition::ALL {
             let xml = encode(&message, edition);
-            assert_eq!(decode(xml.as_bytes()).as_ref(), Ok(&message), "{name}: {xml}");
+            assert_eq!(
+                decode(xml.as_bytes()).as_ref(),
+                Ok(&message),
+                "{name}: {xml}"
+            );
         }
     }
 }
 
 fn number(device: Option<&EventDevice>) -> Option<&str> {
-    device.and_then(EventDevice::device_id).map(DeviceId::number)
+    device
+        .and_then(EventDevice::device_id)
+        .map(DeviceId::number)
 }
 
 #[test]
@@ -64,7 +70,7 @@ fn avaya_dmcc_devices_are_extensions_and_the_ucid_is_the_call_linkage_id() {
         event.connection.device_id.as_ref().map(DeviceId::raw),
         Some("5001:CM1:192.0.2.10:0")
     );
-    let linkage = event.call_linkage_data.as_ref();
+    let linkage = event.call_linkage_data.as_deref();
     assert_eq!(
         linkage.and_then(CallLinkageData::call_linkage_id),
         Some("00001008171700000001")
@@ -80,7 +86,10 @@ fn avaya_dmcc_devices_are_extensions_and_the_ucid_is_the_call_linkage_id() {
     assert_eq!(request.routeing_cross_ref_id, "1187");
     assert_eq!(number(Some(&request.current_route)), Some("5500"));
     assert_eq!(
-        request.routed_call.as_ref().and_then(|c| c.call_id.as_deref()),
+        request
+            .routed_call
+            .as_ref()
+            .and_then(|c| c.call_id.as_deref()),
         Some("822")
     );
 }
@@ -90,10 +99,12 @@ fn lync_rcc_tel_uris_and_the_forwarding_list() {
     let Message::EstablishedEvent(event) = fixture("lync-rcc-established.xml") else {
         panic!("not an EstablishedEvent")
     };
-    assert_eq!(number(event.answering_device.as_ref()), Some("+14255550101"));
+    assert_eq!(
+        number(event.answering_device.as_ref()),
+        Some("+14255550101")
+    );
     assert_eq!(number(event.calling_device.as_ref()), Some("+14155550123"));
-    let Message::GetForwardingResponse(response) =
-        fixture("lync-rcc-get-forwarding-response.xml")
+    let Message::GetForwardingResponse(response) = fixture("lync-rcc-get-forwarding-response.xml")
     else {
         panic!("not a GetForwardingResponse")
     };
@@ -111,7 +122,11 @@ fn lync_rcc_tel_uris_and_the_forwarding_list() {
         .collect();
     assert_eq!(
         active,
-        vec![(Some(ForwardingType::NoAnswer), Some("+14255550199"), Some(4))]
+        vec![(
+            Some(ForwardingType::NoAnswer),
+            Some("+14255550199"),
+            Some(4)
+        )]
     );
 }
 
@@ -136,7 +151,10 @@ fn sip_identifiers_with_display_names_normalise_and_keep_their_raw_form() {
     let Message::DeliveredEvent(event) = fixture("yealink-delivered.xml") else {
         panic!("not a DeliveredEvent")
     };
-    let calling = event.calling_device.as_ref().and_then(EventDevice::device_id);
+    let calling = event
+        .calling_device
+        .as_ref()
+        .and_then(EventDevice::device_id);
     assert_eq!(calling.map(DeviceId::number), Some("+14155550101"));
     assert_eq!(
         calling.map(DeviceId::raw),
@@ -153,8 +171,14 @@ fn openscape_business_queued_call() {
     };
     assert_eq!(number(event.queue.as_ref()), Some("350"));
     assert_eq!(number(event.calling_device.as_ref()), Some("+498970012345"));
-    assert_eq!((event.number_queued, event.calls_in_front), (Some(2), Some(1)));
-    assert_eq!(event.local_connection_info, Some(LocalConnectionState::Queued));
+    assert_eq!(
+        (event.number_queued, event.calls_in_front),
+        (Some(2), Some(1))
+    );
+    assert_eq!(
+        event.local_connection_info,
+        Some(LocalConnectionState::Queued)
+    );
     assert_eq!(event.cause, Some(EventCause::EnteringDistribution));
 }
 
@@ -181,7 +205,7 @@ fn ecma_annex_shapes() {
     assert_eq!(number(reached.network_interface_used.as_ref()), Some("T9"));
     let global = reached
         .call_linkage_data
-        .as_ref()
+        .as_deref()
         .and_then(|linkage| linkage.global_call_data.as_ref());
     assert_eq!(
         global.and_then(|data| data.global_call_linkage_id.clone()),

@@ -97,23 +97,28 @@ pub fn opt<T: std::fmt::Debug + 'static>(strategy: Boxed<T>) -> Boxed<Option<T>>
     proptest::option::of(strategy).boxed()
 }
 
-pub fn call_linkage() -> Boxed<CallLinkageData> {
+/// Boxed as in the messages.
+pub fn call_linkage() -> Boxed<Box<CallLinkageData>> {
     let linkage_id = prop_oneof![
         text().prop_map(GlobalCallLinkageId::Global),
         text().prop_map(GlobalCallLinkageId::SubDomain),
     ];
     (
-        opt((opt(text()), opt(linkage_id.boxed())).prop_map(|(domain, id)| GlobalCallData {
-            global_call_switching_sub_domain_name: domain,
-            global_call_linkage_id: id,
-            extra: Extra::default(),
-        }).boxed()),
+        opt((opt(text()), opt(linkage_id.boxed()))
+            .prop_map(|(domain, id)| GlobalCallData {
+                global_call_switching_sub_domain_name: domain,
+                global_call_linkage_id: id,
+                extra: Extra::default(),
+            })
+            .boxed()),
         opt(raw_xml()),
     )
-        .prop_map(|(global_call_data, thread_data)| CallLinkageData {
-            global_call_data,
-            thread_data,
-            extra: Extra::default(),
+        .prop_map(|(global_call_data, thread_data)| {
+            Box::new(CallLinkageData {
+                global_call_data,
+                thread_data,
+                extra: Extra::default(),
+            })
         })
         .boxed()
 }
