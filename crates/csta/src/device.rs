@@ -20,8 +20,11 @@ use crate::xml::{Absent, XmlValue};
 /// A device identifier as the switch wrote it, with the plain number derived from it.
 ///
 /// Switches decorate numbers: `N<302118840100>;noa=nk` (OpenScape), `tel:+3222220220`,
-/// `sip:201@pbx.example`, `302118840101;displayNumber=Alice`. [`DeviceId::number`] strips
-/// the decoration; [`DeviceId::raw`] is what must be sent back to the same switch.
+/// `sip:201@pbx.example`, `302118840101;displayNumber=Alice`, `N<sip:+14155550101>Alice`
+/// (SIP gateways, some with a slash: `N</sip:…>`), `5001:CM1:192.0.2.10:0` (Avaya
+/// DMCC). [`DeviceId::number`] strips the
+/// decoration ([`normalize_number`]); [`DeviceId::raw`] is what must be sent back to the
+/// same switch.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct DeviceId {
     raw: String,
@@ -61,17 +64,21 @@ impl DeviceId {
 ///
 /// ```text
 /// N<302118840100>;noa=nk           -> 302118840100
+/// N<sip:+14155550101>Alice         -> +14155550101
+/// N</sip:+14155550101>Alice        -> +14155550101   (a slash some gateways write)
+/// "Alice" <sip:201@pbx.example>    -> 201
 /// tel:+3222220220;phone-context=x  -> +3222220220
 /// sip:201@pbx.example              -> 201
 /// 302118840101;displayNumber=Alice -> 302118840101
+/// 5001:CM1:192.0.2.10:0            -> 5001           (Avaya DMCC)
 /// ```
 pub fn normalize_number(raw: &str) -> &str {
     let mut number = raw.trim();
-    if let Some(bracketed) = number
-        .strip_prefix("N<")
-        .or_else(|| number.strip_prefix('<'))
-    {
-        number = bracketed.split('>').next().unwrap_or(bracketed);
+    // Whatever is in angle brackets is the address; a display name may stand before
+    // (`"Alice" <sip:…>`, `N<…>`) or after (`N<…>Alice`) them.
+    if let Some((_, bracketed)) = number.split_once('<') {
+        let address = bracketed.split('>').next().unwrap_or(bracketed);
+        number = address.strip_prefix('/').unwrap_or(address).trim();
     }
     for scheme in ["tel:", "sips:", "sip:"] {
         let has_scheme = number
@@ -82,7 +89,18 @@ pub fn normalize_number(raw: &str) -> &str {
             break;
         }
     }
-    number.split([';', '@']).next().unwrap_or_default().trim()
+    let number = number.split([';', '@']).next().unwrap_or_default().trim();
+    avaya_extension(number).unwrap_or(number)
+}
+
+/// The extension of an Avaya DMCC device id, `extension:switch name:switch IP:instance`
+/// (e.g. `5001:CM1:192.0.2.10:0`).
+fn avaya_extension(device: &str) -> Option<&str> {
+    let mut parts = device.split(':');
+    let extension = parts.next()?;
+    let (_switch, _address, instance) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    (parts.next().is_none() && digits(extension) && digits(instance)).then_some(extension)
 }
 
 impl Serialize for DeviceId {
@@ -231,6 +249,18 @@ mod tests {
             ("302118840101;displayNumber=Alice", "302118840101"),
             (" 201 ", "201"),
             ("<201>", "201"),
+            ("N<sip:+14155550101>Alice Example", "+14155550101"),
+            ("N</sip:+14155550101>Alice Example", "+14155550101"),
+            ("N<tel:+14155550101;phone-context=+1>", "+14155550101"),
+            ("\"Alice\" <sip:201@pbx.example;user=phone>", "201"),
+            (
+                "Alice <sips:+14155550101@example.com>;tag=1",
+                "+14155550101",
+            ),
+            ("N</>", ""),
+            ("5001:CM1:192.0.2.10:0", "5001"),
+            ("5001:CM1:192.0.2.10", "5001:CM1:192.0.2.10"),
+            ("alice:CM1:192.0.2.10:0", "alice:CM1:192.0.2.10:0"),
             ("N<", ""),
             ("", ""),
             ("sip:", ""),

@@ -1,6 +1,7 @@
 //! Unsolicited events (invoke id 9999). Each starts with the `monitorCrossRefID` of the
 //! monitor that produced it and may end with the common extras: `localConnectionInfo`,
-//! `cause`, `networkCallingDevice`, `networkCalledDevice`, `extensions`.
+//! `cause`, `networkCallingDevice`, `networkCalledDevice`, and on call events
+//! `callLinkageData` (see [`call_linkage`](crate::call_linkage)), then `extensions`.
 //!
 //! ```text
 //! <DeliveredEvent xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3">
@@ -14,12 +15,18 @@
 //!   <cause>newCall</cause>
 //! </DeliveredEvent>
 //! ```
+//!
+//! A device's own feature events (do-not-disturb, forwarding, agent state) may come
+//! without `monitorCrossRefID`: BroadWorks-style feature-event bodies in SIP are sent for
+//! a subscription, not a monitor. There it is an `Option`.
 
+use crate::call_linkage::CallLinkageData;
 use crate::device::{ConnectionId, DeviceId, EventDevice};
 use crate::values::{EventCause, ForwardingType, LocalConnectionState};
 
-/// An event struct: `monitorCrossRefID`, the given fields, then the common extras.
-macro_rules! csta_event {
+/// A call event struct: `monitorCrossRefID`, the given fields, then the common extras
+/// and `callLinkageData`.
+macro_rules! call_event {
     (
         $(#[$meta:meta])*
         pub struct $name:ident { $($fields:tt)* }
@@ -33,12 +40,35 @@ macro_rules! csta_event {
                 cause: opt EventCause = "cause",
                 network_calling_device: opt EventDevice = "networkCallingDevice",
                 network_called_device: opt EventDevice = "networkCalledDevice",
+                /// Boxed: large and rarely sent (keeps every message small).
+                call_linkage_data: opt Box<CallLinkageData> = "callLinkageData",
             }
         }
     };
 }
 
-csta_event! {
+/// A device feature event struct: an optional `monitorCrossRefID` (see the module docs),
+/// the given fields, then the common extras.
+macro_rules! feature_event {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($fields:tt)* }
+    ) => {
+        csta_struct! {
+            $(#[$meta])*
+            pub struct $name {
+                monitor_cross_ref_id: opt String = "monitorCrossRefID",
+                $($fields)*
+                local_connection_info: opt LocalConnectionState = "localConnectionInfo",
+                cause: opt EventCause = "cause",
+                network_calling_device: opt EventDevice = "networkCallingDevice",
+                network_called_device: opt EventDevice = "networkCalledDevice",
+            }
+        }
+    };
+}
+
+call_event! {
     /// A device went off-hook to make a call.
     pub struct ServiceInitiatedEvent {
         initiated_connection: req ConnectionId = "initiatedConnection",
@@ -46,7 +76,7 @@ csta_event! {
     }
 }
 
-csta_event! {
+call_event! {
     /// The call leaves the calling device towards the called number.
     pub struct OriginatedEvent {
         originated_connection: req ConnectionId = "originatedConnection",
@@ -55,7 +85,7 @@ csta_event! {
     }
 }
 
-csta_event! {
+call_event! {
     /// A device is ringing.
     pub struct DeliveredEvent {
         connection: req ConnectionId = "connection",
@@ -66,7 +96,7 @@ csta_event! {
     }
 }
 
-csta_event! {
+call_event! {
     /// A call was answered.
     pub struct EstablishedEvent {
         established_connection: req ConnectionId = "establishedConnection",
@@ -77,21 +107,21 @@ csta_event! {
     }
 }
 
-csta_event! {
+call_event! {
     pub struct HeldEvent {
         held_connection: req ConnectionId = "heldConnection",
         holding_device: opt EventDevice = "holdingDevice",
     }
 }
 
-csta_event! {
+call_event! {
     pub struct RetrievedEvent {
         retrieved_connection: req ConnectionId = "retrievedConnection",
         retrieving_device: opt EventDevice = "retrievingDevice",
     }
 }
 
-csta_event! {
+call_event! {
     /// A device left a call (hang-up).
     pub struct ConnectionClearedEvent {
         dropped_connection: req ConnectionId = "droppedConnection",
@@ -99,7 +129,7 @@ csta_event! {
     }
 }
 
-csta_event! {
+call_event! {
     /// A call could not be completed (busy, unreachable, …: see `cause`).
     pub struct FailedEvent {
         failed_connection: req ConnectionId = "failedConnection",
@@ -109,7 +139,7 @@ csta_event! {
     }
 }
 
-csta_event! {
+call_event! {
     /// A call moved on to another device (forwarding, deflection, pickup).
     pub struct DivertedEvent {
         connection: req ConnectionId = "connection",
@@ -121,7 +151,7 @@ csta_event! {
     }
 }
 
-csta_event! {
+call_event! {
     /// A transfer completed. Written `TransferedEvent` (the schema's spelling);
     /// `TransferredEvent` is read too.
     pub struct TransferredEvent {
@@ -133,13 +163,50 @@ csta_event! {
     }
 }
 
-csta_event! {
+call_event! {
     pub struct ConferencedEvent {
         primary_old_call: req ConnectionId = "primaryOldCall",
         secondary_old_call: opt ConnectionId = "secondaryOldCall",
         conferencing_device: opt EventDevice = "conferencingDevice",
         added_party: opt EventDevice = "addedParty",
         conference_connections: opt ConnectionList = "conferenceConnections",
+    }
+}
+
+call_event! {
+    /// A call waits in a queue (an ACD group, a hunt group) for a free device.
+    pub struct QueuedEvent {
+        queued_connection: req ConnectionId = "queuedConnection",
+        queue: opt EventDevice = "queue",
+        calling_device: opt EventDevice = "callingDevice",
+        called_device: opt EventDevice = "calledDevice",
+        last_redirection_device: opt EventDevice = "lastRedirectionDevice",
+        /// Calls now in the queue, this one included.
+        number_queued: opt u32 = "numberQueued",
+        /// Calls ahead of this one.
+        calls_in_front: opt u32 = "callsInFront",
+    }
+}
+
+call_event! {
+    /// DTMF digits were sent on a connection (after `GenerateDigits` or from the keypad).
+    pub struct DigitsGeneratedEvent {
+        connection: req ConnectionId = "connection",
+        digit_generated_list: opt String = "digitGeneratedList",
+        digit_duration_list: opt String = "digitDurationList",
+        pause_duration_list: opt String = "pauseDurationList",
+    }
+}
+
+call_event! {
+    /// The call left the switch through a trunk or gateway (`networkInterfaceUsed`):
+    /// from here on, the switch learns of the far end only what the network tells it.
+    pub struct NetworkReachedEvent {
+        outbound_connection: req ConnectionId = "outboundConnection",
+        network_interface_used: opt EventDevice = "networkInterfaceUsed",
+        calling_device: opt EventDevice = "callingDevice",
+        called_device: opt EventDevice = "calledDevice",
+        last_redirection_device: opt EventDevice = "lastRedirectionDevice",
     }
 }
 
@@ -158,23 +225,26 @@ csta_struct! {
     }
 }
 
-csta_event! {
+feature_event! {
     pub struct DoNotDisturbEvent {
         device: req EventDevice = "device",
         do_not_disturb_on: req bool = "doNotDisturbOn",
     }
 }
 
-csta_event! {
+feature_event! {
     pub struct ForwardingEvent {
         device: req EventDevice = "device",
         forwarding_type: opt ForwardingType = "forwardingType",
         forward_status: req bool = "forwardStatus",
         forward_to: opt DeviceId = "forwardTo",
+        /// Rings before a no-answer forwarding applies.
+        ring_count: opt u32 = "ringCount",
     }
 }
 
-csta_event! {
+feature_event! {
+    /// An agent logged on to an ACD group at a device.
     pub struct AgentLoggedOnEvent {
         agent_device: req EventDevice = "agentDevice",
         agent_id: opt String = "agentID",
@@ -182,7 +252,7 @@ csta_event! {
     }
 }
 
-csta_event! {
+feature_event! {
     pub struct AgentLoggedOffEvent {
         agent_device: req EventDevice = "agentDevice",
         agent_id: opt String = "agentID",
@@ -190,7 +260,8 @@ csta_event! {
     }
 }
 
-csta_event! {
+feature_event! {
+    /// The agent takes ACD calls.
     pub struct AgentReadyEvent {
         agent_device: req EventDevice = "agentDevice",
         agent_id: opt String = "agentID",
@@ -198,10 +269,31 @@ csta_event! {
     }
 }
 
-csta_event! {
+feature_event! {
+    /// The agent does not take ACD calls (a break; see `cause` or private data for why).
     pub struct AgentNotReadyEvent {
         agent_device: req EventDevice = "agentDevice",
         agent_id: opt String = "agentID",
         acd_group: opt DeviceId = "acdGroup",
+    }
+}
+
+feature_event! {
+    /// The agent wraps up after a call (after-call work) and takes no ACD calls meanwhile.
+    pub struct AgentWorkingAfterCallEvent {
+        agent_device: req EventDevice = "agentDevice",
+        agent_id: opt String = "agentID",
+        acd_group: opt DeviceId = "acdGroup",
+    }
+}
+
+feature_event! {
+    /// The agent is on a call.
+    pub struct AgentBusyEvent {
+        agent_device: req EventDevice = "agentDevice",
+        agent_id: opt String = "agentID",
+        acd_group: opt DeviceId = "acdGroup",
+        /// Whether a state change the agent asked for waits for the call to end.
+        pending_flag: opt bool = "pendingFlag",
     }
 }

@@ -5,7 +5,8 @@
 //! - [`frame`]: bytes ↔ XML documents (8-byte header or NUL-delimited), bounded.
 //! - [`decode`] / [`encode`]: XML ↔ [`Message`]; one module per service family:
 //!   [`session`], [`system`], [`monitoring`], [`call_control`], [`features`], [`events`],
-//!   [`error_code`]; shared value types in [`device`] and [`values`].
+//!   [`routing`], [`error_code`]; shared value types in [`device`], [`call_linkage`] and
+//!   [`values`].
 //! - [`invoke`]: invoke id allocation and the pending-request table.
 //! - [`decode_stream`]: decode a capture (any framing) message by message, and JSON.
 //!
@@ -27,8 +28,26 @@
 //! - **SOAP envelopes** (ECMA-348; SOAP 1.1 or 1.2, any prefix): the CSTA message in the
 //!   `Body` is decoded; the `Header` is skipped. A `Fault` carrying a CSTA message in its
 //!   `detail` (such as `CSTAErrorCode`) decodes to that message.
+//! - **Namespace variants.** Messages are recognised by the root's local name, whatever
+//!   the namespace: every ECMA-323 edition on either ECMA host, later editions
+//!   (`http://www.ecma.ch/standards/ecma-323/csta/ed6` as some switches write it),
+//!   misspellings seen in the field (`http://www.ecmainternational.org/…`), vendor
+//!   namespaces, a prefix or none. [`detect_edition`] names ed2–ed5 on any host; for an
+//!   edition this crate does not write (ed6) it answers `None`, so a link keeps its own.
+//! - **A missing `monitorCrossRefID` on a device's own feature events**
+//!   ([`DoNotDisturbEvent`], [`ForwardingEvent`] and the agent state events): the schema
+//!   requires it, but BroadWorks-style feature-event bodies in SIP belong to a
+//!   subscription, not a monitor, and leave it out; there the field is `None`. Call events
+//!   still require it (`csta_missing_element`): without it they cannot be attributed.
+//! - **Device identifiers in any decoration** (`N<302118840100>;noa=nk`, `tel:`, `sip:`,
+//!   `N<sip:+14155550101>Name`, `N</sip:+14155550101>Name`, `"Name" <sip:…>`): kept as
+//!   sent in [`DeviceId::raw`], one plain number or user part in [`DeviceId::number`].
+//! - **Alternative spellings** of a few names: `TransferredEvent` for the schema's
+//!   `TransferedEvent`, `systemResourceAvailability`, `forwardStatus` in `SetForwarding`,
+//!   `routingCrossRefID` / `routingDevice` / `crossRefIdentifier` in the routing services.
 //! - **Unknown CSTA messages.** A root this crate does not model decodes to
-//!   [`Message::Unknown`] as long as it may be CSTA: see the rule below.
+//!   [`Message::Unknown`] as long as it may be CSTA: see the rule below. Unknown children
+//!   of a known message are kept, verbatim, in its `extra`.
 //!
 //! Refused:
 //!
@@ -40,6 +59,7 @@
 //! | an encoding other than those above | `csta_unsupported_encoding` |
 //! | bytes that are not UTF-16 after a UTF-16 BOM | `csta_invalid_utf16` |
 //! | a SOAP fault without a CSTA message | `csta_soap_fault` |
+//! | a known message without an element it cannot do without (an event's connection, a call event's `monitorCrossRefID`) | `csta_missing_element` |
 //!
 //! **What counts as CSTA.** CSTA is recognised by the root's local name, not its
 //! namespace: switches use every ECMA-323 edition's namespace, vendor namespaces or none.
@@ -61,6 +81,7 @@
 mod xml;
 
 pub mod call_control;
+pub mod call_linkage;
 mod charset;
 pub mod decode_stream;
 pub mod device;
@@ -72,15 +93,18 @@ pub mod frame;
 pub mod invoke;
 pub mod message;
 pub mod monitoring;
+pub mod routing;
 pub mod session;
 pub mod system;
 pub mod values;
 
 // Message structs and values are used everywhere: reachable from the crate root too.
 pub use call_control::*;
+pub use call_linkage::*;
 pub use events::*;
 pub use features::*;
 pub use monitoring::*;
+pub use routing::*;
 pub use session::*;
 pub use system::*;
 pub use values::*;

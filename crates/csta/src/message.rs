@@ -20,6 +20,7 @@ use crate::error_code::CstaErrorCode;
 use crate::events::*;
 use crate::features::*;
 use crate::monitoring::*;
+use crate::routing::*;
 use crate::session::*;
 use crate::system::*;
 use crate::xml::XmlValue;
@@ -225,6 +226,14 @@ messages! {
     SetDoNotDisturbResponse = "SetDoNotDisturbResponse", Csta, Response;
     SetForwarding = "SetForwarding", Csta, Request;
     SetForwardingResponse = "SetForwardingResponse", Csta, Response;
+    GetForwarding = "GetForwarding", Csta, Request;
+    GetForwardingResponse = "GetForwardingResponse", Csta, Response;
+    RouteRegister = "RouteRegister", Csta, Request;
+    RouteRegisterResponse = "RouteRegisterResponse", Csta, Response;
+    RouteRequest = "RouteRequest", Csta, Request;
+    RouteSelect = "RouteSelect", Csta, Request;
+    RouteUsed = "RouteUsed", Csta, Request;
+    RouteEnd = "RouteEnd", Csta, Request;
     ServiceInitiatedEvent = "ServiceInitiatedEvent", Csta, Event;
     OriginatedEvent = "OriginatedEvent", Csta, Event;
     DeliveredEvent = "DeliveredEvent", Csta, Event;
@@ -236,12 +245,17 @@ messages! {
     DivertedEvent = "DivertedEvent", Csta, Event;
     TransferredEvent = "TransferedEvent" | "TransferredEvent", Csta, Event;
     ConferencedEvent = "ConferencedEvent", Csta, Event;
+    QueuedEvent = "QueuedEvent", Csta, Event;
+    DigitsGeneratedEvent = "DigitsGeneratedEvent", Csta, Event;
+    NetworkReachedEvent = "NetworkReachedEvent", Csta, Event;
     DoNotDisturbEvent = "DoNotDisturbEvent", Csta, Event;
     ForwardingEvent = "ForwardingEvent", Csta, Event;
     AgentLoggedOnEvent = "AgentLoggedOnEvent", Csta, Event;
     AgentLoggedOffEvent = "AgentLoggedOffEvent", Csta, Event;
     AgentReadyEvent = "AgentReadyEvent", Csta, Event;
     AgentNotReadyEvent = "AgentNotReadyEvent", Csta, Event;
+    AgentWorkingAfterCallEvent = "AgentWorkingAfterCallEvent", Csta, Event;
+    AgentBusyEvent = "AgentBusyEvent", Csta, Event;
     CstaErrorCode = "CSTAErrorCode", Csta, Error;
 }
 

@@ -11,7 +11,7 @@
 //! </snapshotData></crossRefIDorSnapshotData></SnapshotDeviceResponse>
 //! ```
 
-use crate::device::{ConnectionId, DeviceId};
+use crate::device::{ConnectionId, DeviceId, EventDevice};
 use crate::values::{LocalConnectionState, MonitorType};
 use crate::xml::RawXml;
 
@@ -109,6 +109,9 @@ csta_struct! {
     /// One call of the device.
     pub struct SnapshotCall {
         connection_identifier: req ConnectionId = "connectionIdentifier",
+        /// The device at this end of the call, when the switch names it apart from the
+        /// connection (plain or as `<deviceIdentifier>`).
+        endpoint_device: opt EventDevice = "endpointDevice",
         local_call_state: opt LocalCallState = "localCallState",
     }
 }

@@ -108,6 +108,22 @@ impl XmlValue for String {
     }
 }
 
+/// A value kept behind a pointer: for large, rarely sent parts (`callLinkageData`), so
+/// that they do not grow every message that may carry them.
+impl<T: XmlValue> XmlValue for Box<T> {
+    fn read(cursor: &mut Cursor<'_>, element: &Child<'_>) -> Result<Self, DecodeError> {
+        T::read(cursor, element).map(Box::new)
+    }
+
+    fn write_children(&self, writer: &mut XmlWriter<'_>) {
+        T::write_children(self, writer);
+    }
+
+    fn write(&self, writer: &mut XmlWriter<'_>, tag: &str) {
+        T::write(self, writer, tag);
+    }
+}
+
 /// `true`/`false` (also `1`/`0`, as some switches send).
 impl XmlValue for bool {
     fn read(cursor: &mut Cursor<'_>, element: &Child<'_>) -> Result<Self, DecodeError> {

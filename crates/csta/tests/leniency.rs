@@ -367,3 +367,81 @@ fn documents_larger_than_the_limit_are_refused() {
     // Every framed document is within the limit.
     const { assert!(frame::DEFAULT_MAX_FRAME <= MAX_DOCUMENT) };
 }
+
+#[test]
+fn feature_events_without_a_monitor_cross_reference_are_accepted() {
+    // As BroadWorks-style feature-event bodies arrive in a SIP NOTIFY: no monitor.
+    let dnd = format!(
+        "<DoNotDisturbEvent xmlns=\"{ED4}\"><device>sip:201@pbx.example</device>\
+         <doNotDisturbOn>true</doNotDisturbOn></DoNotDisturbEvent>"
+    );
+    let Message::DoNotDisturbEvent(event) = decoded(dnd.as_bytes()) else {
+        panic!("not a DoNotDisturbEvent")
+    };
+    assert_eq!(event.monitor_cross_ref_id, None);
+    assert_eq!(event.device.device_id().map(DeviceId::number), Some("201"));
+    assert!(event.do_not_disturb_on);
+    let forwarding = "<ForwardingEvent><device>201</device>\
+        <forwardingType>forwardNoAns</forwardingType><forwardStatus>true</forwardStatus>\
+        <forwardTo>202</forwardTo><ringCount>3</ringCount></ForwardingEvent>";
+    let Message::ForwardingEvent(event) = decoded(forwarding.as_bytes()) else {
+        panic!("not a ForwardingEvent")
+    };
+    assert_eq!(event.monitor_cross_ref_id, None);
+    assert_eq!(event.forwarding_type, Some(ForwardingType::NoAnswer));
+    assert_eq!(event.ring_count, Some(3));
+    // Written back without one, too: the writer invents nothing.
+    let xml = encode(&Message::ForwardingEvent(event), Edition::Ed3);
+    assert!(!xml.contains("monitorCrossRefID"), "{xml}");
+    let ready = "<AgentReadyEvent><agentDevice><deviceIdentifier>201</deviceIdentifier>\
+        </agentDevice><agentID>4711</agentID></AgentReadyEvent>";
+    assert_eq!(decoded(ready.as_bytes()).name(), "AgentReadyEvent");
+    // A call event cannot be attributed without its monitor: refused.
+    let held = "<HeldEvent><heldConnection><callID>1</callID><deviceID>201</deviceID>\
+        </heldConnection></HeldEvent>";
+    let error = decode(held.as_bytes()).unwrap_err();
+    assert_eq!(error.code(), "csta_missing_element");
+    assert_eq!(
+        error.to_string(),
+        "<HeldEvent> lacks its required <monitorCrossRefID>"
+    );
+}
+
+#[test]
+fn namespace_variants_seen_in_the_field_are_csta() {
+    let body = "<monitorCrossRefID>7</monitorCrossRefID>\
+        <connection><callID>42</callID><deviceID>201</deviceID></connection>";
+    let reference =
+        decoded(format!("<DeliveredEvent xmlns=\"{ED4}\">{body}</DeliveredEvent>").as_bytes());
+    for namespace in [
+        "http://www.ecma.ch/standards/ecma-323/csta/ed6",
+        "http://www.ecmainternational.org/standards/ecma-323/csta/ed3",
+        "https://www.ecma-international.org/standards/ecma-323/csta/ed5/",
+        "http://www.avaya.com/csta",
+    ] {
+        let xml =
+            format!("<csta:DeliveredEvent xmlns:csta=\"{namespace}\">{body}</csta:DeliveredEvent>")
+                .replace("<monitor", "<csta:monitor")
+                .replace("</monitor", "</csta:monitor");
+        assert_eq!(decoded(xml.as_bytes()), reference, "{xml}");
+        // Unknown roots in these namespaces are kept, not refused.
+        let unknown = format!("<CallInformationEvent xmlns=\"{namespace}\"/>");
+        assert_eq!(decoded(unknown.as_bytes()).kind(), MessageKind::Unknown);
+    }
+    let edition = |namespace: &str| {
+        detect_edition(format!("<SystemStatusResponse xmlns=\"{namespace}\"/>").as_bytes())
+    };
+    assert_eq!(
+        edition("http://www.ecmainternational.org/standards/ecma-323/csta/ed3"),
+        Some(Edition::Ed3)
+    );
+    assert_eq!(
+        edition("https://www.ecma-international.org/standards/ecma-323/csta/ed5/"),
+        Some(Edition::Ed5)
+    );
+    // An edition ucplus does not write: recognised as CSTA above, but no edition to adopt.
+    assert_eq!(
+        edition("http://www.ecma.ch/standards/ecma-323/csta/ed6"),
+        None
+    );
+}

@@ -218,6 +218,7 @@ fn snapshot_response(phone: &Phone) -> SnapshotDeviceResponse {
         .into_iter()
         .map(|(connection_identifier, state)| SnapshotCall {
             connection_identifier,
+            endpoint_device: None,
             local_call_state: Some(LocalCallState {
                 compound_call_state: Some(CompoundCallState {
                     local_connection_states: vec![state],

@@ -22,8 +22,8 @@ use csta::{
 };
 
 /// Runs `$body` with `$event` bound to the event struct inside `$message`, for every
-/// event the switch sends; `None` for other messages.
-macro_rules! with_event {
+/// call event the switch sends; `None` for other messages.
+macro_rules! with_call_event {
     ($message:expr, |$event:ident| $body:expr) => {
         match $message {
             Message::ServiceInitiatedEvent($event) => Some($body),
@@ -37,8 +37,6 @@ macro_rules! with_event {
             Message::DivertedEvent($event) => Some($body),
             Message::TransferredEvent($event) => Some($body),
             Message::ConferencedEvent($event) => Some($body),
-            Message::DoNotDisturbEvent($event) => Some($body),
-            Message::ForwardingEvent($event) => Some($body),
             _ => None,
         }
     };
@@ -50,22 +48,40 @@ pub(crate) fn address(
     cross_ref: &str,
     local_connection_info: Option<LocalConnectionState>,
 ) {
-    with_event!(message, |event| {
-        event.monitor_cross_ref_id.clear();
-        event.monitor_cross_ref_id.push_str(cross_ref);
-        event.local_connection_info = local_connection_info;
-    });
+    // Feature events carry the cross reference as an option (it may be absent on the wire).
+    match message {
+        Message::DoNotDisturbEvent(event) => {
+            event.monitor_cross_ref_id = Some(cross_ref.to_string());
+            event.local_connection_info = local_connection_info;
+        }
+        Message::ForwardingEvent(event) => {
+            event.monitor_cross_ref_id = Some(cross_ref.to_string());
+            event.local_connection_info = local_connection_info;
+        }
+        other => {
+            with_call_event!(other, |event| {
+                event.monitor_cross_ref_id.clear();
+                event.monitor_cross_ref_id.push_str(cross_ref);
+                event.local_connection_info = local_connection_info;
+            });
+        }
+    }
 }
 
 /// Adds the send time for latency measurements:
 /// `<extensions><privateData><private><ucplusSentAt>1700000000123456789</ucplusSentAt>…`.
 pub(crate) fn stamp(message: &mut Message, unix_nanos: u128) {
-    with_event!(message, |event| {
-        event.extra.extensions = Some(format!(
-            "<extensions><privateData><private><ucplusSentAt>{unix_nanos}</ucplusSentAt>\
-             </private></privateData></extensions>"
-        ));
-    });
+    let extensions = format!(
+        "<extensions><privateData><private><ucplusSentAt>{unix_nanos}</ucplusSentAt>\
+         </private></privateData></extensions>"
+    );
+    match message {
+        Message::DoNotDisturbEvent(event) => event.extra.extensions = Some(extensions),
+        Message::ForwardingEvent(event) => event.extra.extensions = Some(extensions),
+        other => {
+            with_call_event!(other, |event| event.extra.extensions = Some(extensions));
+        }
+    }
 }
 
 /// Who a call is from and to, as events report it.
@@ -132,6 +148,7 @@ pub(crate) fn service_initiated(call: u64, device: &str, cause: EventCause) -> M
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -147,6 +164,7 @@ pub(crate) fn originated(call: u64, device: &str, called: &str, cause: EventCaus
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -169,6 +187,7 @@ pub(crate) fn delivered(
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -191,6 +210,7 @@ pub(crate) fn established(
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -205,6 +225,7 @@ pub(crate) fn held(call: u64, device: &str, cause: EventCause) -> Message {
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -219,6 +240,7 @@ pub(crate) fn retrieved(call: u64, device: &str, cause: EventCause) -> Message {
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -233,6 +255,7 @@ pub(crate) fn connection_cleared(call: u64, device: &str, cause: EventCause) -> 
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -249,6 +272,7 @@ pub(crate) fn failed(call: u64, failing: &str, parties: Parties<'_>, cause: Even
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -273,6 +297,7 @@ pub(crate) fn diverted(
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -299,6 +324,7 @@ pub(crate) fn transferred(
         cause: Some(cause),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -323,6 +349,7 @@ pub(crate) fn conferenced(
         cause: Some(EventCause::Conference),
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into()
@@ -330,7 +357,7 @@ pub(crate) fn conferenced(
 
 pub(crate) fn do_not_disturb(device: &str, on: bool) -> Message {
     DoNotDisturbEvent {
-        monitor_cross_ref_id: String::new(),
+        monitor_cross_ref_id: None,
         device: EventDevice::known(device),
         do_not_disturb_on: on,
         local_connection_info: None,
@@ -349,11 +376,12 @@ pub(crate) fn forwarding(
     to: Option<&str>,
 ) -> Message {
     ForwardingEvent {
-        monitor_cross_ref_id: String::new(),
+        monitor_cross_ref_id: None,
         device: EventDevice::known(device),
         forwarding_type: Some(forwarding_type),
         forward_status: on,
         forward_to: to.map(DeviceId::new),
+        ring_count: None,
         local_connection_info: None,
         cause: None,
         network_calling_device: None,

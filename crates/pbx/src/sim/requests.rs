@@ -185,6 +185,7 @@ fn snapshot(switch: &Switch, request: &SnapshotDevice) -> Result<Message, SimErr
         .into_iter()
         .map(|(call, state)| SnapshotCall {
             connection_identifier: connection(call, device),
+            endpoint_device: None,
             local_call_state: Some(LocalCallState {
                 compound_call_state: Some(CompoundCallState {
                     local_connection_states: vec![state.csta()],

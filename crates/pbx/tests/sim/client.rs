@@ -323,8 +323,8 @@ fn cross_ref(event: &Message) -> &str {
         Message::DivertedEvent(e) => &e.monitor_cross_ref_id,
         Message::TransferredEvent(e) => &e.monitor_cross_ref_id,
         Message::ConferencedEvent(e) => &e.monitor_cross_ref_id,
-        Message::DoNotDisturbEvent(e) => &e.monitor_cross_ref_id,
-        Message::ForwardingEvent(e) => &e.monitor_cross_ref_id,
+        Message::DoNotDisturbEvent(e) => e.monitor_cross_ref_id.as_deref().unwrap_or_default(),
+        Message::ForwardingEvent(e) => e.monitor_cross_ref_id.as_deref().unwrap_or_default(),
         _ => "",
     }
 }

@@ -578,8 +578,8 @@ fn event_cross_ref(message: &Message) -> Option<&str> {
         Message::DivertedEvent(e) => &e.monitor_cross_ref_id,
         Message::TransferredEvent(e) => &e.monitor_cross_ref_id,
         Message::ConferencedEvent(e) => &e.monitor_cross_ref_id,
-        Message::DoNotDisturbEvent(e) => &e.monitor_cross_ref_id,
-        Message::ForwardingEvent(e) => &e.monitor_cross_ref_id,
+        Message::DoNotDisturbEvent(e) => e.monitor_cross_ref_id.as_deref()?,
+        Message::ForwardingEvent(e) => e.monitor_cross_ref_id.as_deref()?,
         _ => return None,
     })
 }

@@ -61,6 +61,7 @@ fn a_transfer_names_the_new_call_the_merged_ones_and_the_new_far_party() {
         cause: None,
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     };
     let message: Message = event.into();
@@ -116,6 +117,7 @@ fn events_without_a_call_id_or_of_no_interest_are_dropped() {
         cause: None,
         network_calling_device: None,
         network_called_device: None,
+        call_linkage_data: None,
         extra: Default::default(),
     }
     .into();
