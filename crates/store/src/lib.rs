@@ -5,6 +5,7 @@
 //! portable dialect both accept (TEXT ids, BIGINT unix-ms times, `$n` placeholders,
 //! standard `ON CONFLICT`); migrations run at start-up.
 
+pub mod cluster;
 mod db;
 mod migrations;
 mod rows;

@@ -6,6 +6,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_cti.sql")),
     (3, include_str!("../migrations/0003_sip.sql")),
     (4, include_str!("../migrations/0004_sessions.sql")),
+    (5, include_str!("../migrations/0005_cluster.sql")),
 ];
 
 /// Taken (PostgreSQL) before migrating: one node migrates, the others wait and find it done.
@@ -33,3 +34,6 @@ pub const TABLES: &[&str] = &[
     "call_log",
     "sessions",
 ];
+
+/// Tables of runtime state (the cluster's leases): not part of an installation's data.
+pub const RUNTIME_TABLES: &[&str] = &["nodes", "pbx_leases"];

@@ -7,7 +7,7 @@ use ucplus_core::*;
 
 use super::SqlStore;
 use crate::db::{Db, Value, query};
-use crate::migrations::TABLES;
+use crate::migrations::{RUNTIME_TABLES, TABLES};
 use crate::rows::backend;
 
 /// One table copied: its name and its rows (the same count on both sides).
@@ -104,8 +104,8 @@ impl SqlStore {
         Ok(copied)
     }
 
-    /// The tables of this database's schema (but `schema_migrations`), for checking that a
-    /// copy misses none.
+    /// The tables of this database's schema (but `schema_migrations` and the cluster's
+    /// runtime tables), for checking that a copy misses none.
     pub async fn schema_tables(&self) -> StoreResult<Vec<String>> {
         let sql = match self.db {
             Db::Sqlite(_) => {
@@ -119,8 +119,13 @@ impl SqlStore {
             }
         };
         let rows = query(sql).fetch_all(&self.db).await.map_err(backend)?;
-        rows.iter()
-            .map(|row| row.try_get("name").map_err(backend))
-            .collect()
+        let names = rows
+            .iter()
+            .map(|row| row.try_get::<String>("name").map_err(backend))
+            .collect::<StoreResult<Vec<String>>>()?;
+        Ok(names
+            .into_iter()
+            .filter(|name| !RUNTIME_TABLES.contains(&name.as_str()))
+            .collect())
     }
 }

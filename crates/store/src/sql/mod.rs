@@ -111,6 +111,10 @@ impl SqlStore {
         Ok(store)
     }
 
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self.db, Db::Postgres(_))
     }

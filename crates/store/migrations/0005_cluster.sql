@@ -1,0 +1,18 @@
+-- Several nodes on one PostgreSQL database: each node's lease (times by the database's
+-- clock, unix ms) and each PBX link's lease with its epoch, the fencing token. Runtime
+-- state: not copied by `ucplus store copy`.
+CREATE TABLE nodes (
+    name TEXT PRIMARY KEY,
+    instance TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    renewed_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+CREATE TABLE pbx_leases (
+    pbx_id TEXT PRIMARY KEY,
+    node TEXT,
+    epoch BIGINT NOT NULL,
+    claimed_at BIGINT NOT NULL
+);
+CREATE INDEX pbx_leases_node ON pbx_leases (node);

@@ -1,0 +1,252 @@
+//! The leases that make several nodes on one PostgreSQL database one system, with no
+//! consensus of our own: each statement is one atomic step judged by the database's clock.
+//!
+//! - A node's lease (`nodes`): renewed on a connection of its own (never waiting behind the
+//!   pool), it lives `ttl` from the database's time of each renewal. A process holds its
+//!   node name through a random instance id: a second live process with the same name is
+//!   refused.
+//! - A PBX link's lease (`pbx_leases`): one row per PBX naming the node that runs its link
+//!   and an epoch, the fencing token, raised by each claim. A link may be claimed when no
+//!   node holds it or its holder's lease has expired; one `INSERT … ON CONFLICT … WHERE`
+//!   decides, so two nodes can never both win.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection, Row};
+use ucplus_core::*;
+
+use crate::rows::backend;
+
+/// The database's clock, unix milliseconds.
+const NOW_MS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
+
+/// One node as the cluster table shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRow {
+    pub name: String,
+    pub started_at: Timestamp,
+    pub renewed_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Is the lease live by the database's clock now?
+    pub live: bool,
+}
+
+/// Which node runs a PBX's link, under which epoch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PbxLease {
+    pub pbx_id: PbxId,
+    /// None: released, free to take.
+    pub node: Option<String>,
+    pub epoch: i64,
+}
+
+/// What a renewal found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renewal {
+    /// The lease is this process's until the database's time `expires_at`.
+    Held { expires_at: Timestamp },
+    /// Another live process holds this node's name.
+    NameTaken,
+}
+
+/// This process's lease as node `name`, on a connection of its own.
+pub struct NodeLease {
+    url: String,
+    name: String,
+    instance: String,
+    ttl_ms: i64,
+    conn: Option<PgConnection>,
+}
+
+impl NodeLease {
+    /// A lease for node `name` living `ttl` per renewal; connects on first use.
+    pub fn new(url: &str, name: &str, ttl: Duration) -> NodeLease {
+        let mut bytes = [0u8; 8];
+        // Without randomness two processes could share an instance id: refuse to pretend.
+        let instance = match getrandom_instance(&mut bytes) {
+            Some(id) => id,
+            None => format!("pid-{}", std::process::id()),
+        };
+        NodeLease {
+            url: url.to_string(),
+            name: name.to_string(),
+            instance,
+            ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+            conn: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn conn(&mut self) -> StoreResult<&mut PgConnection> {
+        if self.conn.is_none() {
+            let options = PgConnectOptions::from_str(&self.url)
+                .map_err(backend)?
+                .application_name("ucplus-lease");
+            self.conn = Some(options.connect().await.map_err(backend)?);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| backend("the lease connection is not open"))
+    }
+
+    /// A statement's result; after a failure the connection is dropped, to be opened again
+    /// by the next step (it may be broken, or mid-transaction).
+    async fn checked<T>(&mut self, result: Result<T, sqlx::Error>) -> StoreResult<T> {
+        if result.is_err()
+            && let Some(conn) = self.conn.take()
+        {
+            drop(conn.close().await);
+        }
+        result.map_err(backend)
+    }
+
+    /// Renews (or takes) this node's lease.
+    pub async fn renew(&mut self) -> StoreResult<Renewal> {
+        let sql = format!(
+            "INSERT INTO nodes (name, instance, started_at, renewed_at, expires_at) \
+             VALUES ($1, $2, {NOW_MS}, {NOW_MS}, {NOW_MS} + $3) \
+             ON CONFLICT (name) DO UPDATE SET instance = excluded.instance, \
+             started_at = CASE WHEN nodes.instance = excluded.instance THEN nodes.started_at \
+             ELSE excluded.started_at END, \
+             renewed_at = excluded.renewed_at, expires_at = excluded.expires_at \
+             WHERE nodes.instance = excluded.instance OR nodes.expires_at < {NOW_MS} \
+             RETURNING expires_at"
+        );
+        let (name, instance, ttl) = (self.name.clone(), self.instance.clone(), self.ttl_ms);
+        let conn = self.conn().await?;
+        let result = sqlx::query(&sql)
+            .bind(name)
+            .bind(instance)
+            .bind(ttl)
+            .fetch_optional(conn)
+            .await;
+        let row = self.checked(result).await?;
+        match row {
+            None => Ok(Renewal::NameTaken),
+            Some(row) => Ok(Renewal::Held {
+                expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
+            }),
+        }
+    }
+
+    /// Claims PBX `pbx`'s link when it is free (never claimed, released, or its node's
+    /// lease expired) and this node's own lease is live; answers the new epoch.
+    pub async fn claim(&mut self, pbx: PbxId) -> StoreResult<Option<i64>> {
+        let sql = format!(
+            "INSERT INTO pbx_leases (pbx_id, node, epoch, claimed_at) \
+             SELECT $1, $2, 1, {NOW_MS} FROM nodes \
+             WHERE name = $2 AND instance = $3 AND expires_at > {NOW_MS} \
+             ON CONFLICT (pbx_id) DO UPDATE SET node = excluded.node, \
+             epoch = pbx_leases.epoch + 1, claimed_at = excluded.claimed_at \
+             WHERE pbx_leases.node IS NULL OR NOT EXISTS (SELECT 1 FROM nodes n \
+             WHERE n.name = pbx_leases.node AND n.expires_at > {NOW_MS}) \
+             RETURNING epoch"
+        );
+        let (name, instance) = (self.name.clone(), self.instance.clone());
+        let conn = self.conn().await?;
+        let result = sqlx::query(&sql)
+            .bind(pbx.to_string())
+            .bind(name)
+            .bind(instance)
+            .fetch_optional(conn)
+            .await;
+        let row = self.checked(result).await?;
+        row.map(|row| row.try_get("epoch").map_err(backend))
+            .transpose()
+    }
+
+    /// The PBX links this node holds, with their epochs.
+    pub async fn held(&mut self) -> StoreResult<Vec<(PbxId, i64)>> {
+        let name = self.name.clone();
+        let conn = self.conn().await?;
+        let result = sqlx::query("SELECT pbx_id, epoch FROM pbx_leases WHERE node = $1")
+            .bind(name)
+            .fetch_all(conn)
+            .await;
+        let rows = self.checked(result).await?;
+        rows.iter()
+            .map(|row| {
+                let pbx: String = row.try_get("pbx_id").map_err(backend)?;
+                Ok((
+                    pbx.parse().map_err(backend)?,
+                    row.try_get("epoch").map_err(backend)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Releases every link and the node's lease at once (a node stopping): others take
+    /// the links without waiting for the lease to expire.
+    pub async fn release(&mut self) -> StoreResult<()> {
+        let (name, instance) = (self.name.clone(), self.instance.clone());
+        let conn = self.conn().await?;
+        let result = release_on(conn, &name, &instance).await;
+        self.checked(result).await
+    }
+}
+
+async fn release_on(conn: &mut PgConnection, name: &str, instance: &str) -> sqlx::Result<()> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "UPDATE pbx_leases SET node = NULL WHERE node = $1 AND EXISTS \
+         (SELECT 1 FROM nodes WHERE name = $1 AND instance = $2)",
+    )
+    .bind(name)
+    .bind(instance)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM nodes WHERE name = $1 AND instance = $2")
+        .bind(name)
+        .bind(instance)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+fn getrandom_instance(bytes: &mut [u8; 8]) -> Option<String> {
+    getrandom::getrandom(bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Every node and every PBX lease, for the cluster overview.
+pub async fn overview(store: &crate::SqlStore) -> StoreResult<(Vec<NodeRow>, Vec<PbxLease>)> {
+    let nodes = crate::db::query(format!(
+        "SELECT name, started_at, renewed_at, expires_at, \
+         CASE WHEN expires_at > {NOW_MS} THEN 1 ELSE 0 END AS live FROM nodes ORDER BY name"
+    ))
+    .fetch_all(store.db())
+    .await
+    .map_err(backend)?
+    .iter()
+    .map(|row| {
+        let live: i64 = row.try_get("live").map_err(backend)?;
+        Ok(NodeRow {
+            name: row.try_get("name").map_err(backend)?,
+            started_at: Timestamp(row.try_get("started_at").map_err(backend)?),
+            renewed_at: Timestamp(row.try_get("renewed_at").map_err(backend)?),
+            expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
+            live: live == 1,
+        })
+    })
+    .collect::<StoreResult<Vec<NodeRow>>>()?;
+    let leases = crate::db::query("SELECT pbx_id, node, epoch FROM pbx_leases ORDER BY pbx_id")
+        .fetch_all(store.db())
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|row| {
+            let pbx: String = row.try_get("pbx_id").map_err(backend)?;
+            Ok(PbxLease {
+                pbx_id: pbx.parse().map_err(backend)?,
+                node: row.try_get("node").map_err(backend)?,
+                epoch: row.try_get("epoch").map_err(backend)?,
+            })
+        })
+        .collect::<StoreResult<Vec<PbxLease>>>()?;
+    Ok((nodes, leases))
+}
