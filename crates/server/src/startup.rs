@@ -78,10 +78,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(SqlStore, String)> {
         .context("opening the database")?;
     let system_id = match store.setting(SYSTEM_ID_KEY).await? {
         Some(id) => id,
+        // Nodes starting together on a new database agree on the first one written.
         None => {
-            let id = ucplus_core::ids::new_uuid().to_string();
-            store.set_setting(SYSTEM_ID_KEY, &id).await?;
-            id
+            store
+                .init_setting(SYSTEM_ID_KEY, &ucplus_core::ids::new_uuid().to_string())
+                .await?
         }
     };
     Ok((store, system_id))
@@ -90,12 +91,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(SqlStore, String)> {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         config.validate()?;
-        let data_lock = match config.backend()? {
+        let backend = config.backend()?;
+        let data_lock = match &backend {
             ucplus_store::Backend::Sqlite(_) => Some(DataDirLock::take(&config.data_dir)?),
             ucplus_store::Backend::Postgres(_) => None,
         };
-        let (store, system_id) = open_store(&config).await?;
-        let store: Arc<dyn Store> = Arc::new(store);
+        let (sql_store, system_id) = open_store(&config).await?;
+        let store: Arc<dyn Store> = Arc::new(sql_store.clone());
         let trusted_keys = config
             .license
             .trusted_keys
@@ -128,6 +130,7 @@ impl Application {
             config.login.max_failures_per_user,
             config.login.max_failures_per_address,
         );
+        let node = config.node_name(listener.local_addr()?.port());
         let secrets = Arc::new(crate::secrets::SecretBox::open(
             config.secrets_key.as_ref().map(|key| key.0.as_str()),
             &config.data_dir,
@@ -147,9 +150,32 @@ impl Application {
             }),
             Duration::from_millis(config.cti.request_timeout),
             config.cti.client_queue,
+            node.clone(),
+            match backend {
+                ucplus_store::Backend::Sqlite(_) => crate::cti::LinkGate::All,
+                ucplus_store::Backend::Postgres(_) => {
+                    crate::cti::LinkGate::Leased(Default::default())
+                }
+            },
         )
         .await
         .context("starting the PBX connections")?;
+        let cluster = match &backend {
+            ucplus_store::Backend::Sqlite(_) => None,
+            ucplus_store::Backend::Postgres(url) => {
+                let cluster = crate::cluster::Cluster::join(
+                    url,
+                    &node,
+                    Duration::from_millis(config.cluster.lease_ttl),
+                    sql_store.clone(),
+                    cti.clone(),
+                )
+                .await?;
+                // Claims the free links at once rather than a round later.
+                cluster.round().await;
+                Some(cluster)
+            }
+        };
         let sip = Arc::new(crate::registrar::SipService::new(
             controller,
             crate::registrar::TcpLimits::from_config(&config.sip),
@@ -166,9 +192,9 @@ impl Application {
         };
         let (state_hash_permits, state_hash_wait) =
             (config.login.max_concurrent_hashes, config.login.hash_wait);
-        let node = config.node_name(listener.local_addr()?.port());
         let state = AppState::new(Inner {
             node,
+            cluster,
             sip,
             sip_address,
             cti,
@@ -219,6 +245,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let background = tokio::spawn(background_tasks(self.state.clone()));
+        let leases = self
+            .state
+            .cluster
+            .clone()
+            .map(|cluster| tokio::spawn(cluster.run()));
         let http = &self.state.config.http;
         let settings = crate::serve::Settings {
             limits: crate::serve::Limits {
@@ -240,6 +271,10 @@ impl Application {
         )
         .await;
         background.abort();
+        if let (Some(leases), Some(cluster)) = (leases, &self.state.cluster) {
+            leases.abort();
+            cluster.leave().await;
+        }
         if let Err(error) = self.state.persist_activity(Timestamp::now(), true).await {
             tracing::error!(%error, "could not write the sessions' activity at shutdown");
         }
@@ -302,7 +337,12 @@ async fn bootstrap_admin(store: &dyn Store, config: &Config) -> anyhow::Result<O
         created_at: Timestamp::now(),
         password_hash: hash.0,
     };
-    store.insert_system_admin(&admin).await?;
+    match store.insert_system_admin(&admin).await {
+        Ok(()) => {}
+        // Another node starting at the same time made it.
+        Err(StoreError::Conflict(_)) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    }
     tracing::info!("created the system admin `admin`");
     Ok(generated.then_some(hash.1))
 }

@@ -36,6 +36,8 @@ pub struct Inner {
     pub hashing: crate::auth::password::HashGate,
     pub metrics: PrometheusHandle,
     pub cti: Arc<Cti>,
+    /// This node among several on PostgreSQL; None: the only node (SQLite).
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
     pub sip: Arc<crate::registrar::SipService>,
     /// Where the SIP registrar listens, when it does.
     pub sip_address: Option<std::net::SocketAddr>,

@@ -9,10 +9,16 @@ CREATE TABLE nodes (
     expires_at BIGINT NOT NULL
 );
 
+-- The link's state as its node last reported it (written under the epoch), so every
+-- node shows every link.
 CREATE TABLE pbx_leases (
     pbx_id TEXT PRIMARY KEY,
     node TEXT,
     epoch BIGINT NOT NULL,
-    claimed_at BIGINT NOT NULL
+    claimed_at BIGINT NOT NULL,
+    state TEXT,
+    since BIGINT,
+    error TEXT,
+    session TEXT
 );
 CREATE INDEX pbx_leases_node ON pbx_leases (node);

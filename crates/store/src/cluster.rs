@@ -33,13 +33,24 @@ pub struct NodeRow {
     pub live: bool,
 }
 
-/// Which node runs a PBX's link, under which epoch.
+/// Which node runs a PBX's link, under which epoch, and the link's state as that node
+/// last reported it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PbxLease {
     pub pbx_id: PbxId,
     /// None: released, free to take.
     pub node: Option<String>,
     pub epoch: i64,
+    pub link: Option<LinkReport>,
+}
+
+/// A link's state as its node reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkReport {
+    pub state: String,
+    pub since: Timestamp,
+    pub error: Option<String>,
+    pub session: Option<String>,
 }
 
 /// What a renewal found.
@@ -180,6 +191,27 @@ impl NodeLease {
             .collect()
     }
 
+    /// Writes a held link's state under its epoch; false when the lease is no longer this
+    /// node's at that epoch (the write is dropped: a stale holder changes nothing).
+    pub async fn report(&mut self, pbx: PbxId, epoch: i64, link: &LinkReport) -> StoreResult<bool> {
+        let name = self.name.clone();
+        let conn = self.conn().await?;
+        let result = sqlx::query(
+            "UPDATE pbx_leases SET state = $1, since = $2, error = $3, session = $4 \
+             WHERE pbx_id = $5 AND node = $6 AND epoch = $7",
+        )
+        .bind(&link.state)
+        .bind(link.since.0)
+        .bind(&link.error)
+        .bind(&link.session)
+        .bind(pbx.to_string())
+        .bind(name)
+        .bind(epoch)
+        .execute(conn)
+        .await;
+        Ok(self.checked(result).await?.rows_affected() == 1)
+    }
+
     /// Releases every link and the node's lease at once (a node stopping): others take
     /// the links without waiting for the lease to expire.
     pub async fn release(&mut self) -> StoreResult<()> {
@@ -234,17 +266,28 @@ pub async fn overview(store: &crate::SqlStore) -> StoreResult<(Vec<NodeRow>, Vec
         })
     })
     .collect::<StoreResult<Vec<NodeRow>>>()?;
-    let leases = crate::db::query("SELECT pbx_id, node, epoch FROM pbx_leases ORDER BY pbx_id")
+    let leases = crate::db::query("SELECT * FROM pbx_leases ORDER BY pbx_id")
         .fetch_all(store.db())
         .await
         .map_err(backend)?
         .iter()
         .map(|row| {
             let pbx: String = row.try_get("pbx_id").map_err(backend)?;
+            let state: Option<String> = row.try_get("state").map_err(backend)?;
+            let since: Option<i64> = row.try_get("since").map_err(backend)?;
             Ok(PbxLease {
                 pbx_id: pbx.parse().map_err(backend)?,
                 node: row.try_get("node").map_err(backend)?,
                 epoch: row.try_get("epoch").map_err(backend)?,
+                link: match (state, since) {
+                    (Some(state), Some(since)) => Some(LinkReport {
+                        state,
+                        since: Timestamp(since),
+                        error: row.try_get("error").map_err(backend)?,
+                        session: row.try_get("session").map_err(backend)?,
+                    }),
+                    _ => None,
+                },
             })
         })
         .collect::<StoreResult<Vec<PbxLease>>>()?;

@@ -371,6 +371,12 @@ async fn ping_and_settings(store: &dyn Store) {
         store.setting("system_id").await.unwrap().as_deref(),
         Some("b")
     );
+    assert_eq!(store.init_setting("first", "x").await.unwrap(), "x");
+    assert_eq!(
+        store.init_setting("first", "y").await.unwrap(),
+        "x",
+        "an existing value stays"
+    );
 }
 
 async fn tenants_and_first_admin(store: &dyn Store) {

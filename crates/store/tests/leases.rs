@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::scratch::ScratchDb;
 use ucplus_core::PbxId;
 use ucplus_store::SqlStore;
-use ucplus_store::cluster::{NodeLease, Renewal, overview};
+use ucplus_store::cluster::{LinkReport, NodeLease, Renewal, overview};
 
 const TTL: Duration = Duration::from_millis(800);
 
@@ -36,6 +36,14 @@ async fn a_link_has_one_holder_and_moves_only_when_its_holder_is_gone() {
     assert_eq!(a.claim(pbx).await.unwrap(), Some(1));
     assert_eq!(b.claim(pbx).await.unwrap(), None, "a holds it");
     assert_eq!(a.held().await.unwrap(), vec![(pbx, 1)]);
+    let up = LinkReport {
+        state: "up".into(),
+        since: ucplus_core::Timestamp(5),
+        error: None,
+        session: Some("none".into()),
+    };
+    assert!(a.report(pbx, 1, &up).await.unwrap());
+    assert!(!b.report(pbx, 1, &up).await.unwrap(), "not b's to write");
 
     // a stops renewing: once its lease expired, b takes the link with a higher epoch.
     tokio::time::sleep(TTL + Duration::from_millis(100)).await;
@@ -49,6 +57,8 @@ async fn a_link_has_one_holder_and_moves_only_when_its_holder_is_gone() {
     let live: Vec<(&str, bool)> = nodes.iter().map(|n| (n.name.as_str(), n.live)).collect();
     assert_eq!(live, [("a", false), ("b", true)]);
     assert_eq!(leases[0].node.as_deref(), Some("b"));
+    assert_eq!(leases[0].epoch, 2);
+    assert_eq!(leases[0].link.as_ref(), Some(&up), "as last reported");
 
     // b stops and releases: a (renewed) takes the link at once.
     b.release().await.unwrap();
@@ -80,8 +90,7 @@ async fn of_many_nodes_claiming_at_once_exactly_one_wins() {
         let won: Vec<i64> = futures_util::future::join_all(claims)
             .await
             .into_iter()
-            .map(|r| r.unwrap())
-            .flatten()
+            .filter_map(|r| r.unwrap())
             .collect();
         assert_eq!(won, vec![1], "round {round}: exactly one claim wins");
     }

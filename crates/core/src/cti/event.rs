@@ -19,6 +19,13 @@ impl LinkState {
             LinkState::Down => "down",
         }
     }
+
+    /// The state of [`LinkState::as_str`]'s name.
+    pub fn parse(name: &str) -> Option<LinkState> {
+        [LinkState::Connecting, LinkState::Up, LinkState::Down]
+            .into_iter()
+            .find(|state| state.as_str() == name)
+    }
 }
 
 /// A monitored device's own state in one call (CSTA `localConnectionInfo`).

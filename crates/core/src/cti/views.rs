@@ -105,6 +105,8 @@ pub struct LinkView {
     /// The session opened with the switch: `ecma354`, `system_status` or `none` (what
     /// the `auto` setting settled on).
     pub session: Option<String>,
+    /// The node that runs the link (`node_name`); null while no node holds it.
+    pub node: Option<String>,
 }
 
 impl LinkView {

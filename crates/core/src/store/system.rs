@@ -13,6 +13,9 @@ pub trait SystemStore: Send + Sync {
 
     // --- system settings (system id, ...)
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets `key` to `value` unless it is set; answers the value it has (several nodes
+    /// starting at once agree on one).
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String>;
     async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 
     // --- license files

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod calllog;
 mod calls;
+mod cluster;
 mod devices;
 mod directory;
 mod events;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(pbxs::list, pbxs::create))
         .routes(routes!(pbxs::get, pbxs::update, pbxs::delete))
         .routes(routes!(pbxs::assign_devices))
+        .routes(routes!(cluster::cluster))
         .routes(routes!(me::me))
         .routes(routes!(audit::list))
         .routes(routes!(presence::list))

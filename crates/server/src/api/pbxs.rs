@@ -5,8 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+use ucplus_core::cti::LinkState;
 use ucplus_core::cti::views::LinkView;
-use ucplus_core::{Device, Pbx};
+use ucplus_core::{Device, Pbx, PbxId, Timestamp};
 
 use crate::api::input::ApiJson;
 use crate::auth::{Auth, ClientAddress};
@@ -23,13 +26,52 @@ pub struct PbxView {
     link: Option<LinkView>,
 }
 
-fn view(state: &AppState, mut pbx: Pbx) -> PbxView {
+/// The links other nodes run, as they last reported them (none for the only node).
+async fn elsewhere(state: &AppState) -> ApiResult<HashMap<PbxId, LinkView>> {
+    let Some(cluster) = &state.cluster else {
+        return Ok(HashMap::new());
+    };
+    let (nodes, leases) = cluster.overview().await.map_err(ApiError::internal)?;
+    let live: HashSet<&str> = nodes
+        .iter()
+        .filter(|n| n.live)
+        .map(|n| n.name.as_str())
+        .collect();
+    Ok(leases
+        .into_iter()
+        .map(|lease| {
+            let node = lease.node.filter(|n| live.contains(n.as_str()));
+            let report = lease.link.filter(|_| node.is_some());
+            let view = LinkView {
+                pbx_id: lease.pbx_id,
+                state: report
+                    .as_ref()
+                    .and_then(|r| LinkState::parse(&r.state))
+                    .unwrap_or(LinkState::Down),
+                since: report.as_ref().map_or(Timestamp(0), |r| r.since),
+                error: match &report {
+                    Some(r) => r.error.clone(),
+                    None => Some("no node runs this link at the moment".into()),
+                },
+                session: report.and_then(|r| r.session),
+                node,
+            };
+            (lease.pbx_id, view)
+        })
+        .collect())
+}
+
+fn view(state: &AppState, mut pbx: Pbx, elsewhere: &HashMap<PbxId, LinkView>) -> PbxView {
     if let Some(settings) = pbx.settings.as_object_mut() {
         for key in crate::secrets::SECRET_SETTINGS {
             settings.remove(*key);
         }
     }
-    let link = state.cti.runtime(pbx.id).map(|r| r.link_view());
+    let link = state
+        .cti
+        .runtime(pbx.id)
+        .map(|r| r.link_view())
+        .or_else(|| elsewhere.get(&pbx.id).cloned());
     PbxView { pbx, link }
 }
 
@@ -41,13 +83,14 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<V
         Ok(()) => None,
         Err(_) => Some(auth.tenant_admin()?),
     };
+    let links = elsewhere(&state).await?;
     let pbxs = state
         .store
         .pbxs()
         .await?
         .into_iter()
         .filter(|pbx| only.is_none() || pbx.tenant_id == only)
-        .map(|pbx| view(&state, pbx))
+        .map(|pbx| view(&state, pbx, &links))
         .collect();
     Ok(Json(pbxs))
 }
@@ -63,7 +106,10 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<PbxView>)> {
     auth.system_admin()?;
     let pbx = state.pbxs().create(auth.actor(&address), new).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, pbx))))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&state, pbx, &elsewhere(&state).await?)),
+    ))
 }
 
 async fn visible_pbx(state: &AppState, auth: &Auth, id: &str) -> ApiResult<Pbx> {
@@ -88,7 +134,8 @@ pub async fn get(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PbxView>> {
-    Ok(Json(view(&state, visible_pbx(&state, &auth, &id).await?)))
+    let pbx = visible_pbx(&state, &auth, &id).await?;
+    Ok(Json(view(&state, pbx, &elsewhere(&state).await?)))
 }
 
 /// Changes a PBX connection (system admin).
@@ -106,7 +153,7 @@ pub async fn update(
         .pbxs()
         .update(auth.actor(&address), parse_id(&id)?, patch)
         .await?;
-    Ok(Json(view(&state, pbx)))
+    Ok(Json(view(&state, pbx, &elsewhere(&state).await?)))
 }
 
 /// Deletes a PBX connection and its devices (system admin).

@@ -32,8 +32,27 @@ pub trait LinkLauncher: Send + Sync + 'static {
     fn launch(&self, pbx: &Pbx, channels: LinkChannels);
 }
 
+/// Which PBX links this node runs: every one (the only node), or those whose lease it
+/// holds, each with its epoch (several nodes).
+pub enum LinkGate {
+    All,
+    Leased(RwLock<HashMap<PbxId, i64>>),
+}
+
+impl LinkGate {
+    fn allows(&self, id: PbxId) -> bool {
+        match self {
+            LinkGate::All => true,
+            LinkGate::Leased(held) => read(held).contains_key(&id),
+        }
+    }
+}
+
 pub struct Cti {
     pub bus: Arc<dyn Bus>,
+    /// This node's name.
+    pub node: String,
+    gate: LinkGate,
     store: Arc<dyn Store>,
     launcher: Box<dyn LinkLauncher>,
     pub request_timeout: Duration,
@@ -66,14 +85,20 @@ pub struct CallRef {
 impl Cti {
     /// Loads every PBX connection with its devices, users' names and presence, and starts
     /// the engines and links.
+    /// With `gate` [`LinkGate::Leased`], no link runs until its lease is claimed
+    /// ([`Cti::link_claimed`]).
     pub async fn start(
         store: Arc<dyn Store>,
         launcher: Box<dyn LinkLauncher>,
         request_timeout: Duration,
         client_queue: usize,
+        node: String,
+        gate: LinkGate,
     ) -> StoreResult<Arc<Cti>> {
         let cti = Arc::new(Cti {
             bus: Arc::new(LocalBus::new(client_queue)),
+            node,
+            gate,
             store: store.clone(),
             launcher,
             request_timeout,
@@ -113,6 +138,11 @@ impl Cti {
         };
         let devices = self.store.pbx_devices(id).await?;
         write(&self.index).set_pbx(id, &devices);
+        if !self.gate.allows(id) {
+            // Another node runs this link (or none does yet).
+            self.stop_pbx(id);
+            return Ok(());
+        }
         let existing = read(&self.pbxs).get(&id).cloned();
         if let Some(runtime) = existing {
             let link_changed = {
@@ -138,6 +168,7 @@ impl Cti {
         let (engine, link) = channels(monitored);
         let runtime = Arc::new(PbxRuntime::new(
             pbx.clone(),
+            self.node.clone(),
             devices,
             engine.requests,
             engine.devices,
@@ -195,6 +226,45 @@ impl Cti {
         if let Some(runtime) = write(&self.pbxs).remove(&id) {
             runtime.shutdown.send_replace(true);
         }
+    }
+
+    /// This node now holds PBX `id`'s link under `epoch`: it starts it (a fresh start:
+    /// every device monitored again, calls resynchronized from snapshots).
+    pub async fn link_claimed(self: &Arc<Self>, id: PbxId, epoch: i64) -> StoreResult<()> {
+        if let LinkGate::Leased(held) = &self.gate {
+            write(held).insert(id, epoch);
+        }
+        self.stop_pbx(id);
+        self.reload_pbx(id).await
+    }
+
+    /// This node no longer holds PBX `id`'s link: it stops at once.
+    pub fn link_lost(&self, id: PbxId) {
+        if let LinkGate::Leased(held) = &self.gate {
+            write(held).remove(&id);
+        }
+        self.stop_pbx(id);
+    }
+
+    /// The links this node holds, with their epochs (every running link for the only node).
+    pub fn held_links(&self) -> Vec<(PbxId, i64)> {
+        match &self.gate {
+            LinkGate::All => read(&self.pbxs).keys().map(|id| (*id, 0)).collect(),
+            LinkGate::Leased(held) => read(held).iter().map(|(id, e)| (*id, *e)).collect(),
+        }
+    }
+
+    /// Stops every link this node runs (it could not renew its lease in time: others may
+    /// take them). The call log is kept; the links come back only by new claims.
+    pub fn fence(&self) -> usize {
+        if let LinkGate::Leased(held) = &self.gate {
+            write(held).clear();
+        }
+        let all: Vec<_> = write(&self.pbxs).drain().collect();
+        for (_, runtime) in &all {
+            runtime.shutdown.send_replace(true);
+        }
+        all.len()
     }
 
     /// Stops every link and writes what is left of the call log (server shutdown).

@@ -71,6 +71,8 @@ pub enum Created {
 
 pub struct PbxRuntime {
     pub id: PbxId,
+    /// The node running this link.
+    pub node: String,
     pub config: RwLock<Pbx>,
     pub state: RwLock<PbxState>,
     pub(super) requests: mpsc::Sender<LinkRequest>,
@@ -83,6 +85,7 @@ pub struct PbxRuntime {
 impl PbxRuntime {
     pub(super) fn new(
         pbx: Pbx,
+        node: String,
         devices: Vec<Device>,
         requests: mpsc::Sender<LinkRequest>,
         devices_tx: watch::Sender<BTreeSet<String>>,
@@ -104,6 +107,7 @@ impl PbxRuntime {
             .collect();
         PbxRuntime {
             id: pbx.id,
+            node,
             config: RwLock::new(pbx),
             state: RwLock::new(PbxState {
                 link: LinkStatus {
@@ -188,6 +192,7 @@ impl PbxRuntime {
             since: link.since,
             error: link.error,
             session: link.session,
+            node: Some(self.node.clone()),
         }
     }
 

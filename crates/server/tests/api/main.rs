@@ -7,6 +7,7 @@ mod ws;
 mod audit;
 mod audit_logins;
 mod caches;
+mod cluster;
 mod concurrency;
 mod cti;
 mod cti_features;
@@ -21,6 +22,8 @@ mod links;
 mod metrics;
 mod restart;
 mod scale;
+#[path = "../../../store/tests/support/scratch.rs"]
+mod scratch;
 mod sessions;
 mod sip;
 mod slow;

@@ -28,6 +28,18 @@ impl SystemStore for SqlStore {
         row.map(|r| r.try_get("value").map_err(backend)).transpose()
     }
 
+    async fn init_setting(&self, key: &str, value: &str) -> StoreResult<String> {
+        query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.db)
+            .await
+            .map_err(backend)?;
+        self.setting(key)
+            .await?
+            .ok_or_else(|| backend(format!("setting {key} vanished")))
+    }
+
     async fn set_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) \

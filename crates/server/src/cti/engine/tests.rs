@@ -41,6 +41,7 @@ fn runtime() -> (PbxRuntime, crate::cti::link::LinkChannels) {
     let (engine, link) = channels(BTreeSet::new());
     let runtime = PbxRuntime::new(
         pbx,
+        "node-1".to_string(),
         devices,
         engine.requests,
         engine.devices,

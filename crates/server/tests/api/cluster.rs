@@ -1,0 +1,207 @@
+//! Several nodes on one PostgreSQL database: a token works on every node; each PBX link
+//! runs on exactly one node (the simulated switch never sees two links at once) and moves
+//! to another node within seconds when its node stops or dies.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use pbx::sim::{DeviceSet, SimConfig, Simulator};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use ucplus_server::Config;
+use ucplus_server::config::Secret;
+
+use crate::helpers::TestServer;
+use crate::scratch::ScratchDb;
+
+/// Every node of a cluster shares the secrets key.
+const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+fn node(url: &str, name: &str) -> impl FnOnce(&mut Config) {
+    let (url, name) = (url.to_string(), name.to_string());
+    move |config| {
+        config.database_url = Some(Secret(url));
+        config.secrets_key = Some(Secret(SECRETS_KEY.into()));
+        config.node_name = Some(name);
+        config.cluster.lease_ttl = 1_500;
+    }
+}
+
+/// Waits (up to `within`) until `server` shows the PBX's link up on node `on` (any node:
+/// None); that node.
+async fn link_up_on(
+    server: &TestServer,
+    admin: &str,
+    pbx: &str,
+    on: Option<&str>,
+    within: Duration,
+) -> String {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let (_, body) = server.get(admin, &format!("/api/v1/pbxs/{pbx}")).await;
+        if body["link"]["state"] == "up"
+            && let Some(node) = body["link"]["node"].as_str()
+            && on.is_none_or(|on| on == node)
+        {
+            return node.to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the link was not up on any node within {within:?}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The nodes `/api/v1/cluster` lists with their state, and which holds `pbx`.
+async fn cluster(
+    server: &TestServer,
+    admin: &str,
+    pbx: &str,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let (status, body) = server.get(admin, "/api/v1/cluster").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["mode"], "cluster");
+    let nodes: &Vec<Value> = body["nodes"].as_array().unwrap();
+    let states = nodes
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_string(),
+                n["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let holders = nodes
+        .iter()
+        .filter(|n| {
+            n["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["pbx_id"] == pbx)
+        })
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect();
+    (states, holders)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_runs_on_one_node_and_fails_over_when_its_node_stops_or_dies() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let a = TestServer::start_with(node(&db.url, "a")).await;
+    let b = TestServer::start_with(node(&db.url, "b")).await;
+    let admin = a.admin().await;
+    // The admin's token from node a works on node b.
+    let (status, me) = b.get(&admin, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+
+    let mut config = SimConfig::new("300-309".parse::<DeviceSet>().unwrap());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let sim = Arc::new(Simulator::start(config).await.expect("simulator"));
+    // How many links the switch saw at once, at most.
+    let most_links = Arc::new(AtomicU64::new(0));
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = tokio::spawn({
+        let (sim, most_links, watching) = (sim.clone(), most_links.clone(), watching.clone());
+        async move {
+            while watching.load(Ordering::Relaxed) {
+                most_links.fetch_max(sim.stats().connections_open, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    });
+    let (status, created) = a
+        .post(&admin, "/api/v1/pbxs", json!({"name": "shared", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let pbx = created["id"].as_str().unwrap().to_string();
+    let (_, tenants) = a.get(&admin, "/api/v1/tenants").await;
+    let tenant = tenants[0]["id"].as_str().unwrap().to_string();
+    let (status, body) = a
+        .post(
+            &admin,
+            &format!("/api/v1/pbxs/{pbx}/devices"),
+            json!({"tenant_id": tenant, "device_ids": ["300-309"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // One node takes the link; both nodes say which.
+    let holder = link_up_on(&a, &admin, &pbx, None, Duration::from_secs(5)).await;
+    link_up_on(&b, &admin, &pbx, Some(&holder), Duration::from_secs(5)).await;
+    let (states, holders) = cluster(&b, &admin, &pbx).await;
+    assert_eq!(
+        states,
+        [
+            ("a".to_string(), "active".to_string()),
+            ("b".to_string(), "active".to_string())
+        ]
+    );
+    assert_eq!(holders, [holder.clone()]);
+    // Every device is monitored by the one link.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while sim.stats().monitors_active < 10 {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", sim.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The holder stops (SIGTERM): it releases the link, the other node takes it at once.
+    let (holder_server, survivor, survivor_name) = if holder == "a" {
+        (a, b, "b")
+    } else {
+        (b, a, "a")
+    };
+    let stopped = tokio::time::Instant::now();
+    holder_server.stop().await;
+    link_up_on(
+        &survivor,
+        &admin,
+        &pbx,
+        Some(survivor_name),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(stopped.elapsed() < Duration::from_secs(5));
+
+    // The stopped node comes back: the link stays where it is.
+    let back = TestServer::start_with(node(&db.url, &holder)).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let (_, holders) = cluster(&back, &admin, &pbx).await;
+    assert_eq!(holders, [survivor_name.to_string()]);
+
+    // The survivor dies (no release): once its lease expired the other node takes over,
+    // with every device monitored again.
+    let died = tokio::time::Instant::now();
+    survivor.kill().await;
+    link_up_on(&back, &admin, &pbx, Some(&holder), Duration::from_secs(5)).await;
+    assert!(
+        died.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        died.elapsed()
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while sim.stats().monitors_active < 10 {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", sim.stats());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (states, holders) = cluster(&back, &admin, &pbx).await;
+    assert!(
+        states.contains(&(survivor_name.to_string(), "expired".to_string())),
+        "{states:?}"
+    );
+    assert_eq!(holders, [holder.clone()]);
+
+    watching.store(false, Ordering::Relaxed);
+    watcher.await.unwrap();
+    assert_eq!(
+        most_links.load(Ordering::Relaxed),
+        1,
+        "the switch never saw two links at once"
+    );
+    back.stop().await;
+    drop(db);
+}
