@@ -141,7 +141,7 @@ async fn a_link_runs_on_one_node_and_fails_over_when_its_node_stops_or_dies() {
             ("b".to_string(), "active".to_string())
         ]
     );
-    assert_eq!(holders, [holder.clone()]);
+    assert_eq!(holders, std::slice::from_ref(&holder));
     // Every device is monitored by the one link.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while sim.stats().monitors_active < 10 {
@@ -193,7 +193,7 @@ async fn a_link_runs_on_one_node_and_fails_over_when_its_node_stops_or_dies() {
         states.contains(&(survivor_name.to_string(), "expired".to_string())),
         "{states:?}"
     );
-    assert_eq!(holders, [holder.clone()]);
+    assert_eq!(holders, std::slice::from_ref(&holder));
 
     watching.store(false, Ordering::Relaxed);
     watcher.await.unwrap();
