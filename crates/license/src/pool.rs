@@ -459,6 +459,23 @@ impl<T: Ord + Clone> LicensePool<T> {
         Ok(())
     }
 
+    /// Sets every tenant's use of `client` to what `use_by_tenant` says (a tenant not named:
+    /// none) — the use counted across several servers sharing this pool — keeping the
+    /// totals, reservations and peaks consistent. Unknown tenants are skipped.
+    pub fn set_in_use(&mut self, client: ClientType, use_by_tenant: &BTreeMap<T, u32>) {
+        let i = client.license_type().index();
+        let (mut used, mut unmet) = (0u32, 0u32);
+        for (tenant, account) in &mut self.tenants {
+            let held = use_by_tenant.get(tenant).copied().unwrap_or(0);
+            account.in_use[i] = held;
+            account.peak[i] = account.peak[i].max(held);
+            used = used.saturating_add(held);
+            unmet = unmet.saturating_add(account.unmet_reservation(client.license_type()));
+        }
+        self.in_use[i] = used;
+        self.unmet_reservations[i] = unmet;
+    }
+
     /// Returns one `client` license of `tenant` to the pool. Returns false (and changes
     /// nothing) if the tenant held none.
     pub fn release(&mut self, tenant: &T, client: ClientType) -> bool {

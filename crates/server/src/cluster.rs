@@ -206,6 +206,26 @@ impl Cluster {
         }
     }
 
+    /// Stores a session holding a client license, granted by `grant` against the seats in
+    /// use across the cluster (see [`ucplus_store::cluster::insert_session_granted`]).
+    pub async fn grant_session<E>(
+        &self,
+        session: &ucplus_core::store::StoredSession,
+        grant: impl FnOnce(&ucplus_store::cluster::SeatUse) -> Result<(), E>,
+    ) -> Result<Result<(), E>, ucplus_core::StoreError> {
+        ucplus_store::cluster::insert_session_granted(&self.store, session, grant).await
+    }
+
+    /// The seats in use across the cluster, per client type name and tenant.
+    pub async fn seat_use(
+        &self,
+    ) -> Result<
+        std::collections::BTreeMap<String, std::collections::BTreeMap<ucplus_core::TenantId, u32>>,
+        ucplus_core::StoreError,
+    > {
+        ucplus_store::cluster::seat_use(&self.store).await
+    }
+
     /// Every node and link lease, for `/api/v1/cluster`.
     pub async fn overview(&self) -> anyhow::Result<(Vec<NodeRow>, Vec<PbxLease>)> {
         Ok(ucplus_store::cluster::overview(&self.store).await?)

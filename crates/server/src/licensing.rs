@@ -120,6 +120,68 @@ impl Licensing {
         Ok(())
     }
 
+    /// Several nodes: takes `client` for a session of `user` against the seats in use across
+    /// the cluster (`seats`, counted under the type's lock), by the same pool rules. A user
+    /// who holds the type already shares that seat.
+    pub fn acquire_in_cluster(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        client: ClientType,
+        by_tenant: &BTreeMap<TenantId, u32>,
+        user_holds: bool,
+    ) -> Result<(), PoolError> {
+        let mut state = self.lock();
+        state.pool.set_in_use(client, by_tenant);
+        if user_holds || state.leases.contains_key(&(user, client)) {
+            state
+                .leases
+                .entry((user, client))
+                .or_insert(Lease {
+                    tenant,
+                    sessions: 0,
+                })
+                .sessions += 1;
+            return Ok(());
+        }
+        state.pool.try_acquire(&tenant, client, self.today())?;
+        state.leases.insert(
+            (user, client),
+            Lease {
+                tenant,
+                sessions: 1,
+            },
+        );
+        publish_gauges(&state.pool, self.clock.today());
+        Ok(())
+    }
+
+    /// Several nodes: a session whose seat the cluster already counts (restored after a
+    /// restart, or adopted from another node) keeps its lease here without a new grant.
+    pub fn hold(&self, tenant: TenantId, user: UserId, client: ClientType) {
+        let mut state = self.lock();
+        state
+            .leases
+            .entry((user, client))
+            .or_insert(Lease {
+                tenant,
+                sessions: 0,
+            })
+            .sessions += 1;
+    }
+
+    /// Several nodes: the seats in use across the cluster (per client type name and
+    /// tenant), so the pool this node shows and grants from is the cluster's.
+    pub fn set_cluster_use(&self, seats: &BTreeMap<String, BTreeMap<TenantId, u32>>) {
+        let mut state = self.lock();
+        for client in ClientType::ALL {
+            let empty = BTreeMap::new();
+            let by_tenant = seats.get(client.as_str()).unwrap_or(&empty);
+            state.pool.set_in_use(client, by_tenant);
+        }
+        publish_gauges(&state.pool, self.clock.today());
+    }
+
     /// A session of `user` holding `client` ended; the last one returns the license.
     pub fn release(&self, user: UserId, client: ClientType) {
         let mut state = self.lock();
@@ -133,6 +195,14 @@ impl Licensing {
             leases.remove(&(user, client));
             publish_gauges(pool, self.clock.today());
         }
+    }
+
+    /// Puts a pool rebuilt from the store in place (licenses, tenants or limits changed on
+    /// another node); the sessions' leases stay.
+    pub fn replace_pool(&self, pool: LicensePool<TenantId>) {
+        let mut state = self.lock();
+        state.pool = pool;
+        publish_gauges(&state.pool, self.clock.today());
     }
 
     /// Does `user` hold a `client` license right now?

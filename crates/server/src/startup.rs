@@ -212,6 +212,7 @@ impl Application {
                 Duration::from_millis(state_hash_wait),
             ),
             metrics: crate::telemetry::metrics_handle(),
+            pool_version: Default::default(),
             audit_failures: Default::default(),
         });
         let restored = state

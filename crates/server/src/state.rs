@@ -15,6 +15,9 @@ use crate::cti::Cti;
 use crate::error::ApiResult;
 use crate::licensing::Licensing;
 
+/// The setting that changes whenever licenses, tenants or limits change (several nodes).
+const POOL_VERSION: &str = "pool_version";
+
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
@@ -41,6 +44,8 @@ pub struct Inner {
     pub sip: Arc<crate::registrar::SipService>,
     /// Where the SIP registrar listens, when it does.
     pub sip_address: Option<std::net::SocketAddr>,
+    /// The store's `pool_version` this node's pool was last built at (several nodes).
+    pub pool_version: std::sync::Mutex<Option<String>>,
     /// Audit log writes that failed since start (reported by `/readyz`).
     pub audit_failures: AtomicU64,
 }
@@ -158,7 +163,7 @@ impl AppState {
                 continue;
             };
             if let (Some(client), Some(tenant)) = (session.client, session.tenant_id)
-                && let Err(error) = self.licensing.acquire(tenant, session.user_id, client)
+                && let Err(error) = self.take_seat(tenant, &session, client)
             {
                 tracing::warn!(username = %session.username, %error, "a session could not take its license back after the restart");
                 lost.push(stored.token_hash);
@@ -197,7 +202,7 @@ impl AppState {
             return Ok(None);
         };
         if let (Some(client), Some(tenant)) = (session.client, session.tenant_id) {
-            self.licensing.acquire(tenant, session.user_id, client)?;
+            self.take_seat(tenant, &session, client)?;
         }
         if stored.node != self.node
             && let Err(error) = self
@@ -215,6 +220,23 @@ impl AppState {
         self.sessions.insert(*hash, session.clone());
         metrics::gauge!("ucplus_sessions").set(self.sessions.len() as f64);
         Ok(Some(session))
+    }
+
+    /// The seat of a stored session this node takes on (after a restart, or adopted): on
+    /// the only node it is taken from the pool again; several nodes count it already
+    /// (the session's row), so it is kept here without a new grant.
+    fn take_seat(
+        &self,
+        tenant: TenantId,
+        session: &Session,
+        client: license::ClientType,
+    ) -> Result<(), license::PoolError> {
+        if self.cluster.is_some() {
+            self.licensing.hold(tenant, session.user_id, client);
+            Ok(())
+        } else {
+            self.licensing.acquire(tenant, session.user_id, client)
+        }
     }
 
     /// Writes sessions' activity to the store, and ends those no longer stored as this
@@ -245,6 +267,58 @@ impl AppState {
             );
         }
         self.store.delete_stale_sessions(now).await?;
+        if let Some(cluster) = &self.cluster {
+            let version = self.store.setting(POOL_VERSION).await?;
+            let seen = self
+                .pool_version
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if version != seen {
+                self.reload_pool().await?;
+                *self.pool_version.lock().unwrap_or_else(|e| e.into_inner()) = version;
+            }
+            self.licensing.set_cluster_use(&cluster.seat_use().await?);
+        }
+        Ok(())
+    }
+
+    /// Licenses, tenants or limits changed: other nodes rebuild their pools from the store
+    /// at their next sync (several nodes; the only node has nothing to tell).
+    pub async fn pool_changed(&self) {
+        if self.cluster.is_none() {
+            return;
+        }
+        let version = ucplus_core::ids::new_uuid().to_string();
+        match self.store.set_setting(POOL_VERSION, &version).await {
+            Ok(()) => *self.pool_version.lock().unwrap_or_else(|e| e.into_inner()) = Some(version),
+            Err(error) => tracing::error!(%error, "could not tell other nodes of a license change"),
+        }
+    }
+
+    /// Rebuilds the license pool from the store: its licenses (those a trusted key
+    /// verifies), tenants and limits.
+    async fn reload_pool(&self) -> Result<(), StoreError> {
+        let texts: Vec<(String, String)> = self
+            .store
+            .licenses()
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l.text))
+            .collect();
+        let (licenses, _) =
+            crate::licensing::restore_licenses(&texts, &self.trusted_keys, &self.system_id);
+        let mut pool = license::LicensePool::new();
+        for license in licenses {
+            pool.restore(license);
+        }
+        for tenant in self.store.tenants().await? {
+            let limits = self.store.tenant_limits(tenant.id).await?;
+            pool.restore_tenant(tenant.id);
+            pool.restore_limits(&tenant.id, &crate::licensing::limits_from_store(&limits));
+        }
+        self.licensing.replace_pool(pool);
+        tracing::info!("license pool rebuilt after a change on another node");
         Ok(())
     }
 

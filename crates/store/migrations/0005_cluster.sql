@@ -22,3 +22,9 @@ CREATE TABLE pbx_leases (
     session TEXT
 );
 CREATE INDEX pbx_leases_node ON pbx_leases (node);
+
+-- One row per license type, locked by each grant so that nodes granting at once count
+-- the cluster's seats one after the other.
+CREATE TABLE license_locks (
+    license_type TEXT PRIMARY KEY
+);

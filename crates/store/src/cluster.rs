@@ -293,3 +293,100 @@ pub async fn overview(store: &crate::SqlStore) -> StoreResult<(Vec<NodeRow>, Vec
         .collect::<StoreResult<Vec<PbxLease>>>()?;
     Ok((nodes, leases))
 }
+
+/// The seats of one client license type in use across the cluster: per tenant, the users
+/// holding one in a session of a live node (a dead node's seats stop counting when its
+/// lease expires).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeatUse {
+    pub by_tenant: std::collections::BTreeMap<TenantId, u32>,
+    /// The user of the session being granted holds this type already (the seat is shared).
+    pub user_holds: bool,
+}
+
+const SEATS: &str = "SELECT s.client AS client, s.tenant_id AS tenant_id, \
+     COUNT(DISTINCT s.user_id) AS seats FROM sessions s JOIN nodes n ON n.name = s.node \
+     WHERE s.client IS NOT NULL AND s.tenant_id IS NOT NULL AND n.expires_at > ";
+
+fn seat_rows(
+    rows: &[crate::db::Row],
+) -> StoreResult<std::collections::BTreeMap<String, std::collections::BTreeMap<TenantId, u32>>> {
+    let mut seats: std::collections::BTreeMap<String, std::collections::BTreeMap<TenantId, u32>> =
+        Default::default();
+    for row in rows {
+        let client: String = row.try_get("client").map_err(backend)?;
+        let tenant: String = row.try_get("tenant_id").map_err(backend)?;
+        let count: i64 = row.try_get("seats").map_err(backend)?;
+        seats.entry(client).or_default().insert(
+            tenant.parse().map_err(backend)?,
+            u32::try_from(count).map_err(backend)?,
+        );
+    }
+    Ok(seats)
+}
+
+/// Every client type's seats in use across the cluster, per tenant.
+pub async fn seat_use(
+    store: &crate::SqlStore,
+) -> StoreResult<std::collections::BTreeMap<String, std::collections::BTreeMap<TenantId, u32>>> {
+    let rows = crate::db::query(format!("{SEATS}{NOW_MS} GROUP BY s.client, s.tenant_id"))
+        .fetch_all(store.db())
+        .await
+        .map_err(backend)?;
+    seat_rows(&rows)
+}
+
+/// Stores a new session holding a client license, granted against the cluster's use: in
+/// one transaction that locks the license type's row, counts the seats of live nodes,
+/// asks `grant` (the pool rules) and inserts the session only if it agrees. Nodes granting
+/// at once wait for each other, so no cap or pool is ever exceeded.
+pub async fn insert_session_granted<E>(
+    store: &crate::SqlStore,
+    session: &ucplus_core::store::StoredSession,
+    grant: impl FnOnce(&SeatUse) -> Result<(), E>,
+) -> StoreResult<Result<(), E>> {
+    let client = session
+        .client
+        .clone()
+        .ok_or_else(|| backend("a session without a client license needs no grant"))?;
+    let mut tx = store.db().begin().await.map_err(backend)?;
+    crate::db::query(
+        "INSERT INTO license_locks (license_type) VALUES ($1) ON CONFLICT (license_type) DO NOTHING",
+    )
+    .bind(&client)
+    .execute(&mut tx)
+    .await
+    .map_err(backend)?;
+    crate::db::query("SELECT license_type FROM license_locks WHERE license_type = $1 FOR UPDATE")
+        .bind(&client)
+        .fetch_one(&mut tx)
+        .await
+        .map_err(backend)?;
+    let rows = crate::db::query(format!(
+        "{SEATS}{NOW_MS} AND s.client = $1 GROUP BY s.client, s.tenant_id"
+    ))
+    .bind(&client)
+    .fetch_all(&mut tx)
+    .await
+    .map_err(backend)?;
+    let by_tenant = seat_rows(&rows)?.remove(&client).unwrap_or_default();
+    let holds = crate::db::query(format!(
+        "SELECT 1 AS one FROM sessions s JOIN nodes n ON n.name = s.node \
+         WHERE s.client = $1 AND s.user_id = $2 AND n.expires_at > {NOW_MS} LIMIT 1"
+    ))
+    .bind(&client)
+    .bind(session.user_id.to_string())
+    .fetch_optional(&mut tx)
+    .await
+    .map_err(backend)?;
+    let seats = SeatUse {
+        by_tenant,
+        user_holds: holds.is_some(),
+    };
+    if let Err(refused) = grant(&seats) {
+        return Ok(Err(refused));
+    }
+    crate::sql::sessions::insert_session(&mut tx, session).await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(Ok(()))
+}

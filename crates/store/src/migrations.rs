@@ -36,4 +36,4 @@ pub const TABLES: &[&str] = &[
 ];
 
 /// Tables of runtime state (the cluster's leases): not part of an installation's data.
-pub const RUNTIME_TABLES: &[&str] = &["nodes", "pbx_leases"];
+pub const RUNTIME_TABLES: &[&str] = &["nodes", "pbx_leases", "license_locks"];

@@ -435,3 +435,36 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Use counted elsewhere (several servers) and set at once decides the next grant
+    /// exactly as the same use taken here one license at a time.
+    #[test]
+    fn use_set_from_outside_decides_like_use_taken_here(
+        pool_size in 1u32..8,
+        limits_by_tenant in proptest::collection::vec((proptest::option::of(0u32..5), 0u32..3), 3),
+        takers in proptest::collection::vec(0u8..3, 0..12),
+    ) {
+        let mut here: LicensePool<u8> = LicensePool::new();
+        here.load(license("d", &[(DESKTOP, pool_size)], None), TODAY).unwrap();
+        for (tenant, (cap, reserved)) in limits_by_tenant.iter().enumerate() {
+            let tenant = u8::try_from(tenant).unwrap();
+            here.restore_tenant(tenant);
+            here.restore_limits(&tenant, &limits(*cap, *reserved));
+        }
+        let mut elsewhere = here.clone();
+        let mut counted: BTreeMap<u8, u32> = BTreeMap::new();
+        for tenant in takers {
+            if here.try_acquire(&tenant, ClientType::Desktop, TODAY).is_ok() {
+                *counted.entry(tenant).or_default() += 1;
+            }
+        }
+        elsewhere.set_in_use(ClientType::Desktop, &counted);
+        prop_assert_eq!(elsewhere.in_use(LicenseType::Desktop), here.in_use(LicenseType::Desktop));
+        for tenant in 0..3u8 {
+            let a = here.clone().try_acquire(&tenant, ClientType::Desktop, TODAY);
+            let b = elsewhere.clone().try_acquire(&tenant, ClientType::Desktop, TODAY);
+            prop_assert_eq!(a, b, "tenant {}", tenant);
+        }
+    }
+}

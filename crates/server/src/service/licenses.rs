@@ -36,6 +36,7 @@ impl Licenses<'_> {
                 .with_pool(|pool| pool.unload(&license.id, today));
             return Err(error.into());
         }
+        state.pool_changed().await;
         let items: std::collections::BTreeMap<&str, u32> = license
             .items
             .iter()
@@ -67,6 +68,7 @@ impl Licenses<'_> {
             state.licensing.with_pool(|pool| pool.restore(license));
             return Err(error.into());
         }
+        state.pool_changed().await;
         state
             .record_entry(
                 actor,

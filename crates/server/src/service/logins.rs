@@ -135,13 +135,17 @@ impl Logins<'_> {
                         format!("this user may not use {client} clients"),
                     ));
                 }
-                state
-                    .licensing
-                    .acquire(tenant.id, user.id, client)
-                    .inspect_err(|error| {
-                        metrics::counter!("ucplus_logins_total", "result" => error.code())
-                            .increment(1);
-                    })?;
+                // Several nodes: the seat is granted with the session's insert, against
+                // the cluster's use (below).
+                if state.cluster.is_none() {
+                    state
+                        .licensing
+                        .acquire(tenant.id, user.id, client)
+                        .inspect_err(|error| {
+                            metrics::counter!("ucplus_logins_total", "result" => error.code())
+                                .increment(1);
+                        })?;
+                }
                 state.config.session_idle_timeout
             }
             (Some(_), None) => {
@@ -181,16 +185,7 @@ impl Logins<'_> {
             ended: tokio::sync::watch::channel(false).0,
         };
         // Stored first, so every node (and this one after a restart) knows the token.
-        if let Err(error) = state
-            .store
-            .insert_session(&session.to_stored(&state.node))
-            .await
-        {
-            if let Some(client) = client {
-                state.licensing.release(user.id, client);
-            }
-            return Err(error.into());
-        }
+        self.store_session(&session).await?;
         state.sessions.insert(hash, Arc::new(session));
         self.record(
             Some(user.id),
@@ -210,6 +205,47 @@ impl Logins<'_> {
             user,
             tenant,
         })
+    }
+
+    /// Stores a new session. With a client license on several nodes, the seat is granted
+    /// in the same transaction, against the seats in use across the cluster.
+    async fn store_session(&self, session: &Session) -> ApiResult<()> {
+        let state = self.state;
+        let stored = session.to_stored(&state.node);
+        let (Some(cluster), Some(client), Some(tenant)) =
+            (&state.cluster, session.client, session.tenant_id)
+        else {
+            let inserted = state.store.insert_session(&stored).await;
+            if let (Err(_), Some(client)) = (&inserted, session.client) {
+                state.licensing.release(session.user_id, client);
+            }
+            return inserted.map_err(ApiError::from);
+        };
+        let granted = cluster
+            .grant_session(&stored, |seats| {
+                state.licensing.acquire_in_cluster(
+                    tenant,
+                    session.user_id,
+                    client,
+                    &seats.by_tenant,
+                    seats.user_holds,
+                )
+            })
+            .await;
+        match granted {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(refused)) => {
+                metrics::counter!("ucplus_logins_total", "result" => refused.code()).increment(1);
+                Err(refused.into())
+            }
+            Err(error) => {
+                // The grant may have counted here before the insert failed.
+                if state.licensing.holds(session.user_id, client) {
+                    state.licensing.release(session.user_id, client);
+                }
+                Err(error.into())
+            }
+        }
     }
 
     /// A login (or a failed one) in the audit log. A name tried is kept to 200 characters.

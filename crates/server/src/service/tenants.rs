@@ -76,6 +76,7 @@ impl Tenants<'_> {
             state.licensing.remove_tenant(tenant.id);
             return Err(error.into());
         }
+        state.pool_changed().await;
         state.cti.user_updated(&admin);
         state
             .record(
@@ -173,6 +174,7 @@ impl Tenants<'_> {
             .end_sessions_where(|session| session.tenant_id == Some(tenant.id))
             .await;
         state.licensing.remove_tenant(tenant.id);
+        state.pool_changed().await;
         for pbx in pbxs {
             state.reload_pbx(pbx).await;
         }
@@ -238,6 +240,7 @@ impl Tenants<'_> {
             }
             return Err(error.into());
         }
+        state.pool_changed().await;
         state
             .record(
                 actor,

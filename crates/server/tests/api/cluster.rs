@@ -205,3 +205,109 @@ async fn a_link_runs_on_one_node_and_fails_over_when_its_node_stops_or_dies() {
     back.stop().await;
     drop(db);
 }
+
+/// Waits (up to 10 s) until `server`'s pool of `license_type` is `(total, in_use)`.
+async fn pool_is(server: &TestServer, admin: &str, license_type: &str, want: (u64, u64)) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = server.pool(admin, license_type).await;
+        if now == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the {license_type} pool stayed {now:?}, not {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_racing_on_two_nodes_never_pass_a_cap_and_a_dead_nodes_seats_return() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let quick = |name: &'static str| {
+        let join = node(&db.url, name);
+        move |config: &mut Config| {
+            join(config);
+            // Sessions sync (and pools follow the cluster) every second.
+            config.session_idle_timeout = 4;
+        }
+    };
+    let a = TestServer::start_with(quick("a")).await;
+    let b = TestServer::start_with(quick("b")).await;
+    let admin = a.admin().await;
+    let (status, body) = a
+        .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 30)]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (acme, boss) = a.tenant(&admin, "acme").await;
+    let (status, body) = a
+        .put(
+            &admin,
+            &format!("/api/v1/tenants/{acme}/limits"),
+            json!({"desktop": {"cap": 12, "reserved": 0}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let people: Vec<String> = (0..36).map(|i| format!("user{i}")).collect();
+    for name in &people {
+        a.user(&boss, name, &["desktop"]).await;
+    }
+    // Node b learned the license and the tenant from the store.
+    pool_is(&b, &admin, "desktop", (30, 0)).await;
+
+    // 36 people log in at once, half on each node: exactly the cap gets in.
+    let logins = people.iter().enumerate().map(|(i, name)| {
+        let server = if i % 2 == 0 { &a } else { &b };
+        async move {
+            (
+                i % 2,
+                server
+                    .login(Some("acme"), name, "user-password", "desktop")
+                    .await,
+            )
+        }
+    });
+    let results = futures_util::future::join_all(logins).await;
+    let granted: Vec<usize> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(node, _)| *node)
+        .collect();
+    assert_eq!(granted.len(), 12, "{results:?}");
+    for (_, result) in &results {
+        if let Err((status, code)) = result {
+            assert_eq!(
+                (*status, code.as_str()),
+                (StatusCode::CONFLICT, "tenant_cap_reached")
+            );
+        }
+    }
+    let on_b = granted.iter().filter(|node| **node == 1).count() as u64;
+    pool_is(&a, &admin, "desktop", (30, 12)).await;
+    pool_is(&b, &admin, "desktop", (30, 12)).await;
+
+    // Node b dies holding its seats: they come back once its lease expired.
+    b.kill().await;
+    pool_is(&a, &admin, "desktop", (30, 12 - on_b)).await;
+    let refused: Vec<&String> = results
+        .iter()
+        .zip(&people)
+        .filter(|((_, r), _)| r.is_err())
+        .map(|(_, name)| name)
+        .collect();
+    let mut again = 0;
+    for name in refused.iter().take(usize::try_from(on_b).unwrap() + 1) {
+        if a.login(Some("acme"), name, "user-password", "desktop")
+            .await
+            .is_ok()
+        {
+            again += 1;
+        }
+    }
+    assert_eq!(again, on_b, "the dead node's seats, and not one more");
+    a.stop().await;
+    drop(db);
+}

@@ -12,7 +12,7 @@ mod copy;
 mod devices;
 mod pbxs;
 mod presence;
-mod sessions;
+pub(crate) mod sessions;
 mod sites;
 mod system;
 mod tenants;

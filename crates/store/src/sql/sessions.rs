@@ -5,32 +5,40 @@ use ucplus_core::store::{SessionStore, StoredSession};
 use ucplus_core::*;
 
 use super::{SqlStore, expect_one};
-use crate::db::query;
+use crate::db::{On, query};
 use crate::rows::{self, backend, map_error};
+
+/// Inserts `session`, on the pool or in a transaction.
+pub(crate) async fn insert_session<'a>(
+    on: impl Into<On<'a>>,
+    session: &StoredSession,
+) -> StoreResult<()> {
+    query(
+        "INSERT INTO sessions (token_hash, user_id, username, tenant_id, role, client, node, \
+             created_at, expires_at, idle_timeout_ms, last_seen) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&session.token_hash)
+    .bind(session.user_id.to_string())
+    .bind(&session.username)
+    .bind(session.tenant_id.map(|t| t.to_string()))
+    .bind(session.role.as_str())
+    .bind(&session.client)
+    .bind(&session.node)
+    .bind(session.created_at.0)
+    .bind(session.expires_at.0)
+    .bind(session.idle_timeout_ms)
+    .bind(session.last_seen.0)
+    .execute(on)
+    .await
+    .map_err(|e| map_error(e, "token_hash"))?;
+    Ok(())
+}
 
 #[async_trait]
 impl SessionStore for SqlStore {
     async fn insert_session(&self, session: &StoredSession) -> StoreResult<()> {
-        query(
-            "INSERT INTO sessions (token_hash, user_id, username, tenant_id, role, client, node, \
-             created_at, expires_at, idle_timeout_ms, last_seen) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&session.token_hash)
-        .bind(session.user_id.to_string())
-        .bind(&session.username)
-        .bind(session.tenant_id.map(|t| t.to_string()))
-        .bind(session.role.as_str())
-        .bind(&session.client)
-        .bind(&session.node)
-        .bind(session.created_at.0)
-        .bind(session.expires_at.0)
-        .bind(session.idle_timeout_ms)
-        .bind(session.last_seen.0)
-        .execute(&self.db)
-        .await
-        .map_err(|e| map_error(e, "token_hash"))?;
-        Ok(())
+        insert_session(&self.db, session).await
     }
 
     async fn session(&self, token_hash: &str) -> StoreResult<StoredSession> {
