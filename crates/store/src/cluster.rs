@@ -146,7 +146,8 @@ impl NodeLease {
     }
 
     /// Claims PBX `pbx`'s link when it is free (never claimed, released, or its node's
-    /// lease expired) and this node's own lease is live; answers the new epoch.
+    /// lease expired) or this node's own (taken back after fencing: under a new epoch),
+    /// and this node's own lease is live; answers the new epoch.
     pub async fn claim(&mut self, pbx: PbxId) -> StoreResult<Option<i64>> {
         let sql = format!(
             "INSERT INTO pbx_leases (pbx_id, node, epoch, claimed_at) \
@@ -154,7 +155,8 @@ impl NodeLease {
              WHERE name = $2 AND instance = $3 AND expires_at > {NOW_MS} \
              ON CONFLICT (pbx_id) DO UPDATE SET node = excluded.node, \
              epoch = pbx_leases.epoch + 1, claimed_at = excluded.claimed_at \
-             WHERE pbx_leases.node IS NULL OR NOT EXISTS (SELECT 1 FROM nodes n \
+             WHERE pbx_leases.node IS NULL OR pbx_leases.node = excluded.node \
+             OR NOT EXISTS (SELECT 1 FROM nodes n \
              WHERE n.name = pbx_leases.node AND n.expires_at > {NOW_MS}) \
              RETURNING epoch"
         );

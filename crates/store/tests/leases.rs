@@ -60,10 +60,13 @@ async fn a_link_has_one_holder_and_moves_only_when_its_holder_is_gone() {
     assert_eq!(leases[0].epoch, 2);
     assert_eq!(leases[0].link.as_ref(), Some(&up), "as last reported");
 
+    // b takes its own link back (after fencing itself) only under a new epoch.
+    assert_eq!(b.claim(pbx).await.unwrap(), Some(3));
+    assert!(!b.report(pbx, 2, &up).await.unwrap(), "epoch 2 is over");
     // b stops and releases: a (renewed) takes the link at once.
     b.release().await.unwrap();
     assert!(held(&mut a).await);
-    assert_eq!(a.claim(pbx).await.unwrap(), Some(3));
+    assert_eq!(a.claim(pbx).await.unwrap(), Some(4));
     let (nodes, _) = overview(&store).await.unwrap();
     assert_eq!(nodes.len(), 1, "a released node leaves the table");
     // Once a's name is free again (expired), another process may take it.

@@ -311,3 +311,72 @@ async fn logins_racing_on_two_nodes_never_pass_a_cap_and_a_dead_nodes_seats_retu
     a.stop().await;
     drop(db);
 }
+
+/// Runs `sql` on the test database's server as its administrator.
+async fn admin_sql(sql: &str) {
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::PgConnection::connect(&crate::scratch::admin_url())
+        .await
+        .expect("admin connection");
+    conn.execute(sql).await.expect("admin statement");
+}
+
+/// The database goes away for the node's lease: the node fences (its link to the switch
+/// stops before its lease could expire), and takes the link back when the database answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_cannot_renew_its_lease_stops_its_links_and_takes_them_back_later() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let a = TestServer::start_with(node(&db.url, "a")).await;
+    let admin = a.admin().await;
+    let mut config = SimConfig::new("300-301".parse::<DeviceSet>().unwrap());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let sim = Simulator::start(config).await.expect("simulator");
+    let (status, created) = a
+        .post(&admin, "/api/v1/pbxs", json!({"name": "p", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let pbx = created["id"].as_str().unwrap().to_string();
+    link_up_on(&a, &admin, &pbx, Some("a"), Duration::from_secs(5)).await;
+    assert_eq!(sim.stats().connections_open, 1);
+
+    // The lease's connection is cut and no new one is let in.
+    admin_sql(&format!(
+        "ALTER DATABASE {} WITH ALLOW_CONNECTIONS false",
+        db.name
+    ))
+    .await;
+    admin_sql(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{}' AND application_name = 'ucplus-lease'",
+        db.name
+    ))
+    .await;
+    let cut = tokio::time::Instant::now();
+    while sim.stats().connections_open > 0 {
+        assert!(
+            cut.elapsed() < Duration::from_millis(1_500),
+            "the link was still open when the lease (1.5 s) could have expired"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (_, body) = a.get(&admin, "/api/v1/cluster").await;
+    assert_eq!(body["nodes"][0]["state"], "fenced", "{body}");
+
+    // The database answers again: the node renews and runs its link again.
+    admin_sql(&format!(
+        "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+        db.name
+    ))
+    .await;
+    link_up_on(&a, &admin, &pbx, Some("a"), Duration::from_secs(5)).await;
+    let (_, body) = a.get(&admin, "/api/v1/cluster").await;
+    assert_eq!(body["nodes"][0]["state"], "active", "{body}");
+    assert_eq!(
+        body["nodes"][0]["links"][0]["epoch"], 2,
+        "taken back under a new epoch"
+    );
+    a.stop().await;
+    drop(db);
+}

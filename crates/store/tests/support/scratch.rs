@@ -12,7 +12,7 @@ pub fn admin_url() -> String {
 
 pub struct ScratchDb {
     pub url: String,
-    name: String,
+    pub name: String,
 }
 
 impl ScratchDb {
