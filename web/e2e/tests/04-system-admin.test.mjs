@@ -1,6 +1,7 @@
 // The system admin: loads a license file (issued for this installation's system id with
 // the test's vendor key) and sees the pool grow and the use chart move; sets a tenant's
-// cap and reservation; sees the phone systems' live link state; unloads the license.
+// cap and reservation; sees the phone systems' live link state and the node running them;
+// unloads the license.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -83,6 +84,20 @@ test('phone systems with their live link state', async () => {
   for (const name of ['Hosted PBX', 'Initech PBX']) {
     await admin.locator('tr', { hasText: name }).locator('.badge.link-up').waitFor();
   }
+  assertNoConsoleErrors(admin);
+});
+
+test('the nodes: this one, active, running the phone-system links', async () => {
+  await admin.getByRole('tab', { name: 'Nodes' }).click();
+  const row = admin.locator('table.data tbody tr', { hasText: '(this one)' });
+  await row.locator('.badge.link-up', { hasText: 'Active' }).waitFor();
+  for (const name of ['Hosted PBX', 'Initech PBX']) {
+    await row.locator('td.node-links li', { hasText: `${name}: up` }).waitFor();
+  }
+  // The same node name as the phone systems' links show.
+  const node = (await row.locator('strong').innerText()).trim();
+  await admin.getByRole('tab', { name: 'Phone systems' }).click();
+  await admin.locator('tr', { hasText: 'Hosted PBX' }).locator('.link-node', { hasText: `on ${node}` }).waitFor();
   assertNoConsoleErrors(admin);
 });
 

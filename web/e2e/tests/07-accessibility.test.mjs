@@ -74,7 +74,7 @@ test('the consoles: labels and names in every tab and dialog; arrow keys move be
 
   const admin = await openPage(browser, { name: 'admin' });
   await login(admin, { username: 'admin', password: 'demo-admin', client: 'admin' });
-  for (const tab of ['Licenses', 'Tenants', 'Phone systems', 'Audit log']) {
+  for (const tab of ['Licenses', 'Tenants', 'Phone systems', 'Nodes', 'Audit log']) {
     await admin.getByRole('tab', { name: tab }).click();
     await admin.locator('.tab-panel table.data').first().waitFor();
     assert.deepEqual(await unnamed(admin), [], tab);
@@ -177,7 +177,7 @@ test('the tenant console: no WCAG A/AA violation in any tab or the add-user dial
 test('the system console: no WCAG A/AA violation in any tab; the focus is visible', async () => {
   const admin = await openPage(browser, { name: 'admin', bypassCSP: true });
   await login(admin, { username: 'admin', password: 'demo-admin', client: 'admin' });
-  for (const tab of ['Licenses', 'Tenants', 'Phone systems', 'Audit log']) {
+  for (const tab of ['Licenses', 'Tenants', 'Phone systems', 'Nodes', 'Audit log']) {
     await admin.getByRole('tab', { name: tab }).click();
     await admin.locator('.tab-panel table.data tbody tr').first().waitFor();
     await admin.waitForFunction(() => !document.querySelector('.panel-body[aria-busy="true"]'));

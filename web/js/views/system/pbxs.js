@@ -16,12 +16,13 @@ const KINDS = [
 
 const LINK_LABELS = { up: 'Up', down: 'Down', connecting: 'Connecting' };
 
-/** The link badge: state, since when, and the error if any. */
+/** The link badge: state, since when, the node running it, and the error if any. */
 export function linkBadge(link) {
   if (!link) return h('span', { class: 'badge neutral', text: 'Not running' });
   return h('span', { class: 'link-state' },
     h('span', { class: `badge link-${link.state}`, text: LINK_LABELS[link.state] ?? link.state }),
     ' ', h('time', { class: 'muted small', datetime: link.since, title: fullDateTime(link.since), text: `since ${dateTime(link.since)}` }),
+    link.node ? h('span', { class: 'muted small link-node', text: ` on ${link.node}` }) : null,
     link.error ? h('span', { class: 'small bad', text: ` — ${link.error}` }) : null);
 }
 

@@ -1,5 +1,6 @@
 // The system admin console: licenses and their use, tenants, phone systems with their
-// live link states, and the audit log of the whole installation.
+// live link states, the nodes and the links each runs, and the audit log of the whole
+// installation.
 
 import { api } from '../../api.js';
 import { h } from '../../dom.js';
@@ -9,6 +10,7 @@ import { renderAudit } from '../admin/audit.js';
 import { consoleShell } from '../console.js';
 import { connectionIndicator } from '../connection.js';
 import { renderLicenses } from './licenses.js';
+import { renderNodes } from './nodes.js';
 import { renderPbxs } from './pbxs.js';
 import { renderTenants } from './tenants.js';
 
@@ -50,6 +52,7 @@ export function mountSystemConsole(main, session) {
       { id: 'licenses', label: 'Licenses', render: (panel) => renderLicenses(panel) },
       { id: 'tenants', label: 'Tenants', render: (panel) => renderTenants(panel) },
       { id: 'pbxs', label: 'Phone systems', render: (panel) => renderPbxs(panel, { links }) },
+      { id: 'nodes', label: 'Nodes', render: (panel) => renderNodes(panel) },
       { id: 'audit', label: 'Audit log', render: renderAuditWithTenants },
     ],
   });
