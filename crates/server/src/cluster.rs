@@ -8,7 +8,9 @@
 //! - A renewal counts from when it was sent. A node whose last good renewal was sent more
 //!   than two thirds of the lease ago stops every link before the lease can expire (a
 //!   frozen or cut-off node fences itself; another node can take the links only after
-//!   expiry).
+//!   expiry). The links themselves check that deadline ([`pbx::link::Lease`]) before they
+//!   connect and before each write, so a node resuming from a freeze sends nothing even
+//!   before this loop runs again.
 //! - Every claim raises the link's epoch; the link's state is written under the epoch, so
 //!   a stale holder's write is dropped, and a holder that finds the link held elsewhere
 //!   stops it.
@@ -47,6 +49,9 @@ pub struct Cluster {
     store: SqlStore,
     cti: Arc<Cti>,
     lease: tokio::sync::Mutex<NodeLease>,
+    /// What the links check before they talk to a switch: until two thirds of the lease
+    /// after the last good renewal was sent.
+    talk: pbx::link::Lease,
     standing: Mutex<Standing>,
     /// When the last good renewal was sent.
     renewed: Mutex<Instant>,
@@ -64,6 +69,7 @@ impl Cluster {
         ttl: Duration,
         store: SqlStore,
         cti: Arc<Cti>,
+        talk: pbx::link::Lease,
     ) -> anyhow::Result<Arc<Cluster>> {
         let mut lease = NodeLease::new(url, node, ttl);
         let sent = Instant::now();
@@ -74,7 +80,9 @@ impl Cluster {
                  own node_name (UCPLUS_NODE_NAME)"
             ),
         }
+        talk.extend_to(sent + ttl * 2 / 3);
         Ok(Arc::new(Cluster {
+            talk,
             node: node.to_string(),
             ttl,
             store,
@@ -102,12 +110,16 @@ impl Cluster {
     /// One round: renew; on success claim free links, drop lost ones and report states;
     /// on failure, fence once the lease may be close to expiring.
     pub async fn round(&self) {
+        // Resumed from a freeze (or the loop starved) past the deadline: the links stop
+        // before anything else; the renewal below claims anew, under new epochs.
+        self.fence_if_late();
         let sent = Instant::now();
         let mut lease = self.lease.lock().await;
         let renewal = tokio::time::timeout(self.ttl / 3, lease.renew()).await;
         match renewal {
             Ok(Ok(Renewal::Held { .. })) => {
                 *lock(&self.renewed) = sent;
+                self.talk.extend_to(sent + self.ttl * 2 / 3);
                 let was = std::mem::replace(&mut *lock(&self.standing), Standing::Active);
                 if was == Standing::Fenced {
                     tracing::warn!(node = %self.node, "lease renewed again: taking links back");
@@ -137,6 +149,7 @@ impl Cluster {
     }
 
     fn fence(&self, why: &str) {
+        self.talk.revoke();
         let was = std::mem::replace(&mut *lock(&self.standing), Standing::Fenced);
         let stopped = self.cti.fence();
         if was != Standing::Fenced || stopped > 0 {
@@ -200,6 +213,7 @@ impl Cluster {
     /// Releases the links and the lease at once (a node stopping): others take over
     /// without waiting for expiry.
     pub async fn leave(&self) {
+        self.talk.revoke();
         self.cti.fence();
         if let Err(error) = self.lease.lock().await.release().await {
             tracing::error!(%error, "could not release this node's lease; others take over when it expires");

@@ -139,10 +139,16 @@ impl Application {
         let controller = Arc::new(pbx::link::uacsta::Controller::default());
         controller.set_request_timeout(Duration::from_millis(config.cti.request_timeout));
         controller.set_refresh(Duration::from_secs(config.sip.session_refresh.max(1)));
+        // Several nodes: links talk to switches only while this node's lease is live.
+        let lease = match &backend {
+            ucplus_store::Backend::Sqlite(_) => pbx::link::Lease::always(),
+            ucplus_store::Backend::Postgres(_) => pbx::link::Lease::until_renewed(),
+        };
         let cti = crate::cti::Cti::start(
             store.clone(),
             Box::new(crate::cti::launch::Launcher {
                 context: pbx::link::kinds::LinkContext {
+                    lease: lease.clone(),
                     request_timeout: Duration::from_millis(config.cti.request_timeout),
                     controller: controller.clone(),
                 },
@@ -169,6 +175,7 @@ impl Application {
                     Duration::from_millis(config.cluster.lease_ttl),
                     sql_store.clone(),
                     cti.clone(),
+                    lease,
                 )
                 .await?;
                 // Claims the free links at once rather than a round later.

@@ -26,6 +26,8 @@ pub struct LinkContext {
     pub request_timeout: Duration,
     /// Serves `uacsta` connections (handsets registered with the SIP registrar).
     pub controller: Arc<Controller>,
+    /// Whether this node may still talk to switches (its cluster lease).
+    pub lease: super::Lease,
 }
 
 /// One kind of PBX link: the settings it understands and how it starts.

@@ -7,10 +7,13 @@
 
 pub mod csta;
 pub mod kinds;
+mod lease;
 pub mod sim;
 pub mod uacsta;
 
 use std::collections::BTreeSet;
+
+pub use lease::Lease;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use ucplus_core::cti::{LinkEvent, PbxError, PbxRequest, PbxResponse};

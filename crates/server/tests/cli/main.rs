@@ -4,6 +4,7 @@
 //! harness that runs a child process and reads its output is `running`.
 
 mod backup;
+mod cluster;
 mod running;
 #[path = "../../../store/tests/support/scratch.rs"]
 mod scratch;

@@ -65,11 +65,14 @@ pub struct CstaLinkConfig {
     /// and snapshots), so our own traffic never runs out of invoke ids and a slow switch
     /// slows the start-up instead of breaking it.
     pub window: usize,
+    /// Checked before connecting and before each write (several nodes: the node's lease).
+    pub lease: crate::link::Lease,
 }
 
 impl CstaLinkConfig {
     pub fn new(host: impl Into<String>, port: u16) -> CstaLinkConfig {
         CstaLinkConfig {
+            lease: crate::link::Lease::always(),
             host: host.into(),
             port,
             session: SessionPattern::Auto,

@@ -17,11 +17,18 @@ pub struct Connection {
     output: BytesMut,
     edition: Edition,
     text: String,
+    lease: crate::link::Lease,
 }
 
 impl Connection {
-    pub fn new(stream: Box<dyn Io>, framing: Framing, edition: Edition) -> Connection {
+    pub fn new(
+        stream: Box<dyn Io>,
+        framing: Framing,
+        edition: Edition,
+        lease: crate::link::Lease,
+    ) -> Connection {
         Connection {
+            lease,
             stream,
             codec: FrameCodec::new(framing),
             input: BytesMut::with_capacity(16 * 1024),
@@ -57,7 +64,11 @@ impl Connection {
     }
 
     /// Writes one message under `invoke_id` (ignored by the NUL framing).
+    /// Nothing is written once this node's lease lapsed.
     pub async fn send(&mut self, invoke_id: InvokeId, message: &Message) -> std::io::Result<()> {
+        if !self.lease.valid() {
+            return Err(std::io::Error::other(LinkFailure::LeaseLapsed.to_string()));
+        }
         self.text.clear();
         csta::encode_into(message, self.edition, &mut self.text);
         let frame = Frame::new(Some(invoke_id), self.text.as_bytes().to_vec());

@@ -17,6 +17,9 @@ use tokio_rustls::rustls::pki_types::{InvalidDnsNameError, pem};
 /// report walking the chain does not say it twice).
 #[derive(Debug, thiserror::Error)]
 pub enum LinkFailure {
+    /// This node's cluster lease lapsed: it may not talk to the switch.
+    #[error("this node's lease lapsed: it does not talk to the switch")]
+    LeaseLapsed,
     /// No TCP connection within the connect timeout.
     #[error("no connection to {host}:{port} within {timeout:?}")]
     ConnectTimeout {
@@ -117,6 +120,7 @@ impl LinkFailure {
     /// A stable name for the kind of failure, for logs and metrics.
     pub fn code(&self) -> &'static str {
         match self {
+            LinkFailure::LeaseLapsed => "csta_lease_lapsed",
             LinkFailure::ConnectTimeout { .. } => "csta_connect_timeout",
             LinkFailure::Connect { .. } => "csta_connect_failed",
             LinkFailure::TlsConfig(_) => "csta_tls_config_failed",
@@ -161,6 +165,7 @@ mod tests {
         let io = || Error::new(ErrorKind::BrokenPipe, "broken pipe");
         let frame = || FrameError::Truncated { buffered: 3 };
         vec![
+            LinkFailure::LeaseLapsed,
             LinkFailure::ConnectTimeout {
                 host: "pbx".into(),
                 port: 1040,
@@ -221,6 +226,7 @@ mod tests {
     fn codes_are_stable_and_distinct() {
         // Logs and dashboards key on these: a rename is a breaking change.
         let codes = [
+            "csta_lease_lapsed",
             "csta_connect_timeout",
             "csta_connect_failed",
             "csta_tls_config_failed",

@@ -157,6 +157,9 @@ struct Session<'a> {
 }
 
 async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(), LinkFailure> {
+    if !config.lease.valid() {
+        return Err(LinkFailure::LeaseLapsed);
+    }
     let address = (config.host.as_str(), config.port);
     let stream = tokio::time::timeout(config.connect_timeout, TcpStream::connect(address))
         .await
@@ -187,7 +190,7 @@ async fn serve(config: &CstaLinkConfig, channels: &mut LinkChannels) -> Result<(
     let mut session = Session {
         config,
         channels,
-        connection: Connection::new(stream, config.framing, config.edition),
+        connection: Connection::new(stream, config.framing, config.edition, config.lease.clone()),
         pending: Pending::new(),
         order: VecDeque::new(),
         monitors: HashMap::new(),

@@ -248,6 +248,7 @@ impl LinkKind for CstaSettings {
         match self.link_config(&host, pbx.port.unwrap_or(0)) {
             Ok(mut config) => {
                 config.request_timeout = context.request_timeout;
+                config.lease = context.lease.clone();
                 tokio::spawn(super::run(config, channels));
             }
             Err(errors) => refuse(channels, LinkError::InvalidSettings(errors)),
