@@ -5,19 +5,30 @@
 //! pings every 30 s and closes a connection whose pong is overdue. A client that reads too
 //! slowly to keep up with its tenant's ring is closed with code 4008; one whose session
 //! ended with 4001. An open WebSocket keeps its session (and license) alive.
+//!
+//! Written for throughput, since every event goes to every client of its audience: a
+//! client woken by its tenant's ring takes everything queued there (up to
+//! [`BATCH_MESSAGES`]), feeds it to the socket and flushes once — one write for the
+//! batch, not one per message. The bytes are the event's one serialization, shared by all
+//! clients. No timer is armed while the socket takes the batch at once; only a batch that
+//! has to wait for the client gets a deadline ([`SEND_DEADLINE`]). Metric handles are
+//! resolved when the client connects, and counted per batch.
 
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use futures_util::SinkExt;
 use serde::Serialize;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use ucplus_core::{Role, TenantId, Timestamp, UserId};
 
 use crate::auth::{Auth, Session};
-use crate::cti::bus::Published;
+use crate::cti::bus::{Published, Subscription};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use ucplus_core::cti::views::{CallView, DeviceStateView, LinkView, PresenceView};
@@ -30,8 +41,21 @@ const CLOSE_NO_PONG: u16 = 4009;
 
 const PING_EVERY: Duration = Duration::from_secs(30);
 const PONG_DEADLINE: Duration = Duration::from_secs(75);
-const SEND_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a batch may wait for a client that takes no data before it is dropped.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(10);
 const SESSION_CHECK: Duration = Duration::from_secs(2);
+
+/// Messages taken from the ring for one flush: enough to make writes large under load,
+/// few enough that pings and the client's own messages are not kept waiting.
+pub const BATCH_MESSAGES: usize = 64;
+/// Clients send little; small buffers keep an idle client cheap (the defaults are
+/// 128 KiB each).
+pub const READ_BUFFER: usize = 1024;
+/// Bytes a batch gathers before they are written: a large batch goes out in writes of
+/// about this size, a small one in one write at its flush.
+pub const WRITE_BUFFER: usize = 8 * 1024;
+/// Bytes that may wait for a client that does not read before sending fails.
+pub const WRITE_BUFFER_MAX: usize = 256 * 1024;
 
 #[derive(Serialize)]
 struct Snapshot {
@@ -56,11 +80,9 @@ pub async fn events(
     let session = auth.0.clone();
     Ok(upgrade
         .max_message_size(64 * 1024)
-        // Clients send little; small buffers keep an idle client cheap (the defaults are
-        // 128 KiB each). Each message is sent as it comes.
-        .read_buffer_size(1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(256 * 1024)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(WRITE_BUFFER_MAX)
         .on_upgrade(move |socket| client(socket, state, session, tenant)))
 }
 
@@ -73,6 +95,33 @@ fn visible(published: &Published, session: &Session) -> bool {
     }
 }
 
+/// The event stream's metric handles, looked up once per client.
+struct StreamMetrics {
+    delivered: metrics::Counter,
+    slow_disconnects: metrics::Counter,
+}
+
+impl StreamMetrics {
+    fn resolve() -> StreamMetrics {
+        StreamMetrics {
+            delivered: metrics::counter!("ucplus_ws_messages_total"),
+            slow_disconnects: metrics::counter!("ucplus_ws_slow_disconnects_total"),
+        }
+    }
+}
+
+/// How a batch of events went.
+enum Batch {
+    /// Sent; the ring may have more.
+    Sent,
+    /// Sent what was taken; the client missed events and must resynchronize.
+    Lagged(u64),
+    /// The tenant's stream is gone.
+    Closed,
+    /// The client is gone or took nothing for [`SEND_DEADLINE`].
+    Failed,
+}
+
 async fn client(
     mut socket: WebSocket,
     state: AppState,
@@ -80,6 +129,7 @@ async fn client(
     tenant: Option<TenantId>,
 ) {
     session.socket_opened();
+    let metrics = StreamMetrics::resolve();
     metrics::gauge!("ucplus_ws_clients").increment(1.0);
     // Subscribe before the snapshot so nothing between the two is lost.
     let mut events = match tenant {
@@ -89,45 +139,52 @@ async fn client(
     let snapshot = build_snapshot(&state, &session, tenant).await;
     let mut open = send(
         &mut socket,
-        Utf8Bytes::from(message("snapshot", &snapshot, None)),
+        Message::Text(Utf8Bytes::from(message("snapshot", &snapshot, None))),
     )
     .await;
-    // Looked up once, not per message.
-    let delivered = metrics::counter!("ucplus_ws_messages_total");
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut check = tokio::time::interval(SESSION_CHECK);
     let mut last_pong = Instant::now();
     // The session only ever turns ended, so any change means it has; one that ended
-    // before this point is caught by the check below.
+    // before this point is caught here. The wait is made once, not once per wake-up.
     let mut ended = session.ended.subscribe();
-    let ended_already = *ended.borrow_and_update();
-    if ended_already {
+    if *ended.borrow_and_update() {
         close(&mut socket, CLOSE_SESSION_ENDED, "the session ended").await;
         open = false;
     }
+    let mut session_ended = pin!(async move {
+        let _ = ended.changed().await;
+    });
     while open {
         tokio::select! {
-            _ = ended.changed() => {
+            () = &mut session_ended => {
                 close(&mut socket, CLOSE_SESSION_ENDED, "the session ended").await;
                 open = false;
             },
-            received = events.recv() => match received {
-                Ok(published) => {
-                    if visible(&published, &session) {
-                        delivered.increment(1);
-                        open = send(&mut socket, published.json().clone()).await;
+            received = events.recv() => {
+                let outcome = match received {
+                    Ok(first) => send_batch(&mut socket, &mut events, first, &session, &metrics).await,
+                    Err(RecvError::Lagged(missed)) => Batch::Lagged(missed),
+                    Err(RecvError::Closed) => Batch::Closed,
+                };
+                match outcome {
+                    Batch::Sent => {}
+                    Batch::Lagged(missed) => {
+                        metrics.slow_disconnects.increment(1);
+                        tracing::info!(user = %session.username, missed, "closing a WebSocket that reads too slowly");
+                        close(&mut socket, CLOSE_TOO_SLOW, "too slow: events were lost; reconnect to resynchronize").await;
+                        open = false;
                     }
-                }
-                Err(RecvError::Lagged(missed)) => {
-                    metrics::counter!("ucplus_ws_slow_disconnects_total").increment(1);
-                    tracing::info!(user = %session.username, missed, "closing a WebSocket that reads too slowly");
-                    close(&mut socket, CLOSE_TOO_SLOW, "too slow: events were lost; reconnect to resynchronize").await;
-                    open = false;
-                }
-                Err(RecvError::Closed) => {
-                    close(&mut socket, CLOSE_SESSION_ENDED, "the tenant was removed").await;
-                    open = false;
+                    Batch::Closed => {
+                        close(&mut socket, CLOSE_SESSION_ENDED, "the tenant was removed").await;
+                        open = false;
+                    }
+                    Batch::Failed => {
+                        metrics.slow_disconnects.increment(1);
+                        tracing::info!(user = %session.username, "closing a WebSocket that takes no data");
+                        open = false;
+                    }
                 }
             },
             incoming = socket.recv() => match incoming {
@@ -135,7 +192,7 @@ async fn client(
                 Some(Ok(Message::Text(text))) => {
                     session.touch(Timestamp::now());
                     if text.contains("\"ping\"") {
-                        open = send(&mut socket, Utf8Bytes::from_static(r#"{"type":"pong","data":null}"#)).await;
+                        open = send(&mut socket, Message::Text(Utf8Bytes::from_static(r#"{"type":"pong","data":null}"#))).await;
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => open = false,
@@ -146,9 +203,7 @@ async fn client(
                     close(&mut socket, CLOSE_NO_PONG, "no pong").await;
                     open = false;
                 } else {
-                    open = tokio::time::timeout(SEND_DEADLINE, socket.send(Message::Ping(Default::default())))
-                        .await
-                        .is_ok_and(|r| r.is_ok());
+                    open = send(&mut socket, Message::Ping(Default::default())).await;
                 }
             },
             _ = check.tick() => {
@@ -163,15 +218,59 @@ async fn client(
     metrics::gauge!("ucplus_ws_clients").decrement(1.0);
 }
 
-/// Sends one text message; false when the client is gone or too slow to take it.
-async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {
-    match tokio::time::timeout(SEND_DEADLINE, socket.send(Message::Text(text))).await {
-        Ok(result) => result.is_ok(),
-        Err(_) => {
-            metrics::counter!("ucplus_ws_slow_disconnects_total").increment(1);
-            tracing::info!("closing a WebSocket that takes no data");
-            false
+/// Sends `first` and whatever else the ring holds (up to [`BATCH_MESSAGES`] in all) that
+/// the session may see, flushing once.
+async fn send_batch(
+    socket: &mut WebSocket,
+    events: &mut Subscription,
+    first: Arc<Published>,
+    session: &Session,
+    metrics: &StreamMetrics,
+) -> Batch {
+    let mut outcome = Batch::Sent;
+    let mut sent = 0u64;
+    let mut next = Some(first);
+    let mut taken = 0;
+    let writing = async {
+        while let Some(published) = next.take() {
+            taken += 1;
+            if visible(&published, session) {
+                socket.feed(Message::Text(published.json().clone())).await?;
+                sent += 1;
+            }
+            if taken < BATCH_MESSAGES {
+                match events.try_recv() {
+                    Ok(published) => next = Some(published),
+                    Err(TryRecvError::Empty) => {}
+                    Err(TryRecvError::Lagged(missed)) => outcome = Batch::Lagged(missed),
+                    Err(TryRecvError::Closed) => outcome = Batch::Closed,
+                }
+            }
         }
+        socket.flush().await
+    };
+    let written = within_deadline(writing).await;
+    metrics.delivered.increment(sent);
+    if written { outcome } else { Batch::Failed }
+}
+
+/// Sends one message; false when the client is gone or too slow to take it.
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    within_deadline(socket.send(message)).await
+}
+
+/// Runs a write to completion, or for at most [`SEND_DEADLINE`]: true when it succeeded
+/// in time. A write the socket takes at once (the usual case) arms no timer.
+async fn within_deadline(
+    write: impl std::future::Future<Output = Result<(), axum::Error>>,
+) -> bool {
+    let mut write = pin!(write);
+    let first = std::future::poll_fn(|context| Poll::Ready(write.as_mut().poll(context))).await;
+    match first {
+        Poll::Ready(result) => result.is_ok(),
+        Poll::Pending => tokio::time::timeout(SEND_DEADLINE, write)
+            .await
+            .is_ok_and(|result| result.is_ok()),
     }
 }
 
