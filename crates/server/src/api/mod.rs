@@ -7,7 +7,7 @@ mod calllog;
 mod calls;
 mod devices;
 mod directory;
-mod events;
+pub mod events;
 mod health;
 pub mod input;
 mod licenses;
