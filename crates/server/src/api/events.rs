@@ -11,8 +11,10 @@
 //! [`BATCH_MESSAGES`]), feeds it to the socket and flushes once — one write for the
 //! batch, not one per message. The bytes are the event's one serialization, shared by all
 //! clients. No timer is armed while the socket takes the batch at once; only a batch that
-//! has to wait for the client gets a deadline ([`SEND_DEADLINE`]). Metric handles are
-//! resolved when the client connects, and counted per batch.
+//! has to wait for the client gets a deadline ([`SEND_DEADLINE`]). A wake-up for events
+//! polls only the tenant's ring (socket, timers and session come after, and get their
+//! turn at least every [`EVENTS_IN_A_ROW`] batches). Metric handles are resolved when the
+//! client connects; deliveries are counted per client and reported every 2 s.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -95,9 +97,16 @@ fn visible(published: &Published, session: &Session) -> bool {
     }
 }
 
-/// The event stream's metric handles, looked up once per client.
+/// Event batches a client sends in a row before it looks at its socket and timers even
+/// though more events are waiting.
+const EVENTS_IN_A_ROW: u32 = 16;
+
+/// The event stream's metric handles, looked up once per client. Deliveries are added up
+/// here and reported at each session check (every 2 s) and at the end, so that clients do
+/// not all write the one shared counter per batch.
 struct StreamMetrics {
     delivered: metrics::Counter,
+    unreported: u64,
     slow_disconnects: metrics::Counter,
 }
 
@@ -105,7 +114,15 @@ impl StreamMetrics {
     fn resolve() -> StreamMetrics {
         StreamMetrics {
             delivered: metrics::counter!("ucplus_ws_messages_total"),
+            unreported: 0,
             slow_disconnects: metrics::counter!("ucplus_ws_slow_disconnects_total"),
+        }
+    }
+
+    fn report(&mut self) {
+        if self.unreported > 0 {
+            self.delivered
+                .increment(std::mem::take(&mut self.unreported));
         }
     }
 }
@@ -129,7 +146,7 @@ async fn client(
     tenant: Option<TenantId>,
 ) {
     session.socket_opened();
-    let metrics = StreamMetrics::resolve();
+    let mut metrics = StreamMetrics::resolve();
     metrics::gauge!("ucplus_ws_clients").increment(1.0);
     // Subscribe before the snapshot so nothing between the two is lost.
     let mut events = match tenant {
@@ -156,15 +173,16 @@ async fn client(
     let mut session_ended = pin!(async move {
         let _ = ended.changed().await;
     });
+    // Events first: a wake-up for an event polls nothing else. After EVENTS_IN_A_ROW
+    // batches the rest is looked at once, so a busy stream still answers pings.
+    let mut in_a_row = 0;
     while open {
         tokio::select! {
-            () = &mut session_ended => {
-                close(&mut socket, CLOSE_SESSION_ENDED, "the session ended").await;
-                open = false;
-            },
-            received = events.recv() => {
+            biased;
+            received = events.recv(), if in_a_row < EVENTS_IN_A_ROW => {
+                in_a_row += 1;
                 let outcome = match received {
-                    Ok(first) => send_batch(&mut socket, &mut events, first, &session, &metrics).await,
+                    Ok(first) => send_batch(&mut socket, &mut events, first, &session, &mut metrics).await,
                     Err(RecvError::Lagged(missed)) => Batch::Lagged(missed),
                     Err(RecvError::Closed) => Batch::Closed,
                 };
@@ -187,18 +205,26 @@ async fn client(
                     }
                 }
             },
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
-                Some(Ok(Message::Text(text))) => {
-                    session.touch(Timestamp::now());
-                    if text.contains("\"ping\"") {
-                        open = send(&mut socket, Message::Text(Utf8Bytes::from_static(r#"{"type":"pong","data":null}"#))).await;
+            incoming = socket.recv() => {
+                in_a_row = 0;
+                match incoming {
+                    Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
+                    Some(Ok(Message::Text(text))) => {
+                        session.touch(Timestamp::now());
+                        if text.contains("\"ping\"") {
+                            open = send(&mut socket, Message::Text(Utf8Bytes::from_static(r#"{"type":"pong","data":null}"#))).await;
+                        }
                     }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => open = false,
+                    Some(Ok(_)) => {}
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => open = false,
-                Some(Ok(_)) => {}
+            },
+            () = &mut session_ended => {
+                close(&mut socket, CLOSE_SESSION_ENDED, "the session ended").await;
+                open = false;
             },
             _ = ping.tick() => {
+                in_a_row = 0;
                 if last_pong.elapsed() > PONG_DEADLINE {
                     close(&mut socket, CLOSE_NO_PONG, "no pong").await;
                     open = false;
@@ -207,13 +233,18 @@ async fn client(
                 }
             },
             _ = check.tick() => {
+                in_a_row = 0;
+                metrics.report();
                 if state.sessions.get(&session.token_hash).is_none() {
                     close(&mut socket, CLOSE_SESSION_ENDED, "the session ended").await;
                     open = false;
                 }
             },
+            // Nothing else was ready: back to the events.
+            () = std::future::ready(()), if in_a_row >= EVENTS_IN_A_ROW => in_a_row = 0,
         }
     }
+    metrics.report();
     session.socket_closed(Timestamp::now());
     metrics::gauge!("ucplus_ws_clients").decrement(1.0);
 }
@@ -225,7 +256,7 @@ async fn send_batch(
     events: &mut Subscription,
     first: Arc<Published>,
     session: &Session,
-    metrics: &StreamMetrics,
+    metrics: &mut StreamMetrics,
 ) -> Batch {
     let mut outcome = Batch::Sent;
     let mut sent = 0u64;
@@ -250,7 +281,7 @@ async fn send_batch(
         socket.flush().await
     };
     let written = within_deadline(writing).await;
-    metrics.delivered.increment(sent);
+    metrics.unreported += sent;
     if written { outcome } else { Batch::Failed }
 }
 
