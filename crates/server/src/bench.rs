@@ -50,6 +50,31 @@ pub struct BenchArgs {
     /// Seconds of traffic.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
+    /// How long calls ring, in ms (`MIN-MAX`). Shorter calls free devices sooner: more
+    /// PBX events per second from the same devices.
+    #[arg(long, default_value = "200-800", value_parser = milliseconds)]
+    pub ring_ms: pbx::sim::DurationRange,
+    /// How long answered calls last, in ms (`MIN-MAX`).
+    #[arg(long, default_value = "500-2000", value_parser = milliseconds)]
+    pub talk_ms: pbx::sim::DurationRange,
+}
+
+/// `MIN-MAX` milliseconds, as `--ring-ms` and `--talk-ms` take them.
+fn milliseconds(text: &str) -> Result<pbx::sim::DurationRange, String> {
+    let bound = |part: &str| {
+        part.trim()
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("`{text}`: expected MIN-MAX in milliseconds, e.g. 200-800"))
+    };
+    let (min, max) = text
+        .split_once('-')
+        .ok_or_else(|| format!("`{text}`: expected MIN-MAX in milliseconds, e.g. 200-800"))?;
+    let (min, max) = (bound(min)?, bound(max)?);
+    if min > max {
+        return Err(format!("`{text}`: MIN is above MAX"));
+    }
+    Ok(pbx::sim::DurationRange::new(min, max))
 }
 
 /// A minimal HTTP/1.1 client for the few setup calls (one connection per request).
@@ -346,11 +371,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let window = fleet.begin(pid);
     let traffic = sim.start_traffic(pbx::sim::TrafficConfig {
         calls_per_second: args.calls_per_second,
-        ring_time: pbx::sim::DurationRange::new(
-            Duration::from_millis(200),
-            Duration::from_millis(800),
-        ),
-        talk_time: pbx::sim::DurationRange::new(Duration::from_millis(500), Duration::from_secs(2)),
+        ring_time: args.ring_ms,
+        talk_time: args.talk_ms,
         max_calls: u64::MAX,
         max_duration: Duration::from_secs(args.duration),
         ..pbx::sim::TrafficConfig::default()
@@ -453,4 +475,21 @@ async fn call_as(
         bail!("{method} {path}: {status} {body}");
     }
     Ok(serde_json::from_str(body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_times_are_read_as_millisecond_ranges() {
+        let range = milliseconds("20-100").unwrap();
+        assert_eq!(
+            (range.min, range.max),
+            (Duration::from_millis(20), Duration::from_millis(100))
+        );
+        for bad in ["20", "a-100", "100-20", "-5", ""] {
+            assert!(milliseconds(bad).is_err(), "{bad}");
+        }
+    }
 }
