@@ -38,7 +38,7 @@ pub struct BenchArgs {
     /// Tenants the clients are spread over.
     #[arg(long, default_value_t = 10)]
     pub tenants: usize,
-    /// Devices per tenant on the simulated PBX.
+    /// Devices per tenant on the simulated PBX (2-1000).
     #[arg(long, default_value_t = 20)]
     pub devices: usize,
     /// Users per tenant (clients of one user share its session).
@@ -217,8 +217,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "need at least one client per tenant"
     );
     anyhow::ensure!(
-        args.users >= 1 && args.devices >= 2 && args.devices <= 100,
-        "--devices must be 2-100, --users at least 1"
+        args.users >= 1 && args.devices >= 2 && args.devices <= 1000,
+        "--devices must be 2-1000, --users at least 1"
     );
     let data_dir = std::env::temp_dir().join(format!("ucplus-bench-{}", std::process::id()));
     let vendor = SigningKey::generate().context("a vendor key")?;
@@ -273,7 +273,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let mut ranges = Vec::new();
     for t in 0..args.tenants {
-        let first = 10_000 + t * 100;
+        let first = 10_000 + t * 1000;
         ranges.push((first, format!("{first}-{}", first + args.devices - 1)));
     }
     let device_list = ranges
