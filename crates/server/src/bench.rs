@@ -4,23 +4,31 @@
 //! reports delivered messages/s, PBX-send → client-receive latency, misdeliveries (events
 //! that reached a client of another tenant or user: must be 0) and server memory per
 //! client.
+//!
+//! Then it measures its own ceiling in the same run: the same clients against a bare
+//! broadcast server ([`bare`]: no auth, no JSON, shared pre-serialized messages) offered
+//! the same messages per second of the same size, and prints `ucplus / bare broadcast`
+//! (delivered messages/s) with the server CPU per delivered message of both.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use futures_util::StreamExt;
 use license::file::Issue;
 use license::{ItemType, LicenseType, SigningKey};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod bare;
+mod clients;
 pub mod sip;
+
+use self::clients::{Fleet, TenantView};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -30,7 +38,7 @@ pub struct BenchArgs {
     /// Tenants the clients are spread over.
     #[arg(long, default_value_t = 10)]
     pub tenants: usize,
-    /// Devices per tenant on the simulated PBX.
+    /// Devices per tenant on the simulated PBX (2-1000).
     #[arg(long, default_value_t = 20)]
     pub devices: usize,
     /// Users per tenant (clients of one user share its session).
@@ -42,6 +50,31 @@ pub struct BenchArgs {
     /// Seconds of traffic.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
+    /// How long calls ring, in ms (`MIN-MAX`). Shorter calls free devices sooner: more
+    /// PBX events per second from the same devices.
+    #[arg(long, default_value = "200-800", value_parser = milliseconds)]
+    pub ring_ms: pbx::sim::DurationRange,
+    /// How long answered calls last, in ms (`MIN-MAX`).
+    #[arg(long, default_value = "500-2000", value_parser = milliseconds)]
+    pub talk_ms: pbx::sim::DurationRange,
+}
+
+/// `MIN-MAX` milliseconds, as `--ring-ms` and `--talk-ms` take them.
+fn milliseconds(text: &str) -> Result<pbx::sim::DurationRange, String> {
+    let bound = |part: &str| {
+        part.trim()
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("`{text}`: expected MIN-MAX in milliseconds, e.g. 200-800"))
+    };
+    let (min, max) = text
+        .split_once('-')
+        .ok_or_else(|| format!("`{text}`: expected MIN-MAX in milliseconds, e.g. 200-800"))?;
+    let (min, max) = (bound(min)?, bound(max)?);
+    if min > max {
+        return Err(format!("`{text}`: MIN is above MAX"));
+    }
+    Ok(pbx::sim::DurationRange::new(min, max))
 }
 
 /// A minimal HTTP/1.1 client for the few setup calls (one connection per request).
@@ -178,42 +211,14 @@ fn resident_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU time the process has used so far (user + system), from `/proc/PID/stat`; None
-/// where there is no procfs.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command name (which may hold spaces) in its parentheses.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // The kernel's USER_HZ is 100 on every Linux this runs on.
-    Some(ticks as f64 / 100.0)
-}
-
-/// What one tenant's clients may see.
-struct TenantView {
-    devices: HashSet<String>,
-    users: HashSet<String>,
-    tokens: Vec<(String, String)>,
-}
-
-#[derive(Default)]
-struct Totals {
-    delivered: AtomicU64,
-    misdelivered: AtomicU64,
-    /// Clients whose stream the server closed during the run (too slow, 4008, or gone):
-    /// the events after that were lost to them.
-    dropped: AtomicU64,
-}
-
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.tenants >= 1 && args.clients >= args.tenants,
         "need at least one client per tenant"
     );
     anyhow::ensure!(
-        args.users >= 1 && args.devices >= 2 && args.devices <= 100,
-        "--devices must be 2-100, --users at least 1"
+        args.users >= 1 && args.devices >= 2 && args.devices <= 1000,
+        "--devices must be 2-1000, --users at least 1"
     );
     let data_dir = std::env::temp_dir().join(format!("ucplus-bench-{}", std::process::id()));
     let vendor = SigningKey::generate().context("a vendor key")?;
@@ -268,7 +273,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let mut ranges = Vec::new();
     for t in 0..args.tenants {
-        let first = 10_000 + t * 100;
+        let first = 10_000 + t * 1000;
         ranges.push((first, format!("{first}-{}", first + args.devices - 1)));
     }
     let device_list = ranges
@@ -350,61 +355,36 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     eprintln!("  connecting {} WebSocket clients", args.clients);
     // Connect the clients.
     let before_kib = resident_kib(pid);
-    let totals = Arc::new(Totals::default());
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut clients = Vec::new();
-    for i in 0..args.clients {
+    let fleet = Fleet::connect((0..args.clients).map(|i| {
         let view = views[i % args.tenants].clone();
         let (user, token) = view.tokens[(i / args.tenants) % view.tokens.len()].clone();
         let url = format!("ws://{address}/api/v1/events?token={token}");
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .context("a WebSocket client")?;
-        let totals = totals.clone();
-        clients.push(tokio::spawn(client(
-            socket,
-            view,
-            user,
-            totals,
-            stopped.clone(),
-        )));
-    }
+        (url, view, user)
+    }))
+    .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after_kib = resident_kib(pid);
 
     eprintln!("  generating traffic");
     // Traffic.
     let sent_before = sim.stats().events_sent;
-    totals.delivered.store(0, Ordering::Relaxed);
-    let cpu_before = cpu_seconds(pid);
-    let started = Instant::now();
+    let window = fleet.begin(pid);
     let traffic = sim.start_traffic(pbx::sim::TrafficConfig {
         calls_per_second: args.calls_per_second,
-        ring_time: pbx::sim::DurationRange::new(
-            Duration::from_millis(200),
-            Duration::from_millis(800),
-        ),
-        talk_time: pbx::sim::DurationRange::new(Duration::from_millis(500), Duration::from_secs(2)),
+        ring_time: args.ring_ms,
+        talk_time: args.talk_ms,
         max_calls: u64::MAX,
         max_duration: Duration::from_secs(args.duration),
         ..pbx::sim::TrafficConfig::default()
     });
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
-    let elapsed = started.elapsed().as_secs_f64();
+    let measured = window.end(&fleet);
+    let elapsed = measured.seconds;
     let pbx_events = sim.stats().events_sent - sent_before;
-    let delivered = totals.delivered.load(Ordering::Relaxed);
-    let server_cpu = cpu_before
-        .zip(cpu_seconds(pid))
-        .map(|(before, after)| after - before);
+    let delivered = measured.delivered;
     drop(traffic);
-    stop.send_replace(true);
-    let mut latencies: Vec<u64> = Vec::new();
-    for client in clients {
-        if let Ok(samples) = client.await {
-            latencies.extend(samples);
-        }
-    }
-    latencies.sort_unstable();
+    let totals = fleet.totals.clone();
+    let latencies = fleet.stop().await;
     let percentile = |p: f64| {
         latencies
             .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
@@ -445,17 +425,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "{:<28} {:>9.1} KiB per client ({} KiB → {} KiB)",
         "server memory", per_client, before_kib, after_kib
     );
-    if let Some(cpu) = server_cpu {
-        println!(
-            "{:<28} {:>9.2} µs per delivered message ({:.1} s of CPU in {:.1} s)",
-            "server CPU",
-            cpu * 1e6 / delivered.max(1) as f64,
-            cpu,
-            elapsed
-        );
-    }
+    measured.print_cpu();
     drop(server);
     let _ = std::fs::remove_dir_all(&data_dir);
+    bare::compare(&args, &measured).await?;
     if totals.misdelivered.load(Ordering::Relaxed) > 0 {
         bail!("events reached clients that should not see them");
     }
@@ -504,57 +477,19 @@ async fn call_as(
     Ok(serde_json::from_str(body)?)
 }
 
-/// One WebSocket client: counts what it receives, checks it may see it, and samples the
-/// latency of stamped events (µs).
-async fn client(
-    mut socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
-    view: Arc<TenantView>,
-    user: String,
-    totals: Arc<Totals>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Vec<u64> {
-    let mut latencies = Vec::new();
-    loop {
-        let message = tokio::select! {
-            message = socket.next() => message,
-            _ = stop.wait_for(|stopped| *stopped) => break,
-        };
-        let text = match message {
-            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => text,
-            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | Some(Err(_)) | None => {
-                totals.dropped.fetch_add(1, Ordering::Relaxed);
-                break;
-            }
-            Some(Ok(_)) => continue,
-        };
-        let received_ns = ucplus_core::Timestamp::now().0 as i128 * 1_000_000;
-        let Ok(value) = serde_json::from_str::<Value>(&text) else {
-            continue;
-        };
-        totals.delivered.fetch_add(1, Ordering::Relaxed);
-        let data = &value["data"];
-        let allowed = match value["type"].as_str() {
-            Some("device_state") => data["device_id"]
-                .as_str()
-                .is_some_and(|d| view.devices.contains(d)),
-            Some("presence") => data["user_id"]
-                .as_str()
-                .is_some_and(|u| view.users.contains(u)),
-            Some("call") | Some("call_ended") => {
-                data["user_id"].as_str().is_none_or(|u| u == user)
-                    && data["device_id"]
-                        .as_str()
-                        .is_some_and(|d| view.devices.contains(d))
-            }
-            _ => true,
-        };
-        if !allowed {
-            totals.misdelivered.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(sent) = value["pbx_sent_at_ns"].as_i64() {
-            let micros = (received_ns.max(i128::from(sent)) - i128::from(sent)) / 1000;
-            latencies.push(u64::try_from(micros).unwrap_or(u64::MAX));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_times_are_read_as_millisecond_ranges() {
+        let range = milliseconds("20-100").unwrap();
+        assert_eq!(
+            (range.min, range.max),
+            (Duration::from_millis(20), Duration::from_millis(100))
+        );
+        for bad in ["20", "a-100", "100-20", "-5", ""] {
+            assert!(milliseconds(bad).is_err(), "{bad}");
         }
     }
-    latencies
 }

@@ -122,6 +122,9 @@ enum Command {
         #[command(subcommand)]
         what: Option<BenchCommand>,
     },
+    /// The bare broadcast server `ucplus bench` compares itself with (run by the bench).
+    #[command(hide = true)]
+    BenchBareServer(crate::bench::bare::BareArgs),
     /// CSTA tools for engineers.
     Csta {
         #[command(subcommand)]
@@ -201,6 +204,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     runtime()?.block_on(crate::bench::sip::run(args))?
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchBareServer(args) => {
+            runtime()?.block_on(crate::bench::bare::serve(args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { listen } => {

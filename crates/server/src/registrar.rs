@@ -19,19 +19,23 @@
 //! domain — challenged first like a known one, so accounts cannot be enumerated —,
 //! registering someone else's address, too many failures), 405 (not REGISTER), 423 (too
 //! brief), 503 (too many contacts).
+//!
+//! The digest's `uri` may be the Request-URI or the registrar's own address — the IP
+//! address and port the request was sent to, as phones behind proxies and load tools
+//! write it (Kamailio accepts it too); a `uri` naming any other host is refused.
 
 mod tcp;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use pbx::link::kinds::PbxSettings;
 use pbx::link::uacsta::{Controller, Flow, Handset};
 use sip::{
-    AuthError, ChangeKind, DigestServer, Limits, Message, Method, Request, Response, Secret,
-    StatusCode,
+    Addressing, AuthError, ChangeKind, DigestServer, Limits, Message, Method, Request, Response,
+    Secret, StatusCode,
 };
 use tokio::net::{TcpListener, UdpSocket};
 use ucplus_core::{DeviceRecordId, PbxKind, SipHa1, Store, StoreResult, TenantId, Timestamp};
@@ -89,6 +93,9 @@ pub struct SipService {
     flows: Mutex<HashMap<String, (String, Flow)>>,
     /// Numbers the registrar's TCP connections.
     connections: std::sync::atomic::AtomicU64,
+    /// Addresses of this host seen in digest `uri`s (for a registrar listening on all
+    /// of them); only this host's, so it stays as small as its interface list.
+    own_ips: RwLock<HashSet<IpAddr>>,
 }
 
 fn unix_now() -> u64 {
@@ -133,6 +140,7 @@ impl SipService {
             tcp,
             flows: Mutex::new(HashMap::new()),
             connections: std::sync::atomic::AtomicU64::new(0),
+            own_ips: RwLock::new(HashSet::new()),
         }
     }
 
@@ -201,8 +209,44 @@ impl SipService {
         })
     }
 
-    /// Answers one request that came on `flow`.
-    fn answer(&self, request: &Request, source: SocketAddr, flow: &Flow, bus: &dyn Bus) -> Answer {
+    /// Whether `ip:port` is where a request sent to `sent_to` (the socket's address,
+    /// perhaps unspecified: all of this host's) reached this registrar.
+    fn is_own_address(&self, sent_to: SocketAddr, ip: IpAddr, port: u16) -> bool {
+        if port != sent_to.port() {
+            return false;
+        }
+        if !sent_to.ip().is_unspecified() {
+            return ip == sent_to.ip();
+        }
+        if self
+            .own_ips
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&ip)
+        {
+            return true;
+        }
+        // Only an address of this host can be bound to.
+        let own = std::net::UdpSocket::bind((ip, 0)).is_ok();
+        if own {
+            self.own_ips
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(ip);
+        }
+        own
+    }
+
+    /// Answers one request that came on `flow`, sent to `sent_to` (the address of the
+    /// socket it came on).
+    fn answer(
+        &self,
+        request: &Request,
+        source: SocketAddr,
+        sent_to: SocketAddr,
+        flow: &Flow,
+        bus: &dyn Bus,
+    ) -> Answer {
         let response = |response| Answer {
             response,
             registered: None,
@@ -273,11 +317,15 @@ impl SipService {
             sip::Algorithm::Md5 | sip::Algorithm::Md5Sess => account.ha1.md5.as_str(),
             _ => account.ha1.sha256.as_str(),
         };
-        match self.digest.verify_for(
+        let addressing = Addressing {
+            peer: &address,
+            own_address: &|ip, port| self.is_own_address(sent_to, ip, port),
+        };
+        match self.digest.verify_addressed(
             request,
             &credentials,
             &domain,
-            &address,
+            addressing,
             Secret::Ha1(ha1),
             now,
         ) {
@@ -434,6 +482,7 @@ impl SipService {
                                 let answer = service.answer(
                                     &request,
                                     source,
+                                    bound,
                                     &Flow::Udp(source),
                                     events.bus.as_ref(),
                                 );

@@ -32,7 +32,8 @@ pub mod uri;
 pub mod via;
 
 pub use auth::{
-    Algorithm, AuthError, Challenge, Credentials, DigestServer, NonceUses, Replay, Secret,
+    Addressing, Algorithm, AuthError, Challenge, Credentials, DigestServer, NonceUses, Replay,
+    Secret,
 };
 pub use dialog::{
     CSTA_CONTENT_TYPE, CSTA_DISPOSITION, Dialog, DialogError, DialogSetup, ack_failure, csta_ok,

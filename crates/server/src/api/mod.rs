@@ -8,7 +8,7 @@ mod calls;
 mod cluster;
 mod devices;
 mod directory;
-mod events;
+pub mod events;
 mod health;
 pub mod input;
 mod licenses;

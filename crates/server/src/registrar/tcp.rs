@@ -58,6 +58,9 @@ impl SipService {
         let connection = self
             .connections
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Ok(sent_to) = stream.local_addr() else {
+            return;
+        };
         let (mut reader, mut writer) = stream.into_split();
         let (sender, mut outgoing) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
         let write_deadline = self.tcp.message_timeout;
@@ -92,7 +95,7 @@ impl SipService {
                     Ok(Some(StreamItem::Message(message))) => match *message {
                         Message::Request(request) => match request.method {
                             Method::Register | Method::Options => {
-                                let answer = self.answer(&request, source, &flow, bus);
+                                let answer = self.answer(&request, source, sent_to, &flow, bus);
                                 if let Some((aor, until)) = &answer.registered {
                                     carried.insert(aor.clone());
                                     registered.insert(aor.clone(), *until);

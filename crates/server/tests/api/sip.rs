@@ -94,6 +94,18 @@ impl Phone {
 
     /// REGISTER, answering the digest challenge with `password`.
     async fn register(&mut self, password: &str, contact: &str, expires: u32) -> Response {
+        let uri = format!("sip:{}", self.domain);
+        self.register_naming(&uri, password, contact, expires).await
+    }
+
+    /// REGISTER, answering the digest challenge for the digest `uri` given.
+    async fn register_naming(
+        &mut self,
+        uri: &str,
+        password: &str,
+        contact: &str,
+        expires: u32,
+    ) -> Response {
         let first = self.register_text(contact, expires, None);
         let challenge = self.exchange(&first).await;
         if challenge.status.as_u16() != 401 {
@@ -109,7 +121,7 @@ impl Phone {
             &self.user,
             password,
             &Method::Register,
-            &format!("sip:{}", self.domain),
+            uri,
             "c0ffee",
             1,
         );
@@ -652,4 +664,41 @@ async fn a_rate_limited_registration_looks_like_a_wrong_password() {
         Some(wrong.reason.clone())
     );
     server.stop().await;
+}
+
+/// Phones behind proxies and load tools put the registrar's own address in the digest
+/// `uri`: accepted when it is where the REGISTER was sent (IP and port), refused for any
+/// other host or port — for a registrar on one address and for one on all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_uri_may_name_the_registrars_own_address() {
+    for listen in ["127.0.0.1:0", "0.0.0.0:0"] {
+        let server =
+            TestServer::start_with(|config| config.sip.listen = Some(listen.parse().unwrap()))
+                .await;
+        let port = server.sip.expect("the registrar listens").port();
+        let registrar: SocketAddr = ([127, 0, 0, 1], port).into();
+        handset_setup(&server).await;
+        let mut phone = Phone::new(registrar, "100", "acme.example").await;
+        let contact = format!("<sip:100@{}>", phone.socket.local_addr().unwrap());
+        for own in [
+            format!("sip:127.0.0.1:{port}"),
+            format!("sip:100@127.0.0.1:{port};transport=udp"),
+        ] {
+            let ok = phone
+                .register_naming(&own, "secret-100", &contact, 120)
+                .await;
+            assert_eq!(ok.status.as_u16(), 200, "{listen}, {own}: {ok:?}");
+        }
+        for other in [
+            format!("sip:192.0.2.1:{port}"),
+            format!("sip:127.0.0.1:{}", port.wrapping_add(1)),
+            "sip:registrar.example.net".to_string(),
+        ] {
+            let refused = phone
+                .register_naming(&other, "secret-100", &contact, 120)
+                .await;
+            assert_eq!(refused.status.as_u16(), 403, "{listen}, {other}");
+        }
+        server.stop().await;
+    }
 }

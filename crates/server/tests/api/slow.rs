@@ -1,11 +1,14 @@
 //! A WebSocket client that stops reading is disconnected (close code 4008); the others
-//! keep receiving, and the server's memory stays bounded by the tenant's ring.
+//! keep receiving, and the server's memory stays bounded by the tenant's ring. A busy
+//! stream still answers its client.
 
 use std::time::Duration;
 
+use futures_util::{SinkExt, StreamExt};
 use pbx::sim::{DeviceSet, DurationRange, SimConfig, Simulator, TrafficConfig};
 use reqwest::StatusCode;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::cti::link_is;
 use crate::helpers::TestServer;
@@ -14,14 +17,9 @@ use crate::ws::Events;
 /// The tenant's ring: how many events a client may fall behind.
 const RING: usize = 512;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_client_is_disconnected_without_affecting_the_others() {
-    let server = TestServer::start_with(|config| {
-        config.cti.client_queue = RING;
-        // Small kernel buffers: little is in flight to a client that does not read.
-        config.socket_send_buffer = 16 * 1024;
-    })
-    .await;
+/// A simulated PBX whose 100 devices belong to the default tenant, linked to `server`,
+/// and the token of a user of that tenant.
+async fn busy_tenant(server: &TestServer) -> (Simulator, String) {
     let admin = server.admin().await;
     let (status, _) = server
         .load_license(&admin, &server.license(&[("desktop", 5)]))
@@ -44,12 +42,36 @@ async fn a_slow_client_is_disconnected_without_affecting_the_others() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    link_is(&server, &admin, &pbx, "up").await;
+    link_is(server, &admin, &pbx, "up").await;
     server.user(&admin, "watcher", &["desktop"]).await;
     let token = server
         .login(None, "watcher", "user-password", "desktop")
         .await
         .expect("login");
+    (sim, token)
+}
+
+/// Calls that keep the tenant's ring busy until dropped.
+fn heavy_traffic(sim: &Simulator) -> pbx::sim::TrafficHandle {
+    sim.start_traffic(TrafficConfig {
+        calls_per_second: 150.0,
+        ring_time: DurationRange::new(Duration::from_millis(20), Duration::from_millis(60)),
+        talk_time: DurationRange::new(Duration::from_millis(20), Duration::from_millis(80)),
+        max_calls: 1_000_000,
+        max_duration: Duration::from_secs(120),
+        ..TrafficConfig::default()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_disconnected_without_affecting_the_others() {
+    let server = TestServer::start_with(|config| {
+        config.cti.client_queue = RING;
+        // Small kernel buffers: little is in flight to a client that does not read.
+        config.socket_send_buffer = 16 * 1024;
+    })
+    .await;
+    let (sim, token) = busy_tenant(&server).await;
 
     // The slow client: a tiny receive window, and it does not read (yet).
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -72,14 +94,7 @@ async fn a_slow_client_is_disconnected_without_affecting_the_others() {
     let slow_disconnects = server.metric("ucplus_ws_slow_disconnects_total", &[]).await;
 
     // Traffic runs until the test has seen what it needs (and stops when dropped).
-    let traffic = sim.start_traffic(TrafficConfig {
-        calls_per_second: 150.0,
-        ring_time: DurationRange::new(Duration::from_millis(20), Duration::from_millis(60)),
-        talk_time: DurationRange::new(Duration::from_millis(20), Duration::from_millis(80)),
-        max_calls: 1_000_000,
-        max_duration: Duration::from_secs(120),
-        ..TrafficConfig::default()
-    });
+    let traffic = heavy_traffic(&sim);
     // The fast client reads everything. Both clients are offered the same events, so
     // once the fast one has read more than can ever be in flight to the slow one (the
     // server's 16 KiB send buffer, doubled by the kernel, a frame, the slow one's 4 KiB
@@ -126,5 +141,51 @@ async fn a_slow_client_is_disconnected_without_affecting_the_others() {
     // The disconnect is counted, once.
     let counted = server.metric("ucplus_ws_slow_disconnects_total", &[]).await;
     assert_eq!(counted - slow_disconnects, 1.0, "slow disconnects counted");
+    server.stop().await;
+}
+
+/// The server sends a client its events first; the client's own messages still get their
+/// turn while events keep coming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_stream_still_answers_its_clients_ping() {
+    let server = TestServer::start().await;
+    let (sim, token) = busy_tenant(&server).await;
+    let url = format!(
+        "{}/api/v1/events?token={token}",
+        server.base.replace("http://", "ws://")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("WebSocket connects");
+    let traffic = heavy_traffic(&sim);
+    let mut events = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut pinged = false;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("the server answers the ping")
+            .expect("the stream stays open")
+            .expect("a WebSocket message");
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        match value["type"].as_str() {
+            Some("pong") => break,
+            Some("snapshot") => {}
+            _ => events += 1,
+        }
+        // Ping once the events flow.
+        if events == 20 && !pinged {
+            socket
+                .send(Message::Text(r#"{"type":"ping"}"#.into()))
+                .await
+                .expect("ping sent");
+            pinged = true;
+        }
+    }
+    drop(traffic);
+    assert!(pinged, "the pong came before any ping");
     server.stop().await;
 }

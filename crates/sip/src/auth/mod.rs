@@ -16,7 +16,7 @@
 //!
 //! Supported: MD5, MD5-sess, SHA-256, SHA-256-sess; qop `auth` or none (RFC 2069
 //! clients). Not supported: `auth-int`, `userhash`. Nonces can be bound to the client's
-//! address (`*_for`), and [`NonceUses`] refuses a replayed `nc`.
+//! address (`*_for`, [`Addressing`]), and [`NonceUses`] refuses a replayed `nc`.
 
 mod client;
 mod header;
@@ -27,7 +27,7 @@ mod server;
 pub use header::{Challenge, Credentials};
 pub use nonce::{NonceCheck, NonceKey};
 pub use replay::{NonceUses, Replay};
-pub use server::{AuthError, DigestServer, Secret};
+pub use server::{Addressing, AuthError, DigestServer, Secret};
 
 use md5::Md5;
 use sha2::{Digest, Sha256};

@@ -1,9 +1,11 @@
 //! The server side of Digest: challenge with a 401, verify the Authorization of the retry.
 
+use std::net::IpAddr;
+
 use super::nonce::constant_time_eq;
 use super::{Algorithm, Challenge, Credentials, NonceCheck, NonceKey, ResponseInput, ha1};
 use crate::message::{Request, Response, StatusCode};
-use crate::uri::Uri;
+use crate::uri::{Scheme, Uri};
 
 /// Why credentials were refused. Every variant but [`AuthError::StaleNonce`] means "ask
 /// again" (a fresh 401); a stale nonce means "the password was right, retry with a new
@@ -16,7 +18,9 @@ pub enum AuthError {
     UnknownNonce,
     #[error("the nonce has expired")]
     StaleNonce,
-    #[error("the credentials are for `{credentials}`, not the Request-URI `{request}`")]
+    #[error(
+        "the credentials are for `{credentials}`, neither the Request-URI `{request}` nor this server's address"
+    )]
     UriMismatch {
         credentials: String,
         request: String,
@@ -41,6 +45,26 @@ impl AuthError {
             AuthError::MissingParameter(_) => "sip_auth_missing_parameter",
             AuthError::WrongResponse => "sip_auth_wrong_response",
         }
+    }
+}
+
+/// How a request reached the server, as its transport saw it.
+#[derive(Clone, Copy)]
+pub struct Addressing<'a> {
+    /// The client's address, which nonces are bound to (`""`: nonces bound to none).
+    pub peer: &'a str,
+    /// Whether an IP address and port are where this server received the request: a
+    /// digest `uri` naming them is accepted as well as the Request-URI (phones behind
+    /// proxies and load tools put the registrar's address there).
+    pub own_address: &'a dyn Fn(IpAddr, u16) -> bool,
+}
+
+impl std::fmt::Debug for Addressing<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Addressing")
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -149,17 +173,23 @@ impl DigestServer {
         secret: Secret<'_>,
         now: u64,
     ) -> Result<(), AuthError> {
-        self.verify_for(request, credentials, realm, "", secret, now)
+        let addressing = Addressing {
+            peer: "",
+            own_address: &|_, _| false,
+        };
+        self.verify_addressed(request, credentials, realm, addressing, secret, now)
     }
 
-    /// [`DigestServer::verify`] for credentials whose nonce was issued to `peer`: a nonce
-    /// of another peer is [`AuthError::UnknownNonce`].
-    pub fn verify_for(
+    /// [`DigestServer::verify`] for credentials whose nonce was issued to `addressing.peer`
+    /// (a nonce of another peer is [`AuthError::UnknownNonce`]), accepting a digest `uri`
+    /// that names the server's own address as well as one that names the Request-URI.
+    /// The answer still hashes the `uri` it names, and the nonce still binds it.
+    pub fn verify_addressed(
         &self,
         request: &Request,
         credentials: &Credentials,
         realm: &str,
-        peer: &str,
+        addressing: Addressing<'_>,
         secret: Secret<'_>,
         now: u64,
     ) -> Result<(), AuthError> {
@@ -169,13 +199,19 @@ impl DigestServer {
                 got: credentials.realm.clone(),
             });
         }
-        let nonce = self
-            .key
-            .check_for(realm, peer, &credentials.nonce, now, self.lifetime);
+        let nonce = self.key.check_for(
+            realm,
+            addressing.peer,
+            &credentials.nonce,
+            now,
+            self.lifetime,
+        );
         if nonce == NonceCheck::Unknown {
             return Err(AuthError::UnknownNonce);
         }
-        if !same_uri(&credentials.uri, &request.uri) {
+        if !same_uri(&credentials.uri, &request.uri)
+            && !names_own_address(&credentials.uri, addressing.own_address)
+        {
             return Err(AuthError::UriMismatch {
                 credentials: credentials.uri.clone(),
                 request: request.uri.to_string(),
@@ -231,4 +267,26 @@ impl DigestServer {
 fn same_uri(credentials: &str, request: &Uri) -> bool {
     credentials == request.to_string()
         || Uri::parse(credentials).is_ok_and(|uri| uri.matches(request))
+}
+
+/// Whether the digest's `uri` is a SIP URI naming this server by IP address and port (the
+/// scheme's port, 5060 or 5061, when none is written). Host names are not resolved: a
+/// `uri` naming the server by name must be the Request-URI.
+fn names_own_address(credentials: &str, own_address: &dyn Fn(IpAddr, u16) -> bool) -> bool {
+    let Ok(Uri::Sip(uri)) = Uri::parse(credentials) else {
+        return false;
+    };
+    let host = uri
+        .host
+        .strip_prefix('[')
+        .and_then(|host| host.strip_suffix(']'))
+        .unwrap_or(&uri.host);
+    let Ok(ip) = host.parse::<IpAddr>() else {
+        return false;
+    };
+    let port = uri.port.unwrap_or(match uri.scheme {
+        Scheme::Sip => 5060,
+        Scheme::Sips => 5061,
+    });
+    own_address(ip, port)
 }

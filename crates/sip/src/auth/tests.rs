@@ -200,6 +200,85 @@ fn server_verifies_its_own_challenges() {
 }
 
 #[test]
+fn a_digest_uri_may_name_the_servers_own_address_but_no_other() {
+    let server = DigestServer::new(SECRET);
+    let request = register("sip:example.com");
+    let peer = "192.0.2.7";
+    let challenge = server.challenge_for("example.com", peer, Algorithm::Md5, 1_000, false);
+    let own_ips: [std::net::IpAddr; 2] = [
+        "203.0.113.5".parse().unwrap(),
+        "2001:db8::5".parse().unwrap(),
+    ];
+    let own = |ip: std::net::IpAddr, port: u16| port == 5060 && own_ips.contains(&ip);
+    let addressing = Addressing {
+        peer,
+        own_address: &own,
+    };
+    let verify = |uri: &str, password: &str| {
+        let credentials =
+            Credentials::answer(&challenge, "200", password, &Method::Register, uri, "c1", 1);
+        server.verify_addressed(
+            &request,
+            &credentials,
+            "example.com",
+            addressing,
+            Secret::Password("secret"),
+            1_000,
+        )
+    };
+    for accepted in [
+        "sip:example.com",
+        "sip:203.0.113.5",
+        "sip:203.0.113.5:5060",
+        "sip:200@203.0.113.5;transport=udp",
+        "sip:[2001:db8::5]:5060",
+    ] {
+        assert_eq!(verify(accepted, "secret"), Ok(()), "{accepted}");
+    }
+    // The answer still has to be right for the uri it names.
+    assert_eq!(
+        verify("sip:203.0.113.5", "wrong"),
+        Err(AuthError::WrongResponse)
+    );
+    for refused in [
+        "sip:203.0.113.6",
+        "sip:203.0.113.5:5070",
+        "sips:203.0.113.5",
+        "sip:registrar.example.net",
+        "tel:+203.0.113.5",
+        "sip:[2001:db8::6]",
+    ] {
+        assert_eq!(
+            verify(refused, "secret").map_err(|error| error.code()),
+            Err("sip_auth_uri_mismatch"),
+            "{refused}"
+        );
+    }
+    // Without the addressing (plain `verify`), only the Request-URI counts.
+    let credentials = Credentials::answer(
+        &server.challenge("example.com", Algorithm::Md5, 1_000, false),
+        "200",
+        "secret",
+        &Method::Register,
+        "sip:203.0.113.5",
+        "c1",
+        1,
+    );
+    assert_eq!(
+        server
+            .verify(
+                &request,
+                &credentials,
+                "example.com",
+                Secret::Password("secret"),
+                1_000
+            )
+            .map_err(|error| error.code()),
+        Err("sip_auth_uri_mismatch")
+    );
+}
+
+#[test]
 fn every_algorithm_and_the_rfc_2069_form_verify() {
     let server = DigestServer::new(SECRET);
     let request = register("sip:pbx.example.com;transport=tcp");
