@@ -32,3 +32,7 @@
 //! server-pool discovery from INFO (`connect_urls`): one URL, reconnected to.
 
 pub mod codec;
+
+mod client;
+
+pub use client::{Client, Error, Event, Message, Options, Subscription};
