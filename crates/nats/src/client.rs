@@ -673,7 +673,8 @@ async fn supervise(
     mut closed: watch::Receiver<bool>,
 ) {
     loop {
-        let outcome = serve(&shared, &mut connection, &mut queue, &mut closed).await;
+        // The connection is dropped (closed) when served, before any reconnect.
+        let outcome = serve(&shared, connection, &mut queue, &mut closed).await;
         shared.connected.store(false, Ordering::SeqCst);
         if outcome == Outcome::Closed {
             break;
@@ -732,20 +733,20 @@ fn random_byte() -> u8 {
 /// Runs the reader and the writer of one connection until either ends.
 async fn serve(
     shared: &Shared,
-    connection: &mut Connection,
+    connection: Connection,
     queue: &mut mpsc::Receiver<Command>,
     closed: &mut watch::Receiver<bool>,
 ) -> Outcome {
     let Connection {
-        stream,
-        buf,
-        parser,
+        mut stream,
+        mut buf,
+        mut parser,
         link,
     } = connection;
     let (mut reader, mut writer) = stream.split();
     let outcome = tokio::select! {
-        outcome = read_loop(shared, link, &mut reader, buf, parser) => outcome,
-        outcome = write_loop(shared, link, &mut writer, queue, closed) => outcome,
+        outcome = read_loop(shared, &link, &mut reader, &mut buf, &mut parser) => outcome,
+        outcome = write_loop(shared, &link, &mut writer, queue, closed) => outcome,
     };
     if outcome == Outcome::Closed {
         // The peer may be gone already.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -614,4 +614,156 @@ async fn invalid_requests_are_refused_with_typed_errors() {
     drop(unused);
     let result = Client::connect(&format!("nats://127.0.0.1:{port}"), "x").await;
     assert!(matches!(result, Err(Error::Io(_))), "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_disconnected_a_full_write_queue_fails_instead_of_blocking() {
+    let proxy = Proxy::start().await;
+    let mut options = reconnecting("queue");
+    options.write_queue = 4;
+    let Some(client) = connect_to(&proxy.url(), options).await else {
+        return;
+    };
+    proxy.cut();
+    eventually("the client sees the cut", || !client.is_connected()).await;
+    let subject = format!("{}.x", prefix());
+    let mut refused = None;
+    for i in 0..10 {
+        match tokio::time::timeout(WAIT, client.publish(&subject, Bytes::new())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                refused = Some((i, e));
+                break;
+            }
+            Err(_) => panic!("publish {i} blocked while disconnected"),
+        }
+    }
+    assert!(
+        matches!(refused, Some((4, Error::Disconnected))),
+        "{refused:?}"
+    );
+    client.close().await;
+}
+
+/// Reads one CRLF-terminated line (without the CRLF) from the client.
+async fn read_line(conn: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    let read = tokio::time::timeout(WAIT, conn.read_line(&mut line))
+        .await
+        .expect("a line in time")
+        .expect("read");
+    assert!(read > 0, "the client closed the connection");
+    line.strip_suffix("\r\n").expect("CRLF").to_owned()
+}
+
+/// Plays the server's side of the handshake: INFO (with a max_payload of 16), then reads up
+/// to the client's PING and answers PONG. Returns the lines read.
+async fn greet(listener: &TcpListener) -> (BufReader<TcpStream>, Vec<String>) {
+    let (stream, _) = tokio::time::timeout(WAIT, listener.accept())
+        .await
+        .expect("the client connects in time")
+        .expect("accept");
+    let mut conn = BufReader::new(stream);
+    conn.get_mut()
+        .write_all(b"INFO {\"server_id\":\"scripted\",\"max_payload\":16,\"headers\":true} \r\n")
+        .await
+        .expect("INFO");
+    let mut lines = Vec::new();
+    for _ in 0..10 {
+        let line = read_line(&mut conn).await;
+        if line == "PING" {
+            conn.get_mut().write_all(b"PONG\r\n").await.expect("PONG");
+            return (conn, lines);
+        }
+        lines.push(line);
+    }
+    panic!("no PING in the handshake: {lines:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_a_scripted_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!(
+        "nats://bob:secret@{}",
+        listener.local_addr().expect("address")
+    );
+    let server = tokio::spawn(async move {
+        let (mut conn, hello) = greet(&listener).await;
+        assert_eq!(hello.len(), 2, "{hello:?}");
+        assert!(hello[0].starts_with("CONNECT {"), "{hello:?}");
+        for field in [
+            "\"name\":\"scripted\"",
+            "\"verbose\":false",
+            "\"headers\":true",
+            "\"no_responders\":true",
+            "\"user\":\"bob\"",
+            "\"pass\":\"secret\"",
+        ] {
+            assert!(hello[0].contains(field), "{field} in {}", hello[0]);
+        }
+        assert!(
+            hello[1].starts_with("SUB _INBOX.") && hello[1].ends_with(".* 1"),
+            "{hello:?}"
+        );
+
+        // The client subscribes and flushes.
+        assert_eq!(read_line(&mut conn).await, "SUB tenant.1.events 2");
+        assert_eq!(read_line(&mut conn).await, "PING");
+        conn.get_mut().write_all(b"PONG\r\n").await.expect("PONG");
+        // Our PING is answered.
+        conn.get_mut().write_all(b"PING\r\n").await.expect("PING");
+        assert_eq!(read_line(&mut conn).await, "PONG");
+        conn.get_mut()
+            .write_all(b"MSG tenant.1.events 2 3\r\nhey\r\n")
+            .await
+            .expect("MSG");
+        // Over the INFO's max_payload: the client gives the connection up.
+        conn.get_mut()
+            .write_all(b"MSG tenant.1.events 2 17\r\n")
+            .await
+            .expect("MSG");
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(WAIT, conn.read_to_end(&mut rest)).await;
+        assert!(matches!(closed, Ok(Ok(_))), "{closed:?}");
+
+        // It comes back with both subscriptions.
+        let (mut conn, hello) = greet(&listener).await;
+        assert!(hello[0].starts_with("CONNECT {"), "{hello:?}");
+        let mut subs = hello[1..].to_vec();
+        subs.sort();
+        assert_eq!(subs.len(), 2, "{hello:?}");
+        assert!(subs[0].starts_with("SUB _INBOX."), "{subs:?}");
+        assert_eq!(subs[1], "SUB tenant.1.events 2");
+        conn.get_mut()
+            .write_all(b"MSG tenant.1.events 2 4\r\nback\r\n")
+            .await
+            .expect("MSG");
+        // Hold the connection until the client is done.
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(WAIT, conn.read_to_end(&mut rest)).await;
+    });
+
+    let client = Client::connect_with(&url, reconnecting("scripted"))
+        .await
+        .expect("connect");
+    assert_eq!(client.max_payload(), 16);
+    let mut sub = client
+        .subscribe("tenant.1.events")
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    assert_eq!(
+        next_message(&mut sub).await.payload,
+        Bytes::from_static(b"hey")
+    );
+    assert_eq!(next(&mut sub).await, Event::Reconnected);
+    assert_eq!(
+        next_message(&mut sub).await.payload,
+        Bytes::from_static(b"back")
+    );
+    client.close().await;
+    tokio::time::timeout(WAIT, server)
+        .await
+        .expect("the script ends")
+        .expect("the script's assertions hold");
 }
