@@ -314,7 +314,9 @@ impl Client {
     }
 
     /// Waits until everything queued before was written and processed by the server (a
-    /// PING answered by its PONG). Fails if the connection is lost meanwhile.
+    /// PING answered by its PONG). Fails with [`Error::Disconnected`] if the connection is
+    /// lost after the PING was written; queued while disconnected, it waits for the
+    /// reconnect (bound it with a timeout where that matters).
     pub async fn flush(&self) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
         self.handle.shared.send(Command::Flush(tx)).await?;
@@ -365,7 +367,7 @@ impl Drop for PendingGuard<'_> {
 }
 
 impl Subscription {
-    /// The next event; `None` once the client is closed.
+    /// The next event; `None` once the client is closed. Cancel-safe (usable in `select!`).
     pub async fn next(&mut self) -> Option<Event> {
         match self.events.recv().await {
             Ok(event) => Some(event),

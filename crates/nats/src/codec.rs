@@ -157,10 +157,6 @@ impl Parser {
         self.max_payload = max_payload;
     }
 
-    pub fn max_payload(&self) -> usize {
-        self.max_payload
-    }
-
     /// Takes one complete operation off the front of `buf`; `Ok(None)` when `buf` holds only
     /// part of one (nothing is consumed then).
     pub fn parse(&self, buf: &mut BytesMut) -> Result<Option<ServerOp>, CodecError> {
