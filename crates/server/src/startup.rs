@@ -115,7 +115,7 @@ impl Application {
                 "cluster.nats_url is set, but this version does not carry live events between nodes yet: clients see the calls of the PBX links their own node runs (see README, Several nodes)"
             );
         }
-                let generated_admin_password = bootstrap_admin(store.as_ref(), &config).await?;
+        let generated_admin_password = bootstrap_admin(store.as_ref(), &config).await?;
         let licensing = Licensing::new(config.clock.clone());
         let unverified_licenses = restore_state(
             store.as_ref(),
