@@ -44,6 +44,11 @@ pub enum Payload {
     Link(LinkView),
     /// A handset registered or its registration ended.
     Registration(RegistrationEvent),
+    /// An event that happened on another node, as its WebSocket message (made there once).
+    Relayed(std::sync::Arc<str>),
+    /// Events may have been lost on the way from another node: every stream of the scope
+    /// closes so its client reconnects and resynchronizes from a fresh snapshot.
+    Resync,
 }
 
 impl Payload {
@@ -56,6 +61,8 @@ impl Payload {
             Payload::Presence(_) => "presence",
             Payload::Link(_) => "link",
             Payload::Registration(_) => "registration",
+            Payload::Relayed(_) => "relayed",
+            Payload::Resync => "resync",
         }
     }
 }
@@ -112,6 +119,8 @@ impl Event {
             Payload::Presence(view) => self.message(view),
             Payload::Link(view) => self.message(view),
             Payload::Registration(view) => self.message(view),
+            Payload::Relayed(json) => json.to_string(),
+            Payload::Resync => message("resync", &(), None),
         }
     }
 

@@ -110,11 +110,6 @@ impl Application {
             );
         }
 
-        if config.cluster.nats_url.is_some() {
-            tracing::warn!(
-                "cluster.nats_url is set, but this version does not carry live events between nodes yet: clients see the calls of the PBX links their own node runs (see README, Several nodes)"
-            );
-        }
         let generated_admin_password = bootstrap_admin(store.as_ref(), &config).await?;
         let licensing = Licensing::new(config.clock.clone());
         let unverified_licenses = restore_state(
@@ -144,6 +139,27 @@ impl Application {
         let controller = Arc::new(pbx::link::uacsta::Controller::default());
         controller.set_request_timeout(Duration::from_millis(config.cti.request_timeout));
         controller.set_refresh(Duration::from_secs(config.sip.session_refresh.max(1)));
+        // Several nodes: events between them over NATS (subjects named by the installation).
+        let bus: Arc<dyn crate::cti::bus::Bus> = match (&backend, &config.cluster.nats_url) {
+            (ucplus_store::Backend::Postgres(_), Some(url)) => {
+                crate::cti::relay::RelayBus::start(
+                    url,
+                    &node,
+                    &format!("ucplus.{system_id}"),
+                    config.cti.client_queue,
+                )
+                .await?
+            }
+            (ucplus_store::Backend::Postgres(_), None) => {
+                tracing::warn!(
+                    "several nodes without cluster.nats_url: clients see the events of the PBX links their own node runs only"
+                );
+                Arc::new(crate::cti::bus::LocalBus::new(config.cti.client_queue))
+            }
+            (ucplus_store::Backend::Sqlite(_), _) => {
+                Arc::new(crate::cti::bus::LocalBus::new(config.cti.client_queue))
+            }
+        };
         // Several nodes: links talk to switches only while this node's lease is live.
         let lease = match &backend {
             ucplus_store::Backend::Sqlite(_) => pbx::link::Lease::always(),
@@ -160,7 +176,7 @@ impl Application {
                 secrets: secrets.clone(),
             }),
             Duration::from_millis(config.cti.request_timeout),
-            config.cti.client_queue,
+            bus,
             node.clone(),
             match backend {
                 ucplus_store::Backend::Sqlite(_) => crate::cti::LinkGate::All,

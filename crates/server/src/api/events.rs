@@ -34,7 +34,7 @@ use crate::cti::bus::{Published, Subscription};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use ucplus_core::cti::views::{CallView, DeviceStateView, LinkView, PresenceView};
-use ucplus_core::event::{Audience, Scope, message};
+use ucplus_core::event::{Audience, Payload, Scope, message};
 
 /// Close codes (4000-4999 are the application's).
 pub const CLOSE_SESSION_ENDED: u16 = 4001;
@@ -129,6 +129,8 @@ impl StreamMetrics {
 
 /// How a batch of events went.
 enum Batch {
+    /// Events may have been lost between nodes: the client reconnects.
+    Resync,
     /// Sent; the ring may have more.
     Sent,
     /// Sent what was taken; the client missed events and must resynchronize.
@@ -198,6 +200,10 @@ async fn client(
                         close(&mut socket, CLOSE_SESSION_ENDED, "the tenant was removed").await;
                         open = false;
                     }
+                    Batch::Resync => {
+                        close(&mut socket, CLOSE_TOO_SLOW, "events from another node may have been lost; reconnect to resynchronize").await;
+                        open = false;
+                    }
                     Batch::Failed => {
                         metrics.slow_disconnects.increment(1);
                         tracing::info!(user = %session.username, "closing a WebSocket that takes no data");
@@ -265,6 +271,12 @@ async fn send_batch(
     let writing = async {
         while let Some(published) = next.take() {
             taken += 1;
+            // Events were lost between nodes: what was sent is flushed, then the stream
+            // closes so the client resynchronizes.
+            if matches!(published.event.payload, Payload::Resync) {
+                outcome = Batch::Resync;
+                break;
+            }
             if visible(&published, session) {
                 socket.feed(Message::Text(published.json().clone())).await?;
                 sent += 1;

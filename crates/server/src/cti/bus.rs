@@ -90,6 +90,35 @@ impl LocalBus {
     }
 }
 
+impl LocalBus {
+    /// Delivers an already published event to this process's subscribers of its scope.
+    pub fn deliver(&self, published: Arc<Published>) {
+        let sender = self.sender(published.event.scope);
+        if sender.receiver_count() > 0 {
+            let _ = sender.send(published);
+        }
+    }
+
+    /// Tells every stream of every scope to resynchronize (events may have been lost).
+    pub fn resync_all(&self) {
+        let scopes: Vec<Scope> = self
+            .scopes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        for scope in scopes {
+            self.deliver(Arc::new(Published::new(Event {
+                scope,
+                audience: ucplus_core::event::Audience::Everyone,
+                payload: ucplus_core::event::Payload::Resync,
+                pbx_sent_at_ns: None,
+            })));
+        }
+    }
+}
+
 impl Bus for LocalBus {
     fn publish(&self, event: Event) {
         let sender = self.sender(event.scope);

@@ -12,6 +12,7 @@ pub mod link;
 mod names;
 mod people;
 mod queries;
+pub mod relay;
 pub mod runtime;
 
 use std::collections::{BTreeSet, HashMap};
@@ -21,7 +22,7 @@ use std::time::Duration;
 use ucplus_core::cti::{DeviceCall, PbxError, PbxRequest, PbxResponse, PresenceState};
 use ucplus_core::{Device, Pbx, PbxId, Store, StoreError, StoreResult, TenantId, User, UserId};
 
-use self::bus::{Bus, LocalBus};
+use self::bus::Bus;
 use self::link::{LinkChannels, channels};
 use self::runtime::PbxRuntime;
 use ucplus_core::cti::views::PresenceView;
@@ -91,12 +92,12 @@ impl Cti {
         store: Arc<dyn Store>,
         launcher: Box<dyn LinkLauncher>,
         request_timeout: Duration,
-        client_queue: usize,
+        bus: Arc<dyn Bus>,
         node: String,
         gate: LinkGate,
     ) -> StoreResult<Arc<Cti>> {
         let cti = Arc::new(Cti {
-            bus: Arc::new(LocalBus::new(client_queue)),
+            bus,
             node,
             gate,
             store: store.clone(),

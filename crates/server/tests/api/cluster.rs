@@ -14,6 +14,7 @@ use ucplus_server::config::Secret;
 
 use crate::helpers::TestServer;
 use crate::scratch::ScratchDb;
+use crate::ws::Events;
 
 /// Every node of a cluster shares the secrets key.
 const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -378,5 +379,116 @@ async fn a_node_that_cannot_renew_its_lease_stops_its_links_and_takes_them_back_
         "taken back under a new epoch"
     );
     a.stop().await;
+    drop(db);
+}
+
+/// Logs in on `server`, retrying while it has not learned the tenant yet (its pool follows
+/// changes made on other nodes within a sync tick).
+async fn login_on(server: &TestServer, tenant: &str, user: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match server
+            .login(Some(tenant), user, "user-password", "desktop")
+            .await
+        {
+            Ok(token) => return token,
+            Err(refusal) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "{user} cannot log in on the other node: {refusal:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// With NATS, what happens on one node reaches the clients of every node, and only those
+/// of its tenant: a call on the switch (its link on one node) rings at a client connected
+/// to the other, and presence set through one node shows at the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_clients_on_every_node_and_only_their_tenants() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let with_nats = |name: &'static str| {
+        let join = node(&db.url, name);
+        move |config: &mut Config| {
+            join(config);
+            config.session_idle_timeout = 4;
+            config.cluster.nats_url = Some("nats://127.0.0.1:4222".into());
+        }
+    };
+    let a = TestServer::start_with(with_nats("a")).await;
+    let b = TestServer::start_with(with_nats("b")).await;
+    let admin = a.admin().await;
+    let (status, body) = a
+        .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 20)]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut config = SimConfig::new("1200-1209,2200-2209".parse::<DeviceSet>().unwrap());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let sim = Simulator::start(config).await.expect("simulator");
+    let (status, created) = a
+        .post(&admin, "/api/v1/pbxs", json!({"name": "hosted", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let pbx = created["id"].as_str().unwrap().to_string();
+    let acme = crate::cti::office(
+        &a,
+        &admin,
+        "acme",
+        &pbx,
+        "1200-1209",
+        "1",
+        &[("anna", "200"), ("bert", "201")],
+    )
+    .await;
+    let globex = crate::cti::office(
+        &a,
+        &admin,
+        "globex",
+        &pbx,
+        "2200-2209",
+        "2",
+        &[("gina", "200")],
+    )
+    .await;
+    let holder = link_up_on(&a, &admin, &pbx, None, Duration::from_secs(5)).await;
+    // Anna and Gina are connected to the node that does not run the link.
+    let (far, near) = if holder == "a" { (&b, &a) } else { (&a, &b) };
+    let anna = login_on(far, "acme", "anna").await;
+    let gina = login_on(far, "globex", "gina").await;
+    let mut anna_events = Events::connect(far, &anna).await;
+    let mut gina_events = Events::connect(far, &gina).await;
+
+    // Bert calls Anna on the switch: her phone rings at her client on the other node.
+    sim.dial("1201", "1200").expect("bert dials");
+    let ringing = anna_events
+        .wait_for("call", |c| c["state"] == "ringing")
+        .await;
+    assert_eq!(ringing["data"]["other"]["number"], "201", "{ringing}");
+    // Presence set through the link's node shows at the other.
+    let (status, body) = near
+        .put(
+            &acme.people["bert"].token,
+            "/api/v1/me/presence",
+            json!({"state": "away", "note": "lunch"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    anna_events
+        .wait_for("presence", |p| {
+            p["user_id"] == acme.people["bert"].id.as_str() && p["state"] == "away"
+        })
+        .await;
+    // Nothing of ACME's reached Globex's client on that node.
+    gina_events.drain(Duration::from_millis(500)).await;
+    let seen = serde_json::to_string(&gina_events.seen).unwrap();
+    assert!(
+        !seen.contains(&acme.people["bert"].id) && !seen.contains(&acme.tenant),
+        "globex saw acme's events: {seen}"
+    );
+    drop(globex);
+    a.stop().await;
+    b.stop().await;
     drop(db);
 }

@@ -49,7 +49,7 @@ pub async fn link_is(server: &TestServer, admin: &str, pbx: &str, state: &str) -
     }
 }
 
-async fn office(
+pub async fn office(
     server: &TestServer,
     admin: &str,
     slug: &str,
