@@ -104,19 +104,32 @@ impl Licensing {
         client: ClientType,
     ) -> Result<(), PoolError> {
         let mut state = self.lock();
-        if let Some(lease) = state.leases.get_mut(&(user, client)) {
-            lease.sessions += 1;
-            return Ok(());
+        let shares = state.leases.contains_key(&(user, client));
+        self.take(&mut state, tenant, user, client, shares)
+    }
+
+    /// Adds a session to the user's lease of `client`: a share of the seat they hold
+    /// (`shares`), else a new seat from the pool.
+    fn take(
+        &self,
+        state: &mut State,
+        tenant: TenantId,
+        user: UserId,
+        client: ClientType,
+        shares: bool,
+    ) -> Result<(), PoolError> {
+        if !shares {
+            state.pool.try_acquire(&tenant, client, self.today())?;
+            publish_gauges(&state.pool, self.clock.today());
         }
-        state.pool.try_acquire(&tenant, client, self.today())?;
-        state.leases.insert(
-            (user, client),
-            Lease {
+        state
+            .leases
+            .entry((user, client))
+            .or_insert(Lease {
                 tenant,
-                sessions: 1,
-            },
-        );
-        publish_gauges(&state.pool, self.clock.today());
+                sessions: 0,
+            })
+            .sessions += 1;
         Ok(())
     }
 
@@ -133,41 +146,15 @@ impl Licensing {
     ) -> Result<(), PoolError> {
         let mut state = self.lock();
         state.pool.set_in_use(client, by_tenant);
-        if user_holds || state.leases.contains_key(&(user, client)) {
-            state
-                .leases
-                .entry((user, client))
-                .or_insert(Lease {
-                    tenant,
-                    sessions: 0,
-                })
-                .sessions += 1;
-            return Ok(());
-        }
-        state.pool.try_acquire(&tenant, client, self.today())?;
-        state.leases.insert(
-            (user, client),
-            Lease {
-                tenant,
-                sessions: 1,
-            },
-        );
-        publish_gauges(&state.pool, self.clock.today());
-        Ok(())
+        let shares = user_holds || state.leases.contains_key(&(user, client));
+        self.take(&mut state, tenant, user, client, shares)
     }
 
     /// Several nodes: a session whose seat the cluster already counts (restored after a
     /// restart, or adopted from another node) keeps its lease here without a new grant.
     pub fn hold(&self, tenant: TenantId, user: UserId, client: ClientType) {
-        let mut state = self.lock();
-        state
-            .leases
-            .entry((user, client))
-            .or_insert(Lease {
-                tenant,
-                sessions: 0,
-            })
-            .sessions += 1;
+        // Sharing takes nothing from the pool, so it cannot fail.
+        let _ = self.take(&mut self.lock(), tenant, user, client, true);
     }
 
     /// Several nodes: the seats in use across the cluster (per client type name and

@@ -7,7 +7,7 @@ use std::process::Command;
 use sqlx::Row;
 
 use crate::BIN;
-use crate::running::Running;
+use crate::running::{Running, admin_token};
 
 /// Rows per table of a database file.
 async fn row_counts(file: &Path) -> Vec<(String, i64)> {
@@ -32,23 +32,6 @@ async fn row_counts(file: &Path) -> Vec<(String, i64)> {
     }
     pool.close().await;
     counts
-}
-
-/// The system admin's token from a running server.
-async fn admin_token(http: &reqwest::Client, address: &str, password: &str) -> String {
-    let login: serde_json::Value = http
-        .post(format!("http://{address}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "admin", "password": password, "client": "admin"}))
-        .send()
-        .await
-        .expect("a login answer")
-        .json()
-        .await
-        .expect("JSON");
-    login["token"]
-        .as_str()
-        .expect("the admin logs in")
-        .to_string()
 }
 
 fn ucplus(args: &[&str]) -> (bool, String) {

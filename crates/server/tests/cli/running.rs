@@ -141,3 +141,20 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM")
 }
+
+/// The system admin's token from a running server.
+pub async fn admin_token(http: &reqwest::Client, address: &str, password: &str) -> String {
+    let login: serde_json::Value = http
+        .post(format!("http://{address}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": password, "client": "admin"}))
+        .send()
+        .await
+        .expect("a login answer")
+        .json()
+        .await
+        .expect("JSON");
+    login["token"]
+        .as_str()
+        .expect("the admin logs in")
+        .to_string()
+}

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use crate::BIN;
-use crate::running::Running;
+use crate::running::{Running, admin_token};
 use crate::scratch::ScratchDb;
 
 fn ucplus(args: &[&str], environment: &[(&str, &str)]) -> (bool, String) {
@@ -84,23 +84,6 @@ fn a_second_server_on_one_data_directory_is_refused() {
     let mut second = serve(data, &[]);
     second.after("listening on http://");
     assert!(second.terminate().success());
-}
-
-/// The admin's token from `address`, logging in with `password`.
-async fn admin_token(http: &reqwest::Client, address: &str, password: &str) -> String {
-    let login: serde_json::Value = http
-        .post(format!("http://{address}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "admin", "password": password, "client": "admin"}))
-        .send()
-        .await
-        .expect("a login answer")
-        .json()
-        .await
-        .expect("JSON");
-    login["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("the admin logs in: {login}"))
-        .to_string()
 }
 
 #[test]
