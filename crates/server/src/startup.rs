@@ -141,15 +141,12 @@ impl Application {
         controller.set_refresh(Duration::from_secs(config.sip.session_refresh.max(1)));
         // Several nodes: events between them over NATS (subjects named by the installation).
         let bus: Arc<dyn crate::cti::bus::Bus> = match (&backend, &config.cluster.nats_url) {
-            (ucplus_store::Backend::Postgres(_), Some(url)) => {
-                crate::cti::relay::RelayBus::start(
-                    url,
-                    &node,
-                    &format!("ucplus.{system_id}"),
-                    config.cti.client_queue,
-                )
-                .await?
-            }
+            (ucplus_store::Backend::Postgres(_), Some(url)) => crate::cti::relay::RelayBus::start(
+                url,
+                &node,
+                &format!("ucplus.{system_id}"),
+                config.cti.client_queue,
+            ),
             (ucplus_store::Backend::Postgres(_), None) => {
                 tracing::warn!(
                     "several nodes without cluster.nats_url: clients see the events of the PBX links their own node runs only"

@@ -69,64 +69,96 @@ pub struct RelayBus {
     out: Mutex<(u64, mpsc::Sender<(String, Bytes)>)>,
     /// The last sequence number seen of each other node.
     seen: Mutex<HashMap<String, u64>>,
+    /// Events are being dropped (the outbox is full): said once, not per event.
+    dropping: std::sync::atomic::AtomicBool,
+}
+
+/// Connects (retrying until NATS answers), then sends the outbox and delivers what other
+/// nodes publish, until the bus is dropped.
+async fn relay(
+    bus: std::sync::Weak<RelayBus>,
+    url: String,
+    name: String,
+    subject: String,
+    mut queued: mpsc::Receiver<(String, Bytes)>,
+) {
+    let (client, mut events) = loop {
+        let connected = match ucplus_nats::Client::connect(&url, &name).await {
+            Ok(client) => match client.subscribe(&subject).await {
+                Ok(events) => Ok((client, events)),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        match connected {
+            Ok(connected) => break connected,
+            Err(error) => {
+                tracing::warn!(%error, %url, "NATS does not answer: events of other nodes wait; retrying");
+                if bus.strong_count() == 0 {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+        }
+    };
+    if let Some(bus) = bus.upgrade() {
+        // Other nodes' events before this moment were not seen here.
+        bus.resync();
+    }
+    let sender = client.clone();
+    tokio::spawn(async move {
+        while let Some((subject, payload)) = queued.recv().await {
+            if let Err(error) = sender.publish(&subject, payload).await {
+                // The others see the gap in this node's numbers and resynchronize.
+                tracing::warn!(%error, "an event could not be sent to the other nodes");
+            }
+        }
+    });
+    while let Some(event) = events.next().await {
+        let Some(bus) = bus.upgrade() else { break };
+        match event {
+            ucplus_nats::Event::Message(message) => bus.receive(&message.payload),
+            ucplus_nats::Event::Lagged(missed) => {
+                tracing::warn!(
+                    missed,
+                    "events from other nodes were missed: clients resynchronize"
+                );
+                bus.resync();
+            }
+            ucplus_nats::Event::Reconnected => {
+                tracing::warn!("reconnected to NATS: clients resynchronize");
+                bus.resync();
+            }
+        }
+    }
+    drop(client);
 }
 
 impl RelayBus {
-    /// Connects to NATS, subscribes to the installation's events and starts relaying.
-    /// `prefix` names the installation (its system id), so installations sharing a NATS
-    /// server never see each other's events.
-    pub async fn start(
-        nats_url: &str,
-        node: &str,
-        prefix: &str,
-        ring: usize,
-    ) -> anyhow::Result<Arc<RelayBus>> {
-        let client = ucplus_nats::Client::connect(nats_url, &format!("ucplus {node}"))
-            .await
-            .map_err(|e| anyhow::anyhow!("connecting to NATS at {nats_url}: {e}"))?;
-        let mut events = client
-            .subscribe(&format!("{prefix}.ev.>"))
-            .await
-            .map_err(|e| anyhow::anyhow!("subscribing to events on NATS: {e}"))?;
-        let (outbox, mut queued) = mpsc::channel::<(String, Bytes)>(OUTBOX);
+    /// Starts relaying through the NATS server at `nats_url`. `prefix` names the
+    /// installation (its system id), so installations sharing a NATS server never see each
+    /// other's events. A NATS server that does not answer yet does not stop the node: it
+    /// connects in the background and keeps trying, and until then its clients see the
+    /// events of its own links (what other nodes sent meanwhile is a gap: every stream
+    /// resynchronizes once connected).
+    pub fn start(nats_url: &str, node: &str, prefix: &str, ring: usize) -> Arc<RelayBus> {
+        let (outbox, queued) = mpsc::channel::<(String, Bytes)>(OUTBOX);
         let bus = Arc::new(RelayBus {
             local: LocalBus::new(ring),
             node: node.to_string(),
             prefix: prefix.to_string(),
             out: Mutex::new((0, outbox)),
             seen: Mutex::new(HashMap::new()),
+            dropping: std::sync::atomic::AtomicBool::new(false),
         });
-        let sender = client.clone();
-        tokio::spawn(async move {
-            while let Some((subject, payload)) = queued.recv().await {
-                if let Err(error) = sender.publish(&subject, payload).await {
-                    // The others see the gap in this node's numbers and resynchronize.
-                    tracing::warn!(%error, "an event could not be sent to the other nodes");
-                }
-            }
-        });
-        let receiver = Arc::downgrade(&bus);
-        tokio::spawn(async move {
-            while let Some(event) = events.next().await {
-                let Some(bus) = receiver.upgrade() else { break };
-                match event {
-                    ucplus_nats::Event::Message(message) => bus.receive(&message.payload),
-                    ucplus_nats::Event::Lagged(missed) => {
-                        tracing::warn!(
-                            missed,
-                            "events from other nodes were missed: clients resynchronize"
-                        );
-                        bus.resync();
-                    }
-                    ucplus_nats::Event::Reconnected => {
-                        tracing::warn!("reconnected to NATS: clients resynchronize");
-                        bus.resync();
-                    }
-                }
-            }
-            drop(client);
-        });
-        Ok(bus)
+        tokio::spawn(relay(
+            Arc::downgrade(&bus),
+            nats_url.to_string(),
+            format!("ucplus {node}"),
+            format!("{prefix}.ev.>"),
+            queued,
+        ));
+        bus
     }
 
     /// Every local stream resynchronizes, and the sequence numbers start over.
@@ -204,8 +236,19 @@ impl Bus for RelayBus {
         };
         payload.push(b'\n');
         payload.extend_from_slice(published.json().as_bytes());
-        if out.1.try_send((subject, Bytes::from(payload))).is_err() {
-            tracing::warn!("the outbox to the other nodes is full: an event was dropped");
+        let full = out.1.try_send((subject, Bytes::from(payload))).is_err();
+        if full
+            != self
+                .dropping
+                .swap(full, std::sync::atomic::Ordering::Relaxed)
+        {
+            if full {
+                tracing::warn!(
+                    "the outbox to the other nodes is full: events are dropped (the other nodes resynchronize)"
+                );
+            } else {
+                tracing::info!("events go to the other nodes again");
+            }
         }
     }
 
@@ -230,6 +273,7 @@ mod tests {
             prefix: "p".into(),
             out: Mutex::new((0, outbox)),
             seen: Mutex::new(HashMap::new()),
+            dropping: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -492,3 +492,24 @@ async fn events_reach_clients_on_every_node_and_only_their_tenants() {
     b.stop().await;
     drop(db);
 }
+
+/// A NATS server that does not answer does not keep a node from starting and serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_starts_and_serves_while_nats_does_not_answer() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let join = node(&db.url, "lonely");
+    let a = TestServer::start_with(move |config| {
+        join(config);
+        // Port 9 (discard) on loopback: nothing listens there.
+        config.cluster.nats_url = Some("nats://127.0.0.1:9".into());
+    })
+    .await;
+    let admin = a.admin().await;
+    let (status, body) = a.get(&admin, "/api/v1/cluster").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["nodes"][0]["state"], "active", "{body}");
+    a.stop().await;
+    drop(db);
+}
