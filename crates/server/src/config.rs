@@ -503,8 +503,10 @@ impl Config {
             anyhow::ensure!(
                 !name.trim().is_empty()
                     && name.len() <= 64
-                    && name.chars().all(|c| c.is_ascii_graphic()),
-                "node_name: 1 to 64 printable characters without spaces"
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_graphic() && !matches!(c, '*' | '>')),
+                "node_name: 1 to 64 printable characters without spaces, `*` or `>`"
             );
         }
         for key in &self.license.trusted_keys {

@@ -140,22 +140,26 @@ impl Application {
         controller.set_request_timeout(Duration::from_millis(config.cti.request_timeout));
         controller.set_refresh(Duration::from_secs(config.sip.session_refresh.max(1)));
         // Several nodes: events between them over NATS (subjects named by the installation).
-        let bus: Arc<dyn crate::cti::bus::Bus> = match (&backend, &config.cluster.nats_url) {
-            (ucplus_store::Backend::Postgres(_), Some(url)) => crate::cti::relay::RelayBus::start(
-                url,
-                &node,
-                &format!("ucplus.{system_id}"),
-                config.cti.client_queue,
-            ),
+        let relay = match (&backend, &config.cluster.nats_url) {
+            (ucplus_store::Backend::Postgres(_), Some(url)) => {
+                Some(crate::cti::relay::RelayBus::start(
+                    url,
+                    &node,
+                    &format!("ucplus.{system_id}"),
+                    config.cti.client_queue,
+                ))
+            }
             (ucplus_store::Backend::Postgres(_), None) => {
                 tracing::warn!(
                     "several nodes without cluster.nats_url: clients see the events of the PBX links their own node runs only"
                 );
-                Arc::new(crate::cti::bus::LocalBus::new(config.cti.client_queue))
+                None
             }
-            (ucplus_store::Backend::Sqlite(_), _) => {
-                Arc::new(crate::cti::bus::LocalBus::new(config.cti.client_queue))
-            }
+            (ucplus_store::Backend::Sqlite(_), _) => None,
+        };
+        let bus: Arc<dyn crate::cti::bus::Bus> = match &relay {
+            Some(relay) => relay.clone(),
+            None => Arc::new(crate::cti::bus::LocalBus::new(config.cti.client_queue)),
         };
         // Several nodes: links talk to switches only while this node's lease is live.
         let lease = match &backend {
@@ -184,6 +188,12 @@ impl Application {
         )
         .await
         .context("starting the PBX connections")?;
+        if let Some(relay) = &relay {
+            let cti = Arc::downgrade(&cti);
+            relay.answer(Box::new(move |question| {
+                crate::api::events::snapshot_part(cti.upgrade()?.as_ref(), question)
+            }));
+        }
         let cluster = match &backend {
             ucplus_store::Backend::Sqlite(_) => None,
             ucplus_store::Backend::Postgres(url) => {
@@ -220,6 +230,7 @@ impl Application {
         let state = AppState::new(Inner {
             node,
             cluster,
+            relay,
             sip,
             sip_address,
             cti,

@@ -41,6 +41,8 @@ pub struct Inner {
     pub cti: Arc<Cti>,
     /// This node among several on PostgreSQL; None: the only node (SQLite).
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Events and questions between nodes over NATS (several nodes with `cluster.nats_url`).
+    pub relay: Option<Arc<crate::cti::relay::RelayBus>>,
     pub sip: Arc<crate::registrar::SipService>,
     /// Where the SIP registrar listens, when it does.
     pub sip_address: Option<std::net::SocketAddr>,

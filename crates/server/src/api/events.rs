@@ -155,7 +155,13 @@ async fn client(
         Some(tenant) => state.cti.bus.subscribe(Scope::Tenant(tenant)),
         None => state.cti.bus.subscribe(Scope::System),
     };
-    let snapshot = build_snapshot(&state, &session, tenant).await;
+    let snapshot = with_other_nodes(
+        &state,
+        &session,
+        tenant,
+        build_snapshot(&state, &session, tenant).await,
+    )
+    .await;
     let mut open = send(
         &mut socket,
         Message::Text(Utf8Bytes::from(message("snapshot", &snapshot, None))),
@@ -327,6 +333,82 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
         socket.send(Message::Close(Some(frame))),
     )
     .await;
+}
+
+/// What a node asks the others for a client's snapshot: the calls, phone states and links
+/// of the links they run, as this client may see them.
+#[derive(Serialize, serde::Deserialize)]
+struct Question {
+    tenant: Option<TenantId>,
+    /// Only this user's calls (None: every call of the tenant, for its admins).
+    user: Option<UserId>,
+    /// Links with the technical detail (admins).
+    detail: bool,
+}
+
+/// How long a node waits for the others' parts of a snapshot.
+const ASK_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// This node's answer to another node's [`Question`].
+pub fn snapshot_part(cti: &crate::cti::Cti, question: &[u8]) -> Option<Vec<u8>> {
+    let question: Question = serde_json::from_slice(question).ok()?;
+    let part = match question.tenant {
+        None => serde_json::json!({"links": cti.links(None, true)}),
+        Some(tenant) => serde_json::json!({
+            "calls": cti.calls(tenant, question.user),
+            "devices": cti.device_states(tenant),
+            "links": cti.links(Some(tenant), question.detail),
+        }),
+    };
+    serde_json::to_vec(&part).ok()
+}
+
+/// Several nodes: the snapshot completed with the calls, phone states and links of the
+/// links other live nodes run (asked over NATS; a node that does not answer in time is
+/// left out, and its later events still arrive).
+async fn with_other_nodes(
+    state: &AppState,
+    session: &Session,
+    tenant: Option<TenantId>,
+    snapshot: Snapshot,
+) -> serde_json::Value {
+    let mut merged = serde_json::to_value(&snapshot).unwrap_or_default();
+    let (Some(relay), Some(cluster)) = (&state.relay, &state.cluster) else {
+        return merged;
+    };
+    let nodes: Vec<String> = match cluster.overview().await {
+        Ok((nodes, _)) => nodes
+            .into_iter()
+            .filter(|n| n.live)
+            .map(|n| n.name)
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "the other nodes for a snapshot");
+            return merged;
+        }
+    };
+    let question = Question {
+        tenant,
+        user: (session.role == Role::User || session.tenant_id.is_some())
+            .then_some(session.user_id),
+        detail: session.role != Role::User,
+    };
+    let Ok(question) = serde_json::to_vec(&question) else {
+        return merged;
+    };
+    for answer in relay.ask(&nodes, question.into(), ASK_TIMEOUT).await {
+        let Ok(serde_json::Value::Object(part)) = serde_json::from_slice(&answer) else {
+            continue;
+        };
+        for (key, values) in part {
+            if let (Some(serde_json::Value::Array(into)), serde_json::Value::Array(values)) =
+                (merged.get_mut(&key), values)
+            {
+                into.extend(values);
+            }
+        }
+    }
+    merged
 }
 
 async fn build_snapshot(state: &AppState, session: &Session, tenant: Option<TenantId>) -> Snapshot {

@@ -71,6 +71,36 @@ pub struct RelayBus {
     seen: Mutex<HashMap<String, u64>>,
     /// Events are being dropped (the outbox is full): said once, not per event.
     dropping: std::sync::atomic::AtomicBool,
+    /// The NATS connection, once made.
+    client: std::sync::OnceLock<ucplus_nats::Client>,
+    /// Answers other nodes' questions about this node's links (a client's snapshot).
+    answer: std::sync::OnceLock<Answer>,
+}
+
+/// What this node answers another node that asks about the links it runs.
+pub type Answer = Box<dyn Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync>;
+
+/// Answers each question with what [`RelayBus::answer`] says (nothing: no reply, and the
+/// asking node does without this node's part).
+async fn answer_questions(
+    bus: std::sync::Weak<RelayBus>,
+    client: ucplus_nats::Client,
+    mut questions: ucplus_nats::Subscription,
+) {
+    while let Some(event) = questions.next().await {
+        let ucplus_nats::Event::Message(question) = event else {
+            continue;
+        };
+        let Some(bus) = bus.upgrade() else { break };
+        let (Some(reply), Some(answer)) = (question.reply, bus.answer.get()) else {
+            continue;
+        };
+        if let Some(body) = answer(&question.payload)
+            && let Err(error) = client.publish(&reply, Bytes::from(body)).await
+        {
+            tracing::warn!(%error, "an answer to another node was not sent");
+        }
+    }
 }
 
 /// Connects (retrying until NATS answers), then sends the outbox and delivers what other
@@ -101,10 +131,18 @@ async fn relay(
             }
         }
     };
-    if let Some(bus) = bus.upgrade() {
-        // Other nodes' events before this moment were not seen here.
-        bus.resync();
+    let Some(me) = bus.upgrade() else { return };
+    // Questions about this node's links, answered by what the server set with `answer`.
+    match client.subscribe(&me.question_subject(&me.node)).await {
+        Ok(questions) => {
+            tokio::spawn(answer_questions(bus.clone(), client.clone(), questions));
+        }
+        Err(error) => tracing::warn!(%error, "cannot answer other nodes' questions"),
     }
+    let _ = me.client.set(client.clone());
+    // Other nodes' events before this moment were not seen here.
+    me.resync();
+    drop(me);
     let sender = client.clone();
     tokio::spawn(async move {
         while let Some((subject, payload)) = queued.recv().await {
@@ -150,6 +188,8 @@ impl RelayBus {
             out: Mutex::new((0, outbox)),
             seen: Mutex::new(HashMap::new()),
             dropping: std::sync::atomic::AtomicBool::new(false),
+            client: std::sync::OnceLock::new(),
+            answer: std::sync::OnceLock::new(),
         });
         tokio::spawn(relay(
             Arc::downgrade(&bus),
@@ -159,6 +199,38 @@ impl RelayBus {
             queued,
         ));
         bus
+    }
+
+    /// Sets how this node answers other nodes' questions about its links.
+    pub fn answer(&self, answer: Answer) {
+        let _ = self.answer.set(answer);
+    }
+
+    fn question_subject(&self, node: &str) -> String {
+        format!("{}.node.{node}.ask", self.prefix)
+    }
+
+    /// Asks each of `nodes` the same question at once; the answers that came within
+    /// `timeout` (a node that is not connected, silent or slow is left out).
+    pub async fn ask(
+        &self,
+        nodes: &[String],
+        question: Bytes,
+        timeout: std::time::Duration,
+    ) -> Vec<Bytes> {
+        let Some(client) = self.client.get() else {
+            return Vec::new();
+        };
+        let asks = nodes.iter().filter(|node| **node != self.node).map(|node| {
+            let subject = self.question_subject(node);
+            let question = question.clone();
+            async move { client.request(&subject, question, timeout).await }
+        });
+        futures_util::future::join_all(asks)
+            .await
+            .into_iter()
+            .filter_map(|answer| answer.ok().map(|message| message.payload))
+            .collect()
     }
 
     /// Every local stream resynchronizes, and the sequence numbers start over.
@@ -274,6 +346,8 @@ mod tests {
             out: Mutex::new((0, outbox)),
             seen: Mutex::new(HashMap::new()),
             dropping: std::sync::atomic::AtomicBool::new(false),
+            client: std::sync::OnceLock::new(),
+            answer: std::sync::OnceLock::new(),
         }
     }
 

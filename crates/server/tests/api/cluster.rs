@@ -403,7 +403,8 @@ async fn login_on(server: &TestServer, tenant: &str, user: &str) -> String {
 
 /// With NATS, what happens on one node reaches the clients of every node, and only those
 /// of its tenant: a call on the switch (its link on one node) rings at a client connected
-/// to the other, and presence set through one node shows at the other.
+/// to the other, a client connecting there later finds it in its snapshot, and presence
+/// set through one node shows at the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_reach_clients_on_every_node_and_only_their_tenants() {
     let Some(db) = ScratchDb::create().await else {
@@ -466,6 +467,23 @@ async fn events_reach_clients_on_every_node_and_only_their_tenants() {
         .wait_for("call", |c| c["state"] == "ringing")
         .await;
     assert_eq!(ringing["data"]["other"]["number"], "201", "{ringing}");
+    // A client connecting now to that node finds the ringing call, the phones and the link
+    // (run by the other node) in its snapshot.
+    let later = Events::connect(far, &anna).await;
+    let snapshot = &later.seen[0]["data"];
+    assert!(
+        snapshot["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == ringing["data"]["id"] && c["state"] == "ringing"),
+        "{snapshot}"
+    );
+    assert!(
+        !snapshot["devices"].as_array().unwrap().is_empty(),
+        "{snapshot}"
+    );
+    assert_eq!(snapshot["links"][0]["node"], holder.as_str(), "{snapshot}");
     // Presence set through the link's node shows at the other.
     let (status, body) = near
         .put(
