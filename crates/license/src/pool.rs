@@ -318,15 +318,21 @@ impl<T: Ord + Clone> LicensePool<T> {
         if self.tenants.contains_key(&tenant) {
             return Ok(());
         }
+        self.check_new_tenant(self.tenant_count(), today)?;
+        self.restore_tenant(tenant);
+        Ok(())
+    }
+
+    /// May one more tenant be made when `tenants` exist (counted here, or across several
+    /// servers sharing this pool)? Multi-tenant mode and a free tenant license.
+    pub fn check_new_tenant(&self, tenants: u32, today: Date) -> Result<(), PoolError> {
         if self.mode() == Mode::SingleTenant {
             return Err(PoolError::MultiTenantNotLicensed);
         }
         let total = self.total(LicenseType::Tenant, today);
-        let tenants = self.tenant_count();
         if tenants >= total {
             return Err(PoolError::TenantLicensesExhausted { total, tenants });
         }
-        self.restore_tenant(tenant);
         Ok(())
     }
 

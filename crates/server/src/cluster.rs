@@ -230,6 +230,17 @@ impl Cluster {
         ucplus_store::cluster::insert_session_granted(&self.store, session, grant).await
     }
 
+    /// Stores a new tenant with its first admin, granted by `grant` against the number of
+    /// tenants that exist (see [`ucplus_store::cluster::insert_tenant_granted`]).
+    pub async fn grant_tenant<E>(
+        &self,
+        tenant: &ucplus_core::Tenant,
+        admin: &ucplus_core::User,
+        grant: impl FnOnce(u32) -> Result<(), E>,
+    ) -> Result<Result<(), E>, ucplus_core::StoreError> {
+        ucplus_store::cluster::insert_tenant_granted(&self.store, tenant, Some(admin), grant).await
+    }
+
     /// The seats in use across the cluster, per client type name and tenant.
     pub async fn seat_use(
         &self,

@@ -352,18 +352,7 @@ pub async fn insert_session_granted<E>(
         .clone()
         .ok_or_else(|| backend("a session without a client license needs no grant"))?;
     let mut tx = store.db().begin().await.map_err(backend)?;
-    crate::db::query(
-        "INSERT INTO license_locks (license_type) VALUES ($1) ON CONFLICT (license_type) DO NOTHING",
-    )
-    .bind(&client)
-    .execute(&mut tx)
-    .await
-    .map_err(backend)?;
-    crate::db::query("SELECT license_type FROM license_locks WHERE license_type = $1 FOR UPDATE")
-        .bind(&client)
-        .fetch_one(&mut tx)
-        .await
-        .map_err(backend)?;
+    lock_grants(&mut tx, &client).await?;
     let rows = crate::db::query(format!(
         "{SEATS}{NOW_MS} AND s.client = $1 GROUP BY s.client, s.tenant_id"
     ))
@@ -389,6 +378,49 @@ pub async fn insert_session_granted<E>(
         return Ok(Err(refused));
     }
     crate::sql::sessions::insert_session(&mut tx, session).await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(Ok(()))
+}
+
+/// Locks the row of `what` in `license_locks` (made on first use) until `tx` ends: grants
+/// of the same kind on several nodes happen one after the other.
+async fn lock_grants(tx: &mut crate::db::Tx, what: &str) -> StoreResult<()> {
+    crate::db::query(
+        "INSERT INTO license_locks (license_type) VALUES ($1) ON CONFLICT (license_type) DO NOTHING",
+    )
+    .bind(what)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    crate::db::query("SELECT license_type FROM license_locks WHERE license_type = $1 FOR UPDATE")
+        .bind(what)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Stores a new tenant with its first admin, granted against the tenants that exist: in
+/// one transaction under the lock of the `tenant` license type, `grant` (the pool rules)
+/// is asked with the number of tenants, and the tenant is inserted only if it agrees.
+pub async fn insert_tenant_granted<E>(
+    store: &crate::SqlStore,
+    tenant: &Tenant,
+    first_admin: Option<&User>,
+    grant: impl FnOnce(u32) -> Result<(), E>,
+) -> StoreResult<Result<(), E>> {
+    let mut tx = store.db().begin().await.map_err(backend)?;
+    lock_grants(&mut tx, "tenant").await?;
+    let count: i64 = crate::db::query("SELECT COUNT(*) AS n FROM tenants")
+        .fetch_one(&mut tx)
+        .await
+        .map_err(backend)?
+        .try_get("n")
+        .map_err(backend)?;
+    if let Err(refused) = grant(u32::try_from(count).map_err(backend)?) {
+        return Ok(Err(refused));
+    }
+    crate::sql::tenants::insert_tenant(&mut tx, tenant, first_admin).await?;
     tx.commit().await.map_err(backend)?;
     Ok(Ok(()))
 }

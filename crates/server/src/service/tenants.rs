@@ -69,12 +69,28 @@ impl Tenants<'_> {
             created_at: tenant.created_at,
             password_hash: new.admin_password.hash(state).await?,
         };
-        state
-            .licensing
-            .with_pool(|pool| pool.add_tenant(tenant.id, state.licensing.today()))?;
-        if let Err(error) = state.store.insert_tenant(&tenant, Some(&admin)).await {
-            state.licensing.remove_tenant(tenant.id);
-            return Err(error.into());
+        if let Some(cluster) = &state.cluster {
+            // Several nodes: granted against the tenants that exist, under the tenant
+            // licenses' lock, in the transaction that stores the tenant.
+            let today = state.licensing.today();
+            cluster
+                .grant_tenant(&tenant, &admin, |tenants| {
+                    state
+                        .licensing
+                        .read_pool(|pool| pool.check_new_tenant(tenants, today))
+                })
+                .await??;
+            state
+                .licensing
+                .with_pool(|pool| pool.restore_tenant(tenant.id));
+        } else {
+            state
+                .licensing
+                .with_pool(|pool| pool.add_tenant(tenant.id, state.licensing.today()))?;
+            if let Err(error) = state.store.insert_tenant(&tenant, Some(&admin)).await {
+                state.licensing.remove_tenant(tenant.id);
+                return Err(error.into());
+            }
         }
         state.pool_changed().await;
         state.cti.user_updated(&admin);

@@ -531,3 +531,61 @@ async fn a_node_starts_and_serves_while_nats_does_not_answer() {
     a.stop().await;
     drop(db);
 }
+
+/// Tenants made at once through two nodes never pass the tenant licenses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_made_at_once_on_two_nodes_never_pass_the_tenant_licenses() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let quick = |name: &'static str| {
+        let join = node(&db.url, name);
+        move |config: &mut Config| {
+            join(config);
+            config.session_idle_timeout = 4;
+        }
+    };
+    let a = TestServer::start_with(quick("a")).await;
+    let b = TestServer::start_with(quick("b")).await;
+    let admin = a.admin().await;
+    // Five tenant licenses; the default tenant (made at the first start) holds one.
+    let (status, body) = a
+        .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 5)]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    pool_is(&b, &admin, "tenant", (5, 1)).await;
+    let creations = (0..8).map(|i| {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let admin = admin.clone();
+        async move {
+            server
+                .post(
+                    &admin,
+                    "/api/v1/tenants",
+                    json!({"name": format!("T{i}"), "slug": format!("t{i}"),
+                    "admin": {"username": "boss", "password": "boss-password"}}),
+                )
+                .await
+        }
+    });
+    let results = futures_util::future::join_all(creations).await;
+    let made = results
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .count();
+    assert_eq!(made, 4, "{results:?}");
+    for (status, body) in &results {
+        if *status != StatusCode::CREATED {
+            assert_eq!(
+                (*status, body["error"]["code"].as_str()),
+                (StatusCode::CONFLICT, Some("tenant_licenses_exhausted")),
+                "{body}"
+            );
+        }
+    }
+    let (_, tenants) = b.get(&admin, "/api/v1/tenants").await;
+    assert_eq!(tenants.as_array().unwrap().len(), 5);
+    a.stop().await;
+    b.stop().await;
+    drop(db);
+}

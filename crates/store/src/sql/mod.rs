@@ -15,7 +15,7 @@ mod presence;
 pub(crate) mod sessions;
 mod sites;
 mod system;
-mod tenants;
+pub(crate) mod tenants;
 mod usage;
 mod users;
 

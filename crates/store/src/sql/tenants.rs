@@ -6,8 +6,34 @@ use ucplus_core::*;
 
 use super::users::{INSERT_USER, bind_user};
 use super::{SqlStore, expect_one};
-use crate::db::query;
+use crate::db::{Tx, query};
 use crate::rows::{self, backend, map_error};
+
+/// Inserts a tenant and its first admin in `tx`.
+pub(crate) async fn insert_tenant(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    first_admin: Option<&User>,
+) -> StoreResult<()> {
+    if let Some(admin) = first_admin {
+        check_tenant(tenant.id, admin.tenant_id)?;
+    }
+    query("INSERT INTO tenants (id, name, slug, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(tenant.id.to_string())
+        .bind(&tenant.name)
+        .bind(&tenant.slug)
+        .bind(tenant.created_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| map_error(e, "slug"))?;
+    if let Some(admin) = first_admin {
+        bind_user(query(INSERT_USER), Some(tenant.id), admin)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| map_error(e, "admin.username"))?;
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl TenantStore for SqlStore {
@@ -42,20 +68,7 @@ impl TenantStore for SqlStore {
             check_tenant(tenant.id, admin.tenant_id)?;
         }
         let mut tx = self.db.begin().await.map_err(backend)?;
-        query("INSERT INTO tenants (id, name, slug, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(tenant.id.to_string())
-            .bind(&tenant.name)
-            .bind(&tenant.slug)
-            .bind(tenant.created_at.0)
-            .execute(&mut tx)
-            .await
-            .map_err(|e| map_error(e, "slug"))?;
-        if let Some(admin) = first_admin {
-            bind_user(query(INSERT_USER), Some(tenant.id), admin)
-                .execute(&mut tx)
-                .await
-                .map_err(|e| map_error(e, "admin.username"))?;
-        }
+        insert_tenant(&mut tx, tenant, first_admin).await?;
         tx.commit().await.map_err(backend)
     }
 
