@@ -55,6 +55,8 @@ pub struct Cluster {
     standing: Mutex<Standing>,
     /// When the last good renewal was sent.
     renewed: Mutex<Instant>,
+    /// The nodes whose leases were live at the last round (asked for snapshot parts).
+    live: Mutex<Vec<String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -90,6 +92,7 @@ impl Cluster {
             lease: tokio::sync::Mutex::new(lease),
             standing: Mutex::new(Standing::Active),
             renewed: Mutex::new(sent),
+            live: Mutex::new(Vec::new()),
         }))
     }
 
@@ -126,6 +129,16 @@ impl Cluster {
                 }
                 if let Err(error) = self.claim_and_report(&mut lease).await {
                     tracing::warn!(%error, "could not claim or report PBX links");
+                }
+                match self.overview().await {
+                    Ok((nodes, _)) => {
+                        *lock(&self.live) = nodes
+                            .into_iter()
+                            .filter(|n| n.live)
+                            .map(|n| n.name)
+                            .collect();
+                    }
+                    Err(error) => tracing::warn!(%error, "could not read the cluster's nodes"),
                 }
             }
             Ok(Ok(Renewal::NameTaken)) => {
@@ -249,6 +262,11 @@ impl Cluster {
         ucplus_core::StoreError,
     > {
         ucplus_store::cluster::seat_use(&self.store).await
+    }
+
+    /// The nodes whose leases were live at the last round (this one among them).
+    pub fn live_nodes(&self) -> Vec<String> {
+        lock(&self.live).clone()
     }
 
     /// Every node and link lease, for `/api/v1/cluster`.

@@ -376,17 +376,8 @@ async fn with_other_nodes(
     let (Some(relay), Some(cluster)) = (&state.relay, &state.cluster) else {
         return merged;
     };
-    let nodes: Vec<String> = match cluster.overview().await {
-        Ok((nodes, _)) => nodes
-            .into_iter()
-            .filter(|n| n.live)
-            .map(|n| n.name)
-            .collect(),
-        Err(error) => {
-            tracing::warn!(%error, "the other nodes for a snapshot");
-            return merged;
-        }
-    };
+    // As of the last lease round: no database query per connecting client.
+    let nodes = cluster.live_nodes();
     let question = Question {
         tenant,
         user: (session.role == Role::User || session.tenant_id.is_some())
