@@ -496,12 +496,14 @@ async fn store_copy(from: &Path, to: &str) -> anyhow::Result<Vec<ucplus_store::C
         anyhow::bail!("--to must be a PostgreSQL URL (postgres://user@host/database)");
     }
     // A server running on the file would change it while it is read.
-    let dir = from.parent().unwrap_or(Path::new("."));
+    let dir = from
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let _lock = crate::startup::DataDirLock::take(dir)?;
-    let source = ucplus_store::SqlStore::open_sqlite(from)
-        .await
-        .with_context(|| format!("opening {}", from.display()))?;
-    if ucplus_core::store::SystemStore::setting(&source, crate::startup::SYSTEM_ID_KEY)
+    // Read before anything opens it for writing: a file that is not a ucplus database is
+    // left exactly as it is.
+    if ucplus_store::SqlStore::sqlite_system_id(from)
         .await?
         .is_none()
     {
@@ -510,6 +512,9 @@ async fn store_copy(from: &Path, to: &str) -> anyhow::Result<Vec<ucplus_store::C
             from.display()
         );
     }
+    let source = ucplus_store::SqlStore::open_sqlite(from)
+        .await
+        .with_context(|| format!("opening {}", from.display()))?;
     let target = ucplus_store::SqlStore::connect_postgres(to)
         .await
         .context("connecting to the PostgreSQL database")?;

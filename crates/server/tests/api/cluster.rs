@@ -29,6 +29,25 @@ fn node(url: &str, name: &str) -> impl FnOnce(&mut Config) {
     }
 }
 
+/// Nodes `a` and `b` on `db` that sync sessions (and follow the cluster's pools) every
+/// second; with `nats`, live events go between them over the local NATS server.
+async fn two_nodes(db: &ScratchDb, nats: bool) -> (TestServer, TestServer) {
+    let quick = |name: &'static str| {
+        let join = node(&db.url, name);
+        move |config: &mut Config| {
+            join(config);
+            config.session_idle_timeout = 4;
+            if nats {
+                config.cluster.nats_url = Some("nats://127.0.0.1:4222".into());
+            }
+        }
+    };
+    (
+        TestServer::start_with(quick("a")).await,
+        TestServer::start_with(quick("b")).await,
+    )
+}
+
 /// Waits (up to `within`) until `server` shows the PBX's link up on node `on` (any node:
 /// None); that node.
 async fn link_up_on(
@@ -228,16 +247,7 @@ async fn logins_racing_on_two_nodes_never_pass_a_cap_and_a_dead_nodes_seats_retu
     let Some(db) = ScratchDb::create().await else {
         return;
     };
-    let quick = |name: &'static str| {
-        let join = node(&db.url, name);
-        move |config: &mut Config| {
-            join(config);
-            // Sessions sync (and pools follow the cluster) every second.
-            config.session_idle_timeout = 4;
-        }
-    };
-    let a = TestServer::start_with(quick("a")).await;
-    let b = TestServer::start_with(quick("b")).await;
+    let (a, b) = two_nodes(&db, false).await;
     let admin = a.admin().await;
     let (status, body) = a
         .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 30)]))
@@ -410,16 +420,7 @@ async fn events_reach_clients_on_every_node_and_only_their_tenants() {
     let Some(db) = ScratchDb::create().await else {
         return;
     };
-    let with_nats = |name: &'static str| {
-        let join = node(&db.url, name);
-        move |config: &mut Config| {
-            join(config);
-            config.session_idle_timeout = 4;
-            config.cluster.nats_url = Some("nats://127.0.0.1:4222".into());
-        }
-    };
-    let a = TestServer::start_with(with_nats("a")).await;
-    let b = TestServer::start_with(with_nats("b")).await;
+    let (a, b) = two_nodes(&db, true).await;
     let admin = a.admin().await;
     let (status, body) = a
         .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 20)]))
@@ -538,15 +539,7 @@ async fn tenants_made_at_once_on_two_nodes_never_pass_the_tenant_licenses() {
     let Some(db) = ScratchDb::create().await else {
         return;
     };
-    let quick = |name: &'static str| {
-        let join = node(&db.url, name);
-        move |config: &mut Config| {
-            join(config);
-            config.session_idle_timeout = 4;
-        }
-    };
-    let a = TestServer::start_with(quick("a")).await;
-    let b = TestServer::start_with(quick("b")).await;
+    let (a, b) = two_nodes(&db, false).await;
     let admin = a.admin().await;
     // Five tenant licenses; the default tenant (made at the first start) holds one.
     let (status, body) = a

@@ -7,7 +7,7 @@ use std::process::Command;
 use sqlx::Row;
 
 use crate::BIN;
-use crate::running::{Running, admin_token};
+use crate::running::{Running, admin_token, assert_serves_user};
 
 /// Rows per table of a database file.
 async fn row_counts(file: &Path) -> Vec<(String, i64)> {
@@ -146,27 +146,7 @@ fn a_backup_taken_while_serving_restores_every_row() {
         &[],
     );
     let address = restored_server.after("listening on http://");
-    runtime.block_on(async {
-        let http = reqwest::Client::new();
-        let token = admin_token(&http, &address, password).await;
-        let users: serde_json::Value = http
-            .get(format!("http://{address}/api/v1/users"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(
-            users
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|u| u["username"] == "anna"),
-            "{users}"
-        );
-    });
+    runtime.block_on(assert_serves_user(&address, password, "anna"));
     assert!(restored_server.terminate().success());
 
     // Something that is not a ucplus backup replaces nothing.

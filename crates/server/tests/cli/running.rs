@@ -158,3 +158,27 @@ pub async fn admin_token(http: &reqwest::Client, address: &str, password: &str) 
         .expect("the admin logs in")
         .to_string()
 }
+
+/// Asserts that the server at `address` serves user `username` (asked as the system
+/// admin with `password`).
+pub async fn assert_serves_user(address: &str, password: &str, username: &str) {
+    let http = reqwest::Client::new();
+    let token = admin_token(&http, address, password).await;
+    let users: serde_json::Value = http
+        .get(format!("http://{address}/api/v1/users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("an answer")
+        .json()
+        .await
+        .expect("JSON");
+    assert!(
+        users
+            .as_array()
+            .expect("a list of users")
+            .iter()
+            .any(|u| u["username"] == username),
+        "{users}"
+    );
+}

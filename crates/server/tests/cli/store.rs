@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use crate::BIN;
-use crate::running::{Running, admin_token};
+use crate::running::{Running, admin_token, assert_serves_user};
 use crate::scratch::ScratchDb;
 
 fn ucplus(args: &[&str], environment: &[(&str, &str)]) -> (bool, String) {
@@ -139,27 +139,46 @@ fn an_installation_moves_to_postgres_and_serves_from_there() {
     assert_eq!(moved_id, system_id, "licenses stay valid");
     let mut node = serve(node_data, &environment);
     let address = node.after("listening on http://");
-    runtime.block_on(async {
-        let http = reqwest::Client::new();
-        let token = admin_token(&http, &address, password).await;
-        let users: serde_json::Value = http
-            .get(format!("http://{address}/api/v1/users"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(
-            users
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|u| u["username"] == "anna"),
-            "{users}"
-        );
-    });
+    runtime.block_on(assert_serves_user(&address, password, "anna"));
     assert!(node.terminate().success());
     drop(db);
+}
+
+/// `store copy` from an SQLite file that is not a ucplus database refuses, and leaves the
+/// file exactly as it was (nothing migrated into it).
+#[test]
+fn a_foreign_sqlite_file_is_not_copied_nor_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("other.db");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::{Connection, Executor};
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        conn.execute("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine')")
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+    let before = std::fs::read(&file).unwrap();
+    let (ok, text) = ucplus(
+        &[
+            "store",
+            "copy",
+            "--from",
+            file.to_str().unwrap(),
+            "--to",
+            "postgres://127.0.0.1/unused",
+        ],
+        &[],
+    );
+    assert!(!ok && text.contains("not a ucplus database"), "{text}");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "the file is unchanged"
+    );
 }

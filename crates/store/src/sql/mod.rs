@@ -95,6 +95,32 @@ impl SqlStore {
         Ok(store)
     }
 
+    /// The system id of the ucplus database in the SQLite file `path`, read without
+    /// changing the file (no migration, nothing created); None when it is not one.
+    pub async fn sqlite_system_id(path: &Path) -> StoreResult<Option<String>> {
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(backend)?
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false);
+        let Ok(pool) = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+        else {
+            return Ok(None);
+        };
+        let db = Db::Sqlite(pool);
+        let row = query("SELECT value FROM settings WHERE key = 'system_id'")
+            .fetch_optional(&db)
+            .await;
+        db.close().await;
+        Ok(row
+            .ok()
+            .flatten()
+            .and_then(|row| row.try_get::<String>("value").ok()))
+    }
+
     /// Connects to a PostgreSQL database and runs pending migrations (one node at a time).
     pub async fn connect_postgres(url: &str) -> StoreResult<SqlStore> {
         let options = PgConnectOptions::from_str(url).map_err(backend)?;
