@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cti::views::{
     CallEndedView, CallView, DeviceStateView, LinkView, PresenceView, RegistrationEvent,
 };
-use crate::{TenantId, UserId};
+use crate::{PbxId, TenantId, UserId};
 
 /// Where an event goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +76,9 @@ pub struct Event {
     /// When the PBX sent what caused it (unix ns), if the PBX said (the simulator does
     /// when asked, for latency measurement).
     pub pbx_sent_at_ns: Option<i64>,
+    /// The PBX link it came from and that link's epoch (the lease's fencing token), so
+    /// other nodes drop what a link's stale holder still says.
+    pub link: Option<(PbxId, i64)>,
 }
 
 impl Event {
@@ -91,6 +94,7 @@ impl Event {
             audience,
             payload,
             pbx_sent_at_ns: None,
+            link: None,
         }
     }
 
@@ -101,12 +105,19 @@ impl Event {
             audience: Audience::Everyone,
             payload,
             pbx_sent_at_ns: None,
+            link: None,
         }
     }
 
     /// Stamped with when the PBX sent its cause.
     pub fn sent_at(mut self, pbx_sent_at_ns: Option<i64>) -> Event {
         self.pbx_sent_at_ns = pbx_sent_at_ns;
+        self
+    }
+
+    /// Said by PBX link `pbx` under `epoch`.
+    pub fn from_link(mut self, pbx: PbxId, epoch: i64) -> Event {
+        self.link = Some((pbx, epoch));
         self
     }
 

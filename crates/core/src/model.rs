@@ -47,6 +47,20 @@ impl Serialize for Timestamp {
     }
 }
 
+/// Reads what [`Timestamp`]'s serialization writes (an RFC 3339 string), as nodes do
+/// with each other's views.
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let time =
+            time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+                .map_err(serde::de::Error::custom)?;
+        i64::try_from(time.unix_timestamp_nanos() / 1_000_000)
+            .map(Timestamp)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// What an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -1,9 +1,9 @@
 //! Input validation that names every bad field, for `validation_failed` answers.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One invalid field and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

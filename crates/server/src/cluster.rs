@@ -57,6 +57,8 @@ pub struct Cluster {
     renewed: Mutex<Instant>,
     /// The nodes whose leases were live at the last round (asked for snapshot parts).
     live: Mutex<Vec<String>>,
+    /// The live node running each PBX link at the last round (requests go there).
+    owners: Mutex<std::collections::HashMap<ucplus_core::PbxId, String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -93,6 +95,7 @@ impl Cluster {
             standing: Mutex::new(Standing::Active),
             renewed: Mutex::new(sent),
             live: Mutex::new(Vec::new()),
+            owners: Mutex::new(Default::default()),
         }))
     }
 
@@ -131,12 +134,21 @@ impl Cluster {
                     tracing::warn!(%error, "could not claim or report PBX links");
                 }
                 match self.overview().await {
-                    Ok((nodes, _)) => {
-                        *lock(&self.live) = nodes
+                    Ok((nodes, leases)) => {
+                        let live: Vec<String> = nodes
                             .into_iter()
                             .filter(|n| n.live)
                             .map(|n| n.name)
                             .collect();
+                        *lock(&self.owners) = leases
+                            .into_iter()
+                            .filter_map(|lease| {
+                                let node = lease.node.filter(|node| live.contains(node))?;
+                                Some((lease.pbx_id, node))
+                            })
+                            .collect();
+                        self.cti.keep_nodes(&live);
+                        *lock(&self.live) = live;
                     }
                     Err(error) => tracing::warn!(%error, "could not read the cluster's nodes"),
                 }
@@ -267,6 +279,11 @@ impl Cluster {
     /// The nodes whose leases were live at the last round (this one among them).
     pub fn live_nodes(&self) -> Vec<String> {
         lock(&self.live).clone()
+    }
+
+    /// The live node running PBX `pbx`'s link, as of the last round.
+    pub fn owner_of(&self, pbx: ucplus_core::PbxId) -> Option<String> {
+        lock(&self.owners).get(&pbx).cloned()
     }
 
     /// Every node and link lease, for `/api/v1/cluster`.

@@ -12,6 +12,7 @@ pub mod cti;
 pub mod demo;
 pub mod error;
 pub mod licensing;
+pub mod peers;
 pub mod registrar;
 pub mod secrets;
 pub mod serve;

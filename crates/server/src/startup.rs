@@ -189,10 +189,7 @@ impl Application {
         .await
         .context("starting the PBX connections")?;
         if let Some(relay) = &relay {
-            let cti = Arc::downgrade(&cti);
-            relay.answer(Box::new(move |question| {
-                crate::api::events::snapshot_part(cti.upgrade()?.as_ref(), question)
-            }));
+            cti.tell_peers(relay.clone());
         }
         let cluster = match &backend {
             ucplus_store::Backend::Sqlite(_) => None,
@@ -251,6 +248,9 @@ impl Application {
             pool_version: Default::default(),
             audit_failures: Default::default(),
         });
+        if let Some(relay) = &state.relay {
+            relay.handle(crate::peers::handlers(state.downgrade()));
+        }
         let restored = state
             .restore_sessions(data_lock.is_some())
             .await
@@ -494,6 +494,9 @@ async fn background_tasks(state: AppState) {
             tracing::error!(%error, "could not sync sessions with the store");
         }
         state.limiter.prune(Instant::now());
+        if let Some(relay) = &state.relay {
+            relay.sweep();
+        }
         if last_flush.elapsed() >= flush_every {
             last_flush = Instant::now();
             if let Err(error) = state.licensing.flush_usage(state.store.as_ref()).await {

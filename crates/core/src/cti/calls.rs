@@ -12,7 +12,7 @@ use super::presence::PhoneState;
 use crate::ids::new_uuid;
 use crate::model::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallDirection {
     Incoming,
@@ -20,7 +20,7 @@ pub enum CallDirection {
 }
 
 /// A call's state for the user (the contract's call states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
     /// Dialling, or ringing at the far end.

@@ -3,11 +3,11 @@
 
 use super::{CallDirection, CallState, DeviceCall, LinkState, PhoneState, PresenceState};
 use crate::{DeviceRecordId, PbxId, Timestamp, UserId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The far party of a call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Party {
     pub number: Option<String>,
     /// Resolved from the tenant's directory; never a name from another tenant.
@@ -17,7 +17,7 @@ pub struct Party {
 }
 
 /// One of the user's calls.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallView {
     #[schema(value_type = String, format = Uuid)]
     pub id: Uuid,
@@ -69,7 +69,7 @@ pub struct CallEndedView {
 }
 
 /// A device's phone state (busy-lamp field).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeviceStateView {
     pub device_id: DeviceRecordId,
     /// The number the tenant dials.

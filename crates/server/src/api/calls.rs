@@ -76,7 +76,7 @@ pub async fn list(
         .tenant_id
         .filter(|_| !query.all)
         .map(|_| auth.0.user_id);
-    Ok(Json(state.cti.calls(tenant, user)))
+    Ok(Json(crate::peers::calls(&state, tenant, user).await))
 }
 
 /// Makes a call from the user's phone (or a chosen own device) and answers the new call.

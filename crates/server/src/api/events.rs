@@ -150,11 +150,15 @@ async fn client(
     session.socket_opened();
     let mut metrics = StreamMetrics::resolve();
     metrics::gauge!("ucplus_ws_clients").increment(1.0);
-    // Subscribe before the snapshot so nothing between the two is lost.
+    // Subscribe before the snapshot so nothing between the two is lost (with several
+    // nodes: to the tenant's events of the others too, before asking them).
     let mut events = match tenant {
         Some(tenant) => state.cti.bus.subscribe(Scope::Tenant(tenant)),
         None => state.cti.bus.subscribe(Scope::System),
     };
+    if let (Some(relay), Some(tenant)) = (&state.relay, tenant) {
+        relay.follow(tenant).await;
+    }
     let snapshot = with_other_nodes(
         &state,
         &session,
@@ -335,34 +339,6 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     .await;
 }
 
-/// What a node asks the others for a client's snapshot: the calls, phone states and links
-/// of the links they run, as this client may see them.
-#[derive(Serialize, serde::Deserialize)]
-struct Question {
-    tenant: Option<TenantId>,
-    /// Only this user's calls (None: every call of the tenant, for its admins).
-    user: Option<UserId>,
-    /// Links with the technical detail (admins).
-    detail: bool,
-}
-
-/// How long a node waits for the others' parts of a snapshot.
-const ASK_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// This node's answer to another node's [`Question`].
-pub fn snapshot_part(cti: &crate::cti::Cti, question: &[u8]) -> Option<Vec<u8>> {
-    let question: Question = serde_json::from_slice(question).ok()?;
-    let part = match question.tenant {
-        None => serde_json::json!({"links": cti.links(None, true)}),
-        Some(tenant) => serde_json::json!({
-            "calls": cti.calls(tenant, question.user),
-            "devices": cti.device_states(tenant),
-            "links": cti.links(Some(tenant), question.detail),
-        }),
-    };
-    serde_json::to_vec(&part).ok()
-}
-
 /// Several nodes: the snapshot completed with the calls, phone states and links of the
 /// links other live nodes run (asked over NATS; a node that does not answer in time is
 /// left out, and its later events still arrive).
@@ -373,21 +349,13 @@ async fn with_other_nodes(
     snapshot: Snapshot,
 ) -> serde_json::Value {
     let mut merged = serde_json::to_value(&snapshot).unwrap_or_default();
-    let (Some(relay), Some(cluster)) = (&state.relay, &state.cluster) else {
-        return merged;
-    };
-    // As of the last lease round: no database query per connecting client.
-    let nodes = cluster.live_nodes();
-    let question = Question {
+    let question = crate::peers::Question::Snapshot {
         tenant,
         user: (session.role == Role::User || session.tenant_id.is_some())
             .then_some(session.user_id),
         detail: session.role != Role::User,
     };
-    let Ok(question) = serde_json::to_vec(&question) else {
-        return merged;
-    };
-    for answer in relay.ask(&nodes, question.into(), ASK_TIMEOUT).await {
+    for answer in crate::peers::ask_all(state, &question).await {
         let Ok(serde_json::Value::Object(part)) = serde_json::from_slice(&answer) else {
             continue;
         };

@@ -35,7 +35,9 @@ pub async fn device_states(
     State(state): State<AppState>,
     auth: Auth,
 ) -> ApiResult<Json<Vec<DeviceStateView>>> {
-    Ok(Json(state.cti.device_states(auth.tenant()?)))
+    Ok(Json(
+        crate::peers::device_states(&state, auth.tenant()?).await,
+    ))
 }
 
 fn own(auth: &Auth) -> ApiResult<ucplus_core::TenantId> {

@@ -109,13 +109,28 @@ impl LocalBus {
             .copied()
             .collect();
         for scope in scopes {
-            self.deliver(Arc::new(Published::new(Event {
-                scope,
-                audience: ucplus_core::event::Audience::Everyone,
-                payload: ucplus_core::event::Payload::Resync,
-                pbx_sent_at_ns: None,
-            })));
+            self.resync(scope);
         }
+    }
+
+    /// Tells every stream of one scope to resynchronize.
+    pub fn resync(&self, scope: Scope) {
+        self.deliver(Arc::new(Published::new(Event {
+            scope,
+            audience: ucplus_core::event::Audience::Everyone,
+            payload: ucplus_core::event::Payload::Resync,
+            pbx_sent_at_ns: None,
+            link: None,
+        })));
+    }
+
+    /// How many streams read a scope now.
+    pub fn readers(&self, scope: Scope) -> usize {
+        self.scopes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&scope)
+            .map_or(0, broadcast::Sender::receiver_count)
     }
 }
 

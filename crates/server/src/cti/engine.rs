@@ -228,7 +228,9 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
             let view = CallView::new(&call, device.id, device.user_id, runtime.id, party);
             let audience = device.user_id.map_or(Audience::Admins, Audience::User);
             cti.bus.publish(
-                Event::to(device.tenant_id, audience, Payload::Call(view)).sent_at(sent_at_ns),
+                Event::to(device.tenant_id, audience, Payload::Call(view))
+                    .sent_at(sent_at_ns)
+                    .from_link(runtime.id, runtime.epoch),
             );
         }
         Effect::Ended {
@@ -245,11 +247,10 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                 missed: ended.missed(),
             };
             let audience = device.user_id.map_or(Audience::Admins, Audience::User);
-            cti.bus.publish(Event::to(
-                device.tenant_id,
-                audience,
-                Payload::CallEnded(view),
-            ));
+            cti.bus.publish(
+                Event::to(device.tenant_id, audience, Payload::CallEnded(view))
+                    .from_link(runtime.id, runtime.epoch),
+            );
             if let Some(user) = device.user_id {
                 let party = match party {
                     Some((number, party)) if number == ended.call.other_number => party,
@@ -262,7 +263,9 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
         Effect::PhoneState { device, sent_at_ns } => {
             if let Some(view) = cti.device_state(runtime, &device.device_id) {
                 cti.bus.publish(
-                    Event::tenant(device.tenant_id, Payload::DeviceState(view)).sent_at(sent_at_ns),
+                    Event::tenant(device.tenant_id, Payload::DeviceState(view))
+                        .sent_at(sent_at_ns)
+                        .from_link(runtime.id, runtime.epoch),
                 );
             }
             if let Some(user) = device.user_id {
@@ -290,11 +293,14 @@ async fn act(cti: &Cti, runtime: &PbxRuntime, effect: Effect) {
                     vec![(Audience::Everyone, &plain)]
                 };
                 for (audience, link) in audiences {
-                    cti.bus
-                        .publish(Event::to(tenant, audience, Payload::Link(link.clone())));
+                    cti.bus.publish(
+                        Event::to(tenant, audience, Payload::Link(link.clone()))
+                            .from_link(runtime.id, runtime.epoch),
+                    );
                 }
             }
-            cti.bus.publish(Event::system(Payload::Link(view)));
+            cti.bus
+                .publish(Event::system(Payload::Link(view)).from_link(runtime.id, runtime.epoch));
         }
     }
 }

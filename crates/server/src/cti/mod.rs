@@ -47,6 +47,14 @@ impl LinkGate {
             LinkGate::Leased(held) => read(held).contains_key(&id),
         }
     }
+
+    /// The epoch under which this node runs link `id` (0 for the only node).
+    fn epoch(&self, id: PbxId) -> i64 {
+        match self {
+            LinkGate::All => 0,
+            LinkGate::Leased(held) => read(held).get(&id).copied().unwrap_or_default(),
+        }
+    }
 }
 
 pub struct Cti {
@@ -66,6 +74,27 @@ pub struct Cti {
     pbxs: RwLock<HashMap<PbxId, Arc<PbxRuntime>>>,
     /// Users' names and chosen presence.
     people: people::People,
+    /// Several nodes: how this node tells the others what they keep of it.
+    peers: std::sync::OnceLock<Arc<relay::RelayBus>>,
+}
+
+/// What a node tells the others so their presence views match its own.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    /// A user chose a presence on the telling node.
+    Chosen {
+        tenant: TenantId,
+        user: UserId,
+        state: PresenceState,
+        note: Option<String>,
+    },
+    /// The combined phone state of a user's devices on the telling node's links (None: no
+    /// device of the user is there any more).
+    Phone {
+        user: UserId,
+        phone: Option<ucplus_core::cti::PhoneState>,
+    },
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -108,6 +137,7 @@ impl Cti {
             index: RwLock::new(index::DeviceIndex::default()),
             pbxs: RwLock::new(HashMap::new()),
             people: people::People::default(),
+            peers: std::sync::OnceLock::new(),
         });
         for tenant in store.tenants().await? {
             cti.load_tenant(tenant.id).await?;
@@ -170,6 +200,7 @@ impl Cti {
         let runtime = Arc::new(PbxRuntime::new(
             pbx.clone(),
             self.node.clone(),
+            self.gate.epoch(id),
             devices,
             engine.requests,
             engine.devices,
@@ -224,8 +255,34 @@ impl Cti {
     }
 
     fn stop_pbx(&self, id: PbxId) {
-        if let Some(runtime) = write(&self.pbxs).remove(&id) {
+        let stopped = write(&self.pbxs).remove(&id);
+        if let Some(runtime) = stopped {
             runtime.shutdown.send_replace(true);
+            self.phones_left(&[runtime]);
+        }
+    }
+
+    /// Links stopped here: the other nodes are told the phones of their users are no
+    /// longer on this node's links (whoever runs them now tells the new states).
+    fn phones_left(&self, stopped: &[Arc<PbxRuntime>]) {
+        if self.peers.get().is_none() {
+            return;
+        }
+        let mut users = BTreeSet::new();
+        for runtime in stopped {
+            let state = runtime.read();
+            users.extend(
+                state
+                    .devices
+                    .values()
+                    .filter_map(|d| Some((d.record.tenant_id, d.record.user_id?))),
+            );
+        }
+        for (tenant, user) in users {
+            let here = self.phone_here(tenant, user);
+            if self.people.tell(user, here) {
+                self.tell(&Notice::Phone { user, phone: here });
+            }
         }
     }
 
@@ -261,10 +318,11 @@ impl Cti {
         if let LinkGate::Leased(held) = &self.gate {
             write(held).clear();
         }
-        let all: Vec<_> = write(&self.pbxs).drain().collect();
-        for (_, runtime) in &all {
+        let all: Vec<_> = write(&self.pbxs).drain().map(|(_, r)| r).collect();
+        for runtime in &all {
             runtime.shutdown.send_replace(true);
         }
+        self.phones_left(&all);
         all.len()
     }
 
@@ -324,8 +382,57 @@ impl Cti {
             .presence(user, display_name, self.user_phone(tenant, user))
     }
 
-    /// A user's phone may have changed: tell the tenant if their presence did.
+    /// Several nodes: this node tells the others over `relay` (see [`Notice`]).
+    pub fn tell_peers(&self, relay: Arc<relay::RelayBus>) {
+        let _ = self.peers.set(relay);
+    }
+
+    fn tell(&self, notice: &Notice) {
+        if let (Some(peers), Ok(body)) = (self.peers.get(), serde_json::to_vec(notice)) {
+            peers.tell(&body);
+        }
+    }
+
+    /// Another node told something (see [`Notice`]); a notice that cannot be read is
+    /// ignored (the next refresh corrects what it would have said).
+    pub fn take_notice(&self, node: &str, body: &[u8]) {
+        match serde_json::from_slice::<Notice>(body) {
+            Ok(Notice::Chosen {
+                user, state, note, ..
+            }) => self.people.choose(user, state, note),
+            Ok(Notice::Phone { user, phone }) => self.people.remote_phone(node, user, phone),
+            Err(error) => tracing::warn!(%error, node, "an unreadable notice from another node"),
+        }
+    }
+
+    /// What another node says of its links' phones now, replacing what it said before.
+    pub fn phones_of_node(&self, node: &str, phones: Vec<(UserId, ucplus_core::cti::PhoneState)>) {
+        self.people.remote_phones(node, phones);
+    }
+
+    /// Forgets what nodes no longer live said.
+    pub fn keep_nodes(&self, live: &[String]) {
+        self.people.keep_nodes(live);
+    }
+
+    /// Reloads every tenant's chosen presence and names from the store (notices from
+    /// other nodes may have been lost).
+    pub async fn reload_people(&self) -> StoreResult<()> {
+        for tenant in self.store.tenants().await? {
+            self.load_tenant(tenant.id).await?;
+        }
+        Ok(())
+    }
+
+    /// A user's phone may have changed: tell the tenant if their presence did (and the
+    /// other nodes if the phone on this node's links did).
     pub async fn phone_changed(&self, tenant: TenantId, user: UserId) {
+        if self.peers.get().is_some() {
+            let here = self.phone_here(tenant, user);
+            if self.people.tell(user, here) {
+                self.tell(&Notice::Phone { user, phone: here });
+            }
+        }
         if self
             .people
             .phone_changed(user, self.user_phone(tenant, user))
@@ -359,7 +466,13 @@ impl Cti {
                 updated_at: ucplus_core::Timestamp::now(),
             })
             .await?;
-        self.people.choose(user, state, note);
+        self.people.choose(user, state, note.clone());
+        self.tell(&Notice::Chosen {
+            tenant,
+            user,
+            state,
+            note,
+        });
         self.publish_presence(tenant, user);
         Ok(self.presence_of(tenant, user, self.user_name(user).unwrap_or_default()))
     }

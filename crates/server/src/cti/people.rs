@@ -1,6 +1,8 @@
 //! The people read model: each user's display name, chosen presence (state and note) and
-//! last announced phone state, kept in memory for presence and call views. Pure: it is
-//! told of changes and answers questions; the hub loads it, publishes what it decides.
+//! last announced phone state, kept in memory for presence and call views; with several
+//! nodes also the phone state of each user's devices on the other nodes' links (as those
+//! nodes told) and what this node last told them. Pure: it is told of changes and answers
+//! questions; the hub loads it, publishes what it decides.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -21,6 +23,10 @@ pub struct People {
     names: RwLock<HashMap<UserId, String>>,
     chosen: RwLock<HashMap<UserId, Chosen>>,
     last_phone: RwLock<HashMap<UserId, PhoneState>>,
+    /// Other nodes: each user's phone state on each node's links.
+    remote: RwLock<HashMap<UserId, HashMap<String, PhoneState>>>,
+    /// The phone state of each user's devices on this node's links, as last told.
+    told: RwLock<HashMap<UserId, PhoneState>>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -59,6 +65,72 @@ impl People {
         write(&self.names).remove(&user);
         write(&self.chosen).remove(&user);
         write(&self.last_phone).remove(&user);
+        write(&self.remote).remove(&user);
+        write(&self.told).remove(&user);
+    }
+
+    /// Another node's word on a user's phone on its links (None: no device there).
+    pub fn remote_phone(&self, node: &str, user: UserId, phone: Option<PhoneState>) {
+        let mut remote = write(&self.remote);
+        match phone {
+            Some(phone) => {
+                remote
+                    .entry(user)
+                    .or_default()
+                    .insert(node.to_string(), phone);
+            }
+            None => {
+                if let Some(nodes) = remote.get_mut(&user) {
+                    nodes.remove(node);
+                    if nodes.is_empty() {
+                        remote.remove(&user);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Everything another node says of its links' phones now, replacing what it said.
+    pub fn remote_phones(&self, node: &str, phones: Vec<(UserId, PhoneState)>) {
+        let mut remote = write(&self.remote);
+        for nodes in remote.values_mut() {
+            nodes.remove(node);
+        }
+        for (user, phone) in phones {
+            remote
+                .entry(user)
+                .or_default()
+                .insert(node.to_string(), phone);
+        }
+        remote.retain(|_, nodes| !nodes.is_empty());
+    }
+
+    /// Forgets what nodes that are gone said.
+    pub fn keep_nodes(&self, live: &[String]) {
+        let mut remote = write(&self.remote);
+        for nodes in remote.values_mut() {
+            nodes.retain(|node, _| live.contains(node));
+        }
+        remote.retain(|_, nodes| !nodes.is_empty());
+    }
+
+    /// The user's phone states on other nodes' links.
+    pub fn phones_elsewhere(&self, user: UserId) -> Vec<PhoneState> {
+        read(&self.remote)
+            .get(&user)
+            .map(|nodes| nodes.values().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Records the phone state of the user's devices on this node's links; true when it
+    /// differs from what was last told (so the others must be told).
+    pub fn tell(&self, user: UserId, phone: Option<PhoneState>) -> bool {
+        let mut told = write(&self.told);
+        let previous = match phone {
+            Some(phone) => told.insert(user, phone),
+            None => told.remove(&user),
+        };
+        previous != phone
     }
 
     pub fn name(&self, user: UserId) -> Option<String> {
@@ -96,6 +168,34 @@ impl People {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_nodes_phones_are_kept_per_node_and_forgotten_with_the_node() {
+        let people = People::default();
+        let (anna, ben) = (UserId::new(), UserId::new());
+        people.remote_phone("a", anna, Some(PhoneState::Talking));
+        people.remote_phone("b", anna, Some(PhoneState::Idle));
+        people.remote_phone("b", ben, Some(PhoneState::Ringing));
+        let mut anna_phones = people.phones_elsewhere(anna);
+        anna_phones.sort();
+        assert_eq!(anna_phones, [PhoneState::Idle, PhoneState::Talking]);
+        people.remote_phone("a", anna, None);
+        assert_eq!(people.phones_elsewhere(anna), [PhoneState::Idle]);
+        // Node b says everything anew: ben's phone is no longer on its links.
+        people.remote_phones("b", vec![(anna, PhoneState::Held)]);
+        assert_eq!(people.phones_elsewhere(anna), [PhoneState::Held]);
+        assert!(people.phones_elsewhere(ben).is_empty());
+        people.remote_phone("c", ben, Some(PhoneState::Dialing));
+        people.keep_nodes(&["c".to_string()]);
+        assert!(people.phones_elsewhere(anna).is_empty(), "node b is gone");
+        assert_eq!(people.phones_elsewhere(ben), [PhoneState::Dialing]);
+        // What this node tells: only changes.
+        assert!(people.tell(anna, Some(PhoneState::Idle)));
+        assert!(!people.tell(anna, Some(PhoneState::Idle)));
+        assert!(people.tell(anna, Some(PhoneState::Talking)));
+        assert!(people.tell(anna, None));
+        assert!(!people.tell(anna, None));
+    }
 
     #[test]
     fn presence_follows_choices_and_phones_and_forgets_removed_users() {

@@ -37,8 +37,16 @@ impl Cti {
             .collect()
     }
 
-    /// The combined phone state of all of a user's devices, on every PBX.
+    /// The combined phone state of all of a user's devices, on every PBX (with several
+    /// nodes: also those on other nodes' links, as those nodes told).
     pub fn user_phone(&self, tenant: TenantId, user: UserId) -> PhoneState {
+        let here = self.phone_here(tenant, user);
+        PhoneState::combine(here.into_iter().chain(self.people.phones_elsewhere(user)))
+    }
+
+    /// The combined phone state of a user's devices on the links this node runs (None:
+    /// none of them is here).
+    pub fn phone_here(&self, tenant: TenantId, user: UserId) -> Option<PhoneState> {
         let mut states = Vec::new();
         for (runtime, devices) in self.devices_of(tenant, Some(user)) {
             let state = runtime.read();
@@ -50,7 +58,24 @@ impl Cti {
                     .map(|d| phone_state(known, &d.calls)),
             );
         }
-        PhoneState::combine(states)
+        (!states.is_empty()).then(|| PhoneState::combine(states))
+    }
+
+    /// Every user's combined phone state on the links this node runs.
+    pub fn phones_here(&self) -> Vec<(UserId, PhoneState)> {
+        let mut phones: HashMap<UserId, PhoneState> = HashMap::new();
+        for runtime in self.runtimes() {
+            let state = runtime.read();
+            let known = state.link.state == LinkState::Up;
+            for entry in state.devices.values() {
+                if let Some(user) = entry.record.user_id {
+                    let phone = phone_state(known, &entry.calls);
+                    let combined = phones.entry(user).or_insert(phone);
+                    *combined = (*combined).max(phone);
+                }
+            }
+        }
+        phones.into_iter().collect()
     }
 
     pub fn device_state(&self, runtime: &PbxRuntime, device_id: &str) -> Option<DeviceStateView> {

@@ -73,6 +73,8 @@ pub struct PbxRuntime {
     pub id: PbxId,
     /// The node running this link.
     pub node: String,
+    /// The epoch of this node's lease on the link (0 for the only node).
+    pub epoch: i64,
     pub config: RwLock<Pbx>,
     pub state: RwLock<PbxState>,
     pub(super) requests: mpsc::Sender<LinkRequest>,
@@ -86,6 +88,7 @@ impl PbxRuntime {
     pub(super) fn new(
         pbx: Pbx,
         node: String,
+        epoch: i64,
         devices: Vec<Device>,
         requests: mpsc::Sender<LinkRequest>,
         devices_tx: watch::Sender<BTreeSet<String>>,
@@ -108,6 +111,7 @@ impl PbxRuntime {
         PbxRuntime {
             id: pbx.id,
             node,
+            epoch,
             config: RwLock::new(pbx),
             state: RwLock::new(PbxState {
                 link: LinkStatus {

@@ -1,9 +1,10 @@
 //! Call control for the caller: making calls, acting on them (answer, hold, transfer, …)
 //! and the phone features (do-not-disturb, forwarding). Users control only their own
 //! devices; tenant admins any device of their tenant. A PBX refusal is `pbx_rejected`
-//! with the PBX's reason, a link that is down `pbx_unavailable`.
+//! with the PBX's reason, a link that is down `pbx_unavailable`. With several nodes, a
+//! request for a link another node runs goes to that node ([`crate::peers`]).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use ucplus_core::cti::views::CallView;
 use ucplus_core::cti::{DeviceCall, PbxError, PbxRequest};
 use ucplus_core::{Device, DeviceRecordId, Role, TenantId, UserId};
@@ -14,9 +15,10 @@ use crate::cti::CallRef;
 use crate::cti::runtime::{Created, PbxRuntime};
 use crate::error::parse_id;
 use crate::error::{ApiError, ApiResult};
+use crate::peers::{self, CallOp};
 use crate::state::AppState;
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewCall {
     /// The number to call: an extension of the tenant or an outside number.
     pub to: String,
@@ -25,7 +27,7 @@ pub struct NewCall {
     pub device_id: Option<String>,
 }
 
-#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct CallAction {
     /// For transfer (blind), consult and deflect: where to.
     #[serde(default)]
@@ -92,12 +94,12 @@ async fn created_call(
     }
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DndSetting {
     pub on: bool,
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ForwardingSetting {
     pub on: bool,
     #[serde(default)]
@@ -105,7 +107,8 @@ pub struct ForwardingSetting {
 }
 
 /// What can be done to a call (one route each).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     Answer,
     Clear,
@@ -128,12 +131,23 @@ fn held_and_active(call: &DeviceCall, other: DeviceCall) -> (String, String) {
     }
 }
 
+/// What another node answered for a request that makes or acts on a call.
+fn expect_call(answer: ApiResult<Option<CallView>>) -> ApiResult<CallView> {
+    answer?.ok_or_else(|| {
+        ApiError::from(PbxError::Unavailable(
+            "the node running the PBX connection answered without the call".into(),
+        ))
+    })
+}
+
 /// The call control of one signed-in user.
 pub struct Calls<'a> {
     pub(super) state: &'a AppState,
     pub(super) tenant: TenantId,
     pub(super) user: UserId,
     pub(super) role: Role,
+    /// Forwarded here by another node: never forwarded again.
+    pub(super) forwarded: bool,
 }
 
 impl Calls<'_> {
@@ -183,11 +197,13 @@ impl Calls<'_> {
                     )
                 })?,
         };
-        let runtime = state.cti.runtime(device.pbx_id).ok_or_else(|| {
-            ApiError::from(PbxError::Unavailable(
-                "the PBX connection is not running".into(),
-            ))
-        })?;
+        let Some(runtime) = state.cti.runtime(device.pbx_id) else {
+            let call = NewCall {
+                to,
+                device_id: Some(device.id.to_string()),
+            };
+            return expect_call(self.elsewhere(device.pbx_id, CallOp::Make { call }).await);
+        };
         let dialled = pbx_number(&runtime, tenant, &to);
         let ends_before = runtime.read().ends_seq;
         let response = state
@@ -229,22 +245,34 @@ impl Calls<'_> {
         Ok(view(state, &runtime, &device, &call).await)
     }
 
-    /// A call the caller may control. Another tenant's call is unknown.
-    fn find(&self, id: &str) -> ApiResult<CallRef> {
-        let id: Uuid = parse_id(id)?;
-        let found = self
-            .state
-            .cti
-            .find_call(self.tenant, id)
-            .ok_or_else(ApiError::not_found)?;
-        self.check_control(&found.device)?;
-        Ok(found)
+    /// Sends a request for PBX `pbx`'s link to the node running it (this node does not).
+    async fn elsewhere(&self, pbx: ucplus_core::PbxId, op: CallOp) -> ApiResult<Option<CallView>> {
+        if self.forwarded {
+            return Err(ApiError::from(PbxError::Unavailable(
+                "the PBX connection moved to another node; try again".into(),
+            )));
+        }
+        peers::control_on(self.state, pbx, self.tenant, self.user, self.role, op).await
     }
 
     /// Runs an action on a call and answers the call as it is afterwards (or the new call).
+    /// A call this node does not know may be on another node's link: that node acts.
     pub async fn act(&self, id: &str, action: Action, body: CallAction) -> ApiResult<CallView> {
         let (state, tenant) = (self.state, self.tenant);
-        let found = self.find(id)?;
+        let call_id: Uuid = parse_id(id)?;
+        let Some(found) = state.cti.find_call(tenant, call_id) else {
+            if self.forwarded {
+                return Err(ApiError::not_found());
+            }
+            let op = CallOp::Act {
+                id: id.to_string(),
+                action,
+                body,
+            };
+            let view = peers::control_anywhere(state, tenant, self.user, self.role, op).await;
+            return expect_call(view);
+        };
+        self.check_control(&found.device)?;
         let CallRef {
             runtime,
             device,
@@ -370,10 +398,12 @@ impl Calls<'_> {
         Ok(view(state, &runtime, &device, &current).await)
     }
 
-    /// Sends a feature request (DND, forwarding) for one of the caller's devices.
+    /// Sends a feature request (DND, forwarding) for one of the caller's devices (`op`:
+    /// the same request for the node running the device's link, if another does).
     async fn feature(
         &self,
         id: &str,
+        op: CallOp,
         make: impl FnOnce(&PbxRuntime, TenantId, String) -> ApiResult<PbxRequest>,
     ) -> ApiResult<()> {
         let (state, tenant) = (self.state, self.tenant);
@@ -384,19 +414,21 @@ impl Calls<'_> {
             .get(parse_id(id)?)
             .await?;
         self.check_control(&device)?;
-        let runtime = state.cti.runtime(device.pbx_id).ok_or_else(|| {
-            ApiError::from(PbxError::Unavailable(
-                "the PBX connection is not running".into(),
-            ))
-        })?;
+        let Some(runtime) = state.cti.runtime(device.pbx_id) else {
+            return self.elsewhere(device.pbx_id, op).await.map(|_| ());
+        };
         let request = make(&runtime, tenant, device.device_id)?;
         state.cti.request(&runtime, request).await?;
         Ok(())
     }
 
     /// Switches do-not-disturb of one of the caller's devices on or off.
-    pub async fn set_dnd(&self, device: &str, setting: DndSetting) -> ApiResult<()> {
-        self.feature(device, |_, _, device| {
+    pub async fn set_dnd(&self, id: &str, setting: DndSetting) -> ApiResult<()> {
+        let op = CallOp::Dnd {
+            device: id.to_string(),
+            setting: DndSetting { on: setting.on },
+        };
+        self.feature(id, op, |_, _, device| {
             Ok(PbxRequest::SetDoNotDisturb {
                 device,
                 on: setting.on,
@@ -407,13 +439,20 @@ impl Calls<'_> {
 
     /// Switches immediate call forwarding of one of the caller's devices on (to `to`) or
     /// off.
-    pub async fn set_forwarding(&self, device: &str, setting: ForwardingSetting) -> ApiResult<()> {
+    pub async fn set_forwarding(&self, id: &str, setting: ForwardingSetting) -> ApiResult<()> {
         let to = match (&setting.on, &setting.to) {
             (true, Some(to)) => Some(dial_string("to", to)?),
             (true, None) => return Err(ApiError::field("to", "forward where?")),
             (false, _) => None,
         };
-        self.feature(device, |runtime, tenant, device| {
+        let op = CallOp::Forwarding {
+            device: id.to_string(),
+            setting: ForwardingSetting {
+                on: setting.on,
+                to: to.clone(),
+            },
+        };
+        self.feature(id, op, |runtime, tenant, device| {
             Ok(PbxRequest::SetForwarding {
                 device,
                 on: setting.on,

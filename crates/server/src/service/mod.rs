@@ -21,7 +21,7 @@ pub mod tenants;
 pub mod users;
 
 use serde_json::Value;
-use ucplus_core::{Device, PbxId, TenantId, UserId};
+use ucplus_core::{Device, PbxId, Role, TenantId, UserId};
 
 use crate::auth::Session;
 use crate::error::{ApiError, ApiResult};
@@ -135,6 +135,18 @@ impl AppState {
             tenant,
             user: session.user_id,
             role: session.role,
+            forwarded: false,
+        }
+    }
+
+    /// Call control another node forwarded here: acts on this node's links only.
+    pub fn forwarded_calls(&self, tenant: TenantId, user: UserId, role: Role) -> calls::Calls<'_> {
+        calls::Calls {
+            state: self,
+            tenant,
+            user,
+            role,
+            forwarded: true,
         }
     }
 

@@ -582,3 +582,204 @@ async fn tenants_made_at_once_on_two_nodes_never_pass_the_tenant_licenses() {
     b.stop().await;
     drop(db);
 }
+
+/// Three nodes: the link on one, a call made through another, watched from the third.
+/// Call control goes to the node running the link (NATS request-reply), lists and phone
+/// states are gathered from every node, and presence shows the phones of every node's
+/// links; another tenant's client on any node sees none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_made_through_one_node_on_anothers_link_reaches_clients_on_a_third() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let quick = |name: &'static str| {
+        let join = node(&db.url, name);
+        move |config: &mut Config| {
+            join(config);
+            config.cluster.nats_url = Some("nats://127.0.0.1:4222".into());
+        }
+    };
+    let nodes = [
+        TestServer::start_with(quick("a")).await,
+        TestServer::start_with(quick("b")).await,
+        TestServer::start_with(quick("c")).await,
+    ];
+    let admin = nodes[0].admin().await;
+    let (status, body) = nodes[0]
+        .load_license(
+            &admin,
+            &nodes[0].license(&[("mt-starter-5", 1), ("desktop", 20)]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut config = SimConfig::new("1200-1209,2200-2209".parse::<DeviceSet>().unwrap());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let sim = Simulator::start(config).await.expect("simulator");
+    let (status, created) = nodes[0]
+        .post(&admin, "/api/v1/pbxs", json!({"name": "hosted", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let pbx = created["id"].as_str().unwrap().to_string();
+    let acme = crate::cti::office(
+        &nodes[0],
+        &admin,
+        "acme",
+        &pbx,
+        "1200-1209",
+        "1",
+        &[("anna", "200"), ("bert", "201")],
+    )
+    .await;
+    let globex = crate::cti::office(
+        &nodes[0],
+        &admin,
+        "globex",
+        &pbx,
+        "2200-2209",
+        "2",
+        &[("gina", "200")],
+    )
+    .await;
+    let holder = link_up_on(&nodes[0], &admin, &pbx, None, Duration::from_secs(5)).await;
+    let others: Vec<&TestServer> = ["a", "b", "c"]
+        .iter()
+        .zip(&nodes)
+        .filter(|(name, _)| **name != holder)
+        .map(|(_, server)| server)
+        .collect();
+    let (via, watch) = (others[0], others[1]);
+    let (anna, bert) = (&acme.people["anna"], &acme.people["bert"]);
+    // Every node's round has seen the link's owner before requests go there.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let mut bert_events = Events::connect(watch, &bert.token).await;
+    let mut anna_events = Events::connect(watch, &anna.token).await;
+    let mut gina_events = Events::connect(watch, &globex.people["gina"].token).await;
+
+    // Anna calls Bert through a node that does not run the link.
+    let (status, call) = via
+        .post(&anna.token, "/api/v1/calls", json!({"to": "201"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{call}");
+    assert_eq!(call["state"], "dialing", "{call}");
+    assert_eq!(call["device_id"], anna.device.as_str(), "{call}");
+    let ringing = bert_events
+        .wait_for("call", |c| c["state"] == "ringing")
+        .await;
+    assert_eq!(ringing["data"]["other"]["number"], "200", "{ringing}");
+    anna_events
+        .wait_for("call", |c| c["id"] == call["id"])
+        .await;
+    // Bert answers through the third node: the call is found on the link's node.
+    let bert_call = ringing["data"]["id"].as_str().unwrap();
+    let (status, answered) = watch
+        .post(
+            &bert.token,
+            &format!("/api/v1/calls/{bert_call}/answer"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answered}");
+    bert_events
+        .wait_for("call", |c| {
+            c["id"] == bert_call && c["state"] == "connected"
+        })
+        .await;
+    // Every node lists the call and shows both phones talking.
+    for server in &nodes {
+        let (status, calls) = server.get(&anna.token, "/api/v1/calls").await;
+        assert_eq!(status, StatusCode::OK, "{calls}");
+        assert_eq!(calls.as_array().unwrap().len(), 1, "{calls}");
+        assert_eq!(calls[0]["id"], call["id"], "{calls}");
+        assert_eq!(calls[0]["state"], "connected", "{calls}");
+        let (_, states) = server.get(&acme.admin, "/api/v1/devices/states").await;
+        let talking = states
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["state"] == "talking")
+            .count();
+        assert_eq!(talking, 2, "{states}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            let (_, presence) = server.get(&anna.token, "/api/v1/presence").await;
+            let talking = presence
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["user_id"] == anna.id.as_str() || p["user_id"] == bert.id.as_str())
+                .filter(|p| p["phone"] == "talking")
+                .count();
+            if talking == 2 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "presence without the other node's phones: {presence}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // A user cannot act on another's call through any node; an unknown call is unknown.
+    let (status, body) = via
+        .post(
+            &anna.token,
+            &format!("/api/v1/calls/{bert_call}/clear"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = via
+        .post(
+            &anna.token,
+            &format!("/api/v1/calls/{}/clear", ucplus_core::TenantId::new()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Globex's admin does not find ACME's call on any node.
+    let (status, body) = via
+        .post(
+            &globex.admin,
+            &format!("/api/v1/calls/{bert_call}/clear"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Do-not-disturb through a node that does not run the link.
+    let (status, body) = via
+        .put(
+            &anna.token,
+            &format!("/api/v1/devices/{}/dnd", anna.device),
+            json!({"on": true}),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    anna_events
+        .wait_for("device_state", |d| {
+            d["device_id"] == anna.device.as_str() && d["dnd"] == true
+        })
+        .await;
+    // Anna hangs up through the other node: the call ends for both.
+    let (status, body) = via
+        .post(
+            &anna.token,
+            &format!("/api/v1/calls/{}/clear", call["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    bert_events
+        .wait_for("call_ended", |c| c["id"] == bert_call)
+        .await;
+    gina_events.drain(Duration::from_millis(300)).await;
+    let seen = serde_json::to_string(&gina_events.seen).unwrap();
+    assert!(
+        !seen.contains(&anna.id) && !seen.contains(&bert.id) && !seen.contains(&acme.tenant),
+        "globex saw acme's events: {seen}"
+    );
+    for server in nodes {
+        server.stop().await;
+    }
+    drop(sim);
+    drop(db);
+}

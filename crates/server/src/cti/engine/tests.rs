@@ -42,6 +42,7 @@ fn runtime() -> (PbxRuntime, crate::cti::link::LinkChannels) {
     let runtime = PbxRuntime::new(
         pbx,
         "node-1".to_string(),
+        0,
         devices,
         engine.requests,
         engine.devices,
