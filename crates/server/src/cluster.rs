@@ -57,6 +57,9 @@ pub struct Cluster {
     renewed: Mutex<Instant>,
     /// The nodes whose leases were live at the last round (asked for snapshot parts).
     live: Mutex<Vec<String>>,
+    /// Told when a renewal found this node's lease had lapsed: the seats of its sessions
+    /// were free for others meanwhile and must be granted again.
+    pub lapsed: tokio::sync::Notify,
     /// The live node running each PBX link at the last round (requests go there).
     owners: Mutex<std::collections::HashMap<ucplus_core::PbxId, String>>,
 }
@@ -96,6 +99,7 @@ impl Cluster {
             renewed: Mutex::new(sent),
             live: Mutex::new(Vec::new()),
             owners: Mutex::new(Default::default()),
+            lapsed: tokio::sync::Notify::new(),
         }))
     }
 
@@ -123,7 +127,14 @@ impl Cluster {
         let mut lease = self.lease.lock().await;
         let renewal = tokio::time::timeout(self.ttl / 3, lease.renew()).await;
         match renewal {
-            Ok(Ok(Renewal::Held { .. })) => {
+            Ok(Ok(Renewal::Held { lapsed, .. })) => {
+                // The database says so, or this node's own clock (a renewal that timed out
+                // here may have gone through after the lease expired, hiding the lapse).
+                let lapsed = lapsed || sent.duration_since(*lock(&self.renewed)) >= self.ttl;
+                if lapsed {
+                    tracing::warn!(node = %self.node, "this node's lease had lapsed: its sessions' seats are granted again");
+                    self.lapsed.notify_one();
+                }
                 *lock(&self.renewed) = sent;
                 self.talk.extend_to(sent + self.ttl * 2 / 3);
                 let was = std::mem::replace(&mut *lock(&self.standing), Standing::Active);
@@ -253,6 +264,16 @@ impl Cluster {
         grant: impl FnOnce(&ucplus_store::cluster::SeatUse) -> Result<(), E>,
     ) -> Result<Result<(), E>, ucplus_core::StoreError> {
         ucplus_store::cluster::insert_session_granted(&self.store, session, grant).await
+    }
+
+    /// Grants again the seat of sessions of one user and license this node takes on (see
+    /// [`ucplus_store::cluster::regrant_sessions`]).
+    pub async fn regrant<E>(
+        &self,
+        sessions: &[ucplus_core::store::StoredSession],
+        grant: impl FnOnce(&ucplus_store::cluster::SeatUse) -> Result<(), E>,
+    ) -> Result<Result<(), E>, ucplus_core::StoreError> {
+        ucplus_store::cluster::regrant_sessions(&self.store, sessions, grant).await
     }
 
     /// Stores a new tenant with its first admin, granted by `grant` against the number of

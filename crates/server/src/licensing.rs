@@ -150,6 +150,24 @@ impl Licensing {
         self.take(&mut state, tenant, user, client, shares)
     }
 
+    /// Several nodes: may the seat of a session this node holds (or takes on) be granted
+    /// again against the cluster's use (`by_tenant`, counted without it under the type's
+    /// lock), by the pool rules? Its lease here is not touched.
+    pub fn admit_in_cluster(
+        &self,
+        tenant: TenantId,
+        client: ClientType,
+        by_tenant: &BTreeMap<TenantId, u32>,
+        user_holds: bool,
+    ) -> Result<(), PoolError> {
+        let mut state = self.lock();
+        state.pool.set_in_use(client, by_tenant);
+        if user_holds {
+            return Ok(());
+        }
+        state.pool.try_acquire(&tenant, client, self.today())
+    }
+
     /// Several nodes: a session whose seat the cluster already counts (restored after a
     /// restart, or adopted from another node) keeps its lease here without a new grant.
     pub fn hold(&self, tenant: TenantId, user: UserId, client: ClientType) {

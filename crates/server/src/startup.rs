@@ -282,11 +282,20 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let background = tokio::spawn(background_tasks(self.state.clone()));
-        let leases = self
-            .state
-            .cluster
-            .clone()
-            .map(|cluster| tokio::spawn(cluster.run()));
+        let leases = self.state.cluster.clone().map(|cluster| {
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                let regrants = async {
+                    loop {
+                        cluster.lapsed.notified().await;
+                        if let Err(error) = state.regrant_held().await {
+                            tracing::error!(%error, "could not grant the sessions' seats again");
+                        }
+                    }
+                };
+                tokio::join!(cluster.clone().run(), regrants);
+            })
+        });
         let http = &self.state.config.http;
         let settings = crate::serve::Settings {
             limits: crate::serve::Limits {

@@ -168,7 +168,24 @@ impl AppState {
         } else {
             self.store.node_sessions(&self.node).await?
         };
+        // Several nodes: while this node was away its seats were free for others; each is
+        // granted again (those refused have ended).
+        let refused = match &self.cluster {
+            Some(cluster) => {
+                let live = stored_sessions
+                    .iter()
+                    .filter(|s| Session::from_stored(s).is_some_and(|s| !s.is_over(now)))
+                    .cloned()
+                    .collect();
+                self.regrant(cluster, live).await?
+            }
+            None => Default::default(),
+        };
         for stored in stored_sessions {
+            if refused.contains(&stored.token_hash) {
+                tracing::warn!(username = %stored.username, "a session could not take its license back after the restart");
+                continue;
+            }
             if stored.node != self.node {
                 self.store
                     .move_session(&stored.token_hash, &self.node)
@@ -217,10 +234,29 @@ impl AppState {
         let Some(session) = Session::from_stored(&stored).filter(|s| !s.is_over(now)) else {
             return Ok(None);
         };
-        if let (Some(client), Some(tenant)) = (session.client, session.tenant_id) {
+        if let (Some(cluster), Some(client), Some(tenant)) =
+            (&self.cluster, session.client, session.tenant_id)
+        {
+            // Granted again as this node's: its node may be gone and its seat given away.
+            let mut moved = stored.clone();
+            moved.node = self.node.clone();
+            let granted = cluster
+                .regrant(&[moved], |seats| {
+                    self.licensing.admit_in_cluster(
+                        tenant,
+                        client,
+                        &seats.by_tenant,
+                        seats.user_holds,
+                    )
+                })
+                .await?;
+            granted?;
+            self.licensing.hold(tenant, session.user_id, client);
+        } else if let (Some(client), Some(tenant)) = (session.client, session.tenant_id) {
             self.take_seat(tenant, &session, client)?;
         }
-        if stored.node != self.node
+        if self.cluster.is_none()
+            && stored.node != self.node
             && let Err(error) = self
                 .store
                 .move_session(&stored.token_hash, &self.node)
@@ -236,6 +272,74 @@ impl AppState {
         self.sessions.insert(*hash, session.clone());
         metrics::gauge!("ucplus_sessions").set(self.sessions.len() as f64);
         Ok(Some(session))
+    }
+
+    /// Several nodes: grants again the seats of `sessions`, as this node's, per user and
+    /// license (see [`ucplus_store::cluster::regrant_sessions`]); the token hashes of
+    /// those refused (their rows are gone).
+    async fn regrant(
+        &self,
+        cluster: &crate::cluster::Cluster,
+        sessions: Vec<ucplus_core::store::StoredSession>,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut groups: std::collections::BTreeMap<_, Vec<_>> = Default::default();
+        for mut stored in sessions {
+            let Some(session) = Session::from_stored(&stored) else {
+                continue;
+            };
+            if let (Some(client), Some(tenant)) = (session.client, session.tenant_id) {
+                stored.node = self.node.clone();
+                groups
+                    .entry((session.user_id, client, tenant))
+                    .or_insert_with(Vec::new)
+                    .push(stored);
+            }
+        }
+        let mut refused = std::collections::HashSet::new();
+        for ((_, client, tenant), group) in groups {
+            let granted = cluster
+                .regrant(&group, |seats| {
+                    self.licensing.admit_in_cluster(
+                        tenant,
+                        client,
+                        &seats.by_tenant,
+                        seats.user_holds,
+                    )
+                })
+                .await?;
+            if granted.is_err() {
+                refused.extend(group.into_iter().map(|s| s.token_hash));
+            }
+        }
+        Ok(refused)
+    }
+
+    /// Several nodes: this node's lease had lapsed, so others may have given its seats
+    /// away: every session it holds is granted again, and those refused end.
+    pub async fn regrant_held(&self) -> Result<usize, StoreError> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(0);
+        };
+        let held: Vec<_> = self
+            .sessions
+            .all()
+            .iter()
+            .map(|s| s.to_stored(&self.node))
+            .collect();
+        let refused = self.regrant(cluster, held).await?;
+        let ended = self
+            .sessions
+            .remove_where(|s| refused.contains(&hash_hex(&s.token_hash)));
+        for session in &ended {
+            self.release(session);
+        }
+        if !ended.is_empty() {
+            tracing::warn!(
+                ended = ended.len(),
+                "sessions ended: their seats went to others while this node's lease had lapsed"
+            );
+        }
+        Ok(ended.len())
     }
 
     /// The seat of a stored session this node takes on (after a restart, or adopted): on

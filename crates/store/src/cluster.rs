@@ -56,8 +56,10 @@ pub struct LinkReport {
 /// What a renewal found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Renewal {
-    /// The lease is this process's until the database's time `expires_at`.
-    Held { expires_at: Timestamp },
+    /// The lease is this process's until the database's time `expires_at`. `lapsed`: it
+    /// had expired (or never existed) before this renewal, so others counted this node
+    /// dead meanwhile (its seats free, its links free to take).
+    Held { expires_at: Timestamp, lapsed: bool },
     /// Another live process holds this node's name.
     NameTaken,
 }
@@ -119,14 +121,16 @@ impl NodeLease {
     /// Renews (or takes) this node's lease.
     pub async fn renew(&mut self) -> StoreResult<Renewal> {
         let sql = format!(
-            "INSERT INTO nodes (name, instance, started_at, renewed_at, expires_at) \
+            "WITH before AS (SELECT expires_at FROM nodes WHERE name = $1) \
+             INSERT INTO nodes (name, instance, started_at, renewed_at, expires_at) \
              VALUES ($1, $2, {NOW_MS}, {NOW_MS}, {NOW_MS} + $3) \
              ON CONFLICT (name) DO UPDATE SET instance = excluded.instance, \
              started_at = CASE WHEN nodes.instance = excluded.instance THEN nodes.started_at \
              ELSE excluded.started_at END, \
              renewed_at = excluded.renewed_at, expires_at = excluded.expires_at \
              WHERE nodes.instance = excluded.instance OR nodes.expires_at < {NOW_MS} \
-             RETURNING expires_at"
+             RETURNING expires_at, \
+             COALESCE((SELECT expires_at FROM before) <= {NOW_MS}, true) AS lapsed"
         );
         let (name, instance, ttl) = (self.name.clone(), self.instance.clone(), self.ttl_ms);
         let conn = self.conn().await?;
@@ -141,6 +145,7 @@ impl NodeLease {
             None => Ok(Renewal::NameTaken),
             Some(row) => Ok(Renewal::Held {
                 expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
+                lapsed: row.try_get("lapsed").map_err(backend)?,
             }),
         }
     }
@@ -353,33 +358,86 @@ pub async fn insert_session_granted<E>(
         .ok_or_else(|| backend("a session without a client license needs no grant"))?;
     let mut tx = store.db().begin().await.map_err(backend)?;
     lock_grants(&mut tx, &client).await?;
-    let rows = crate::db::query(format!(
-        "{SEATS}{NOW_MS} AND s.client = $1 GROUP BY s.client, s.tenant_id"
-    ))
-    .bind(&client)
-    .fetch_all(&mut tx)
-    .await
-    .map_err(backend)?;
-    let by_tenant = seat_rows(&rows)?.remove(&client).unwrap_or_default();
-    let holds = crate::db::query(format!(
-        "SELECT 1 AS one FROM sessions s JOIN nodes n ON n.name = s.node \
-         WHERE s.client = $1 AND s.user_id = $2 AND n.expires_at > {NOW_MS} LIMIT 1"
-    ))
-    .bind(&client)
-    .bind(session.user_id.to_string())
-    .fetch_optional(&mut tx)
-    .await
-    .map_err(backend)?;
-    let seats = SeatUse {
-        by_tenant,
-        user_holds: holds.is_some(),
-    };
-    if let Err(refused) = grant(&seats) {
+    if let Err(refused) = grant(&seat_use_for(&mut tx, &client, session.user_id).await?) {
         return Ok(Err(refused));
     }
     crate::sql::sessions::insert_session(&mut tx, session).await?;
     tx.commit().await.map_err(backend)?;
     Ok(Ok(()))
+}
+
+/// Grants again the seat of stored sessions of one user and client license that a node
+/// takes on (`sessions`, as it will hold them): after its own lease lapsed (while it was
+/// not live its seats were free for others), after a restart, or adopting a session of
+/// another node. Under the type's lock their rows are removed, the seats of live nodes
+/// counted without them and `grant` asked; they are stored again only if it agrees (a
+/// refusal leaves them removed: those sessions have ended).
+pub async fn regrant_sessions<E>(
+    store: &crate::SqlStore,
+    sessions: &[ucplus_core::store::StoredSession],
+    grant: impl FnOnce(&SeatUse) -> Result<(), E>,
+) -> StoreResult<Result<(), E>> {
+    let Some(first) = sessions.first() else {
+        return Ok(Ok(()));
+    };
+    let client = first
+        .client
+        .clone()
+        .ok_or_else(|| backend("a session without a client license needs no grant"))?;
+    if sessions
+        .iter()
+        .any(|s| s.user_id != first.user_id || s.client.as_deref() != Some(client.as_str()))
+    {
+        return Err(backend(
+            "sessions granted again together share user and license",
+        ));
+    }
+    let mut tx = store.db().begin().await.map_err(backend)?;
+    lock_grants(&mut tx, &client).await?;
+    for session in sessions {
+        crate::db::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&session.token_hash)
+            .execute(&mut tx)
+            .await
+            .map_err(backend)?;
+    }
+    let granted = grant(&seat_use_for(&mut tx, &client, first.user_id).await?);
+    if granted.is_ok() {
+        for session in sessions {
+            crate::sql::sessions::insert_session(&mut tx, session).await?;
+        }
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok(granted)
+}
+
+/// The seats of `client` in use on live nodes, and whether `user` holds one of them.
+async fn seat_use_for(
+    tx: &mut crate::db::Tx,
+    client: &str,
+    user: ucplus_core::UserId,
+) -> StoreResult<SeatUse> {
+    let rows = crate::db::query(format!(
+        "{SEATS}{NOW_MS} AND s.client = $1 GROUP BY s.client, s.tenant_id"
+    ))
+    .bind(client)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let by_tenant = seat_rows(&rows)?.remove(client).unwrap_or_default();
+    let holds = crate::db::query(format!(
+        "SELECT 1 AS one FROM sessions s JOIN nodes n ON n.name = s.node \
+         WHERE s.client = $1 AND s.user_id = $2 AND n.expires_at > {NOW_MS} LIMIT 1"
+    ))
+    .bind(client)
+    .bind(user.to_string())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend)?;
+    Ok(SeatUse {
+        by_tenant,
+        user_holds: holds.is_some(),
+    })
 }
 
 /// Locks the row of `what` in `license_locks` (made on first use) until `tx` ends: grants

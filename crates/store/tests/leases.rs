@@ -98,3 +98,22 @@ async fn of_many_nodes_claiming_at_once_exactly_one_wins() {
         assert_eq!(won, vec![1], "round {round}: exactly one claim wins");
     }
 }
+
+/// A renewal says whether the lease had lapsed before it: the first one, and one after
+/// the lease expired (others counted the node dead meanwhile), but not a timely one.
+#[tokio::test]
+async fn a_renewal_says_whether_the_lease_had_lapsed() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let mut a = NodeLease::new(&db.url, "a", TTL);
+    let lapsed = |renewal: Renewal| match renewal {
+        Renewal::Held { lapsed, .. } => lapsed,
+        Renewal::NameTaken => panic!("the name is a's"),
+    };
+    assert!(lapsed(a.renew().await.unwrap()), "a first lease");
+    assert!(!lapsed(a.renew().await.unwrap()), "renewed in time");
+    tokio::time::sleep(TTL + Duration::from_millis(200)).await;
+    assert!(lapsed(a.renew().await.unwrap()), "renewed after it expired");
+    assert!(!lapsed(a.renew().await.unwrap()));
+}

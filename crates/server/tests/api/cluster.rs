@@ -242,15 +242,59 @@ async fn pool_is(server: &TestServer, admin: &str, license_type: &str, want: (u6
     }
 }
 
+/// Node `name` on `db` for the login race: sessions that outlast the race (60 s idle;
+/// synced, and pools followed, every 5 s), logins that wait for a hashing slot as long as
+/// it takes (300 at once), and refusals from one address not taken for an attack.
+fn login_node(db: &ScratchDb, name: &str) -> impl FnOnce(&mut Config) {
+    let join = node(&db.url, name);
+    move |config: &mut Config| {
+        join(config);
+        config.session_idle_timeout = 60;
+        config.login.hash_wait = 120_000;
+        config.login.max_failures_per_address = 10_000;
+    }
+}
+
+/// Everyone in `people` logs in at once, spread over `nodes`: (the node, the token) of
+/// each one granted. Every refusal is the tenant's cap.
+async fn login_race(nodes: &[&TestServer], people: &[String]) -> Vec<(usize, usize, String)> {
+    let logins = people.iter().enumerate().map(|(i, name)| {
+        let node = i % nodes.len();
+        let server = nodes[node];
+        async move {
+            let result = server
+                .login(Some("acme"), name, "user-password", "desktop")
+                .await;
+            (i, node, result)
+        }
+    });
+    let mut granted = Vec::new();
+    for (person, node, result) in futures_util::future::join_all(logins).await {
+        match result {
+            Ok(token) => granted.push((person, node, token)),
+            Err((status, code)) => assert_eq!(
+                (status, code.as_str()),
+                (StatusCode::CONFLICT, "tenant_cap_reached")
+            ),
+        }
+    }
+    granted
+}
+
+/// 300 people log in at once over three nodes against a cap of 50, in two rounds:
+/// exactly 50 get in each time. A node that dies holding seats gives them back once its
+/// lease has expired, and not one more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logins_racing_on_two_nodes_never_pass_a_cap_and_a_dead_nodes_seats_return() {
+async fn logins_racing_on_three_nodes_never_pass_a_cap_and_a_dead_nodes_seats_return() {
     let Some(db) = ScratchDb::create().await else {
         return;
     };
-    let (a, b) = two_nodes(&db, false).await;
+    let a = TestServer::start_with(login_node(&db, "a")).await;
+    let b = TestServer::start_with(login_node(&db, "b")).await;
+    let c = TestServer::start_with(login_node(&db, "c")).await;
     let admin = a.admin().await;
     let (status, body) = a
-        .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 30)]))
+        .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 60)]))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (acme, boss) = a.tenant(&admin, "acme").await;
@@ -258,68 +302,66 @@ async fn logins_racing_on_two_nodes_never_pass_a_cap_and_a_dead_nodes_seats_retu
         .put(
             &admin,
             &format!("/api/v1/tenants/{acme}/limits"),
-            json!({"desktop": {"cap": 12, "reserved": 0}}),
+            json!({"desktop": {"cap": 50, "reserved": 0}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let people: Vec<String> = (0..36).map(|i| format!("user{i}")).collect();
-    for name in &people {
-        a.user(&boss, name, &["desktop"]).await;
+    let people: Vec<String> = (0..300).map(|i| format!("user{i}")).collect();
+    let nodes = [&a, &b, &c];
+    for batch in people.chunks(30) {
+        let made = batch.iter().enumerate().map(|(i, name)| {
+            let (server, boss) = (nodes[i % 3], &boss);
+            async move { server.user(boss, name, &["desktop"]).await }
+        });
+        futures_util::future::join_all(made).await;
     }
-    // Node b learned the license and the tenant from the store.
-    pool_is(&b, &admin, "desktop", (30, 0)).await;
+    // Every node learned the license and the tenant from the store.
+    for server in nodes {
+        pool_is(server, &admin, "desktop", (60, 0)).await;
+    }
 
-    // 36 people log in at once, half on each node: exactly the cap gets in.
-    let logins = people.iter().enumerate().map(|(i, name)| {
-        let server = if i % 2 == 0 { &a } else { &b };
-        async move {
-            (
-                i % 2,
-                server
-                    .login(Some("acme"), name, "user-password", "desktop")
-                    .await,
-            )
+    let mut granted = Vec::new();
+    for round in 0..2 {
+        granted = login_race(&nodes, &people).await;
+        let per_node: Vec<usize> = (0..3)
+            .map(|n| granted.iter().filter(|(_, node, _)| *node == n).count())
+            .collect();
+        assert_eq!(
+            granted.len(),
+            50,
+            "round {round}: granted per node {per_node:?}"
+        );
+        for server in nodes {
+            pool_is(server, &admin, "desktop", (60, 50)).await;
         }
-    });
-    let results = futures_util::future::join_all(logins).await;
-    let granted: Vec<usize> = results
-        .iter()
-        .filter(|(_, r)| r.is_ok())
-        .map(|(node, _)| *node)
-        .collect();
-    assert_eq!(granted.len(), 12, "{results:?}");
-    for (_, result) in &results {
-        if let Err((status, code)) = result {
-            assert_eq!(
-                (*status, code.as_str()),
-                (StatusCode::CONFLICT, "tenant_cap_reached")
-            );
+        if round == 0 {
+            for (_, node, token) in &granted {
+                let (status, body) = nodes[*node]
+                    .post(token, "/api/v1/auth/logout", json!({}))
+                    .await;
+                assert!(status.is_success(), "{status} {body}");
+            }
+            for server in nodes {
+                pool_is(server, &admin, "desktop", (60, 0)).await;
+            }
         }
     }
-    let on_b = granted.iter().filter(|node| **node == 1).count() as u64;
-    pool_is(&a, &admin, "desktop", (30, 12)).await;
-    pool_is(&b, &admin, "desktop", (30, 12)).await;
 
-    // Node b dies holding its seats: they come back once its lease expired.
-    b.kill().await;
-    pool_is(&a, &admin, "desktop", (30, 12 - on_b)).await;
-    let refused: Vec<&String> = results
+    // Node c dies holding its seats: they come back once its lease expired.
+    let on_c = granted.iter().filter(|(_, node, _)| *node == 2).count();
+    c.kill().await;
+    pool_is(&a, &admin, "desktop", (60, 50 - on_c as u64)).await;
+    let refused = people
         .iter()
-        .zip(&people)
-        .filter(|((_, r), _)| r.is_err())
-        .map(|(_, name)| name)
-        .collect();
-    let mut again = 0;
-    for name in refused.iter().take(usize::try_from(on_b).unwrap() + 1) {
-        if a.login(Some("acme"), name, "user-password", "desktop")
-            .await
-            .is_ok()
-        {
-            again += 1;
-        }
-    }
-    assert_eq!(again, on_b, "the dead node's seats, and not one more");
+        .enumerate()
+        .filter(|(i, _)| !granted.iter().any(|(person, _, _)| person == i))
+        .map(|(_, name)| name.clone())
+        .take(on_c + 1)
+        .collect::<Vec<_>>();
+    let again = login_race(&[&a, &b], &refused).await;
+    assert_eq!(again.len(), on_c, "the dead node's seats, and not one more");
     a.stop().await;
+    b.stop().await;
     drop(db);
 }
 
@@ -781,5 +823,236 @@ async fn a_call_made_through_one_node_on_anothers_link_reaches_clients_on_a_thir
         server.stop().await;
     }
     drop(sim);
+    drop(db);
+}
+
+/// A NATS server of the test's own on a loopback port, to stop and start again.
+struct OwnNats {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnNats {
+    /// None where `nats-server` is not installed (outside CI: the test is skipped).
+    fn start() -> Option<OwnNats> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut nats = OwnNats { port, child: None };
+        if !nats.resume() {
+            assert!(
+                std::env::var("CI").is_err(),
+                "nats-server is not installed (CI needs it: apt-get install nats-server)"
+            );
+            eprintln!("skipped: nats-server is not installed");
+            return None;
+        }
+        Some(nats)
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server on its port and waits until it accepts connections.
+    fn resume(&mut self) -> bool {
+        let Ok(child) = std::process::Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        else {
+            return false;
+        };
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnNats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// NATS restarting mid-run: what happened meanwhile on another node's link is not lost
+/// silently. The clients of the node that missed events are told to resynchronize, find
+/// the current state in their snapshot, and get live events again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_restart_makes_clients_resynchronize_and_loses_no_state() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let Some(mut nats) = OwnNats::start() else {
+        return;
+    };
+    let quick = |name: &'static str| {
+        let join = node(&db.url, name);
+        let url = nats.url();
+        move |config: &mut Config| {
+            join(config);
+            config.cluster.nats_url = Some(url);
+        }
+    };
+    let a = TestServer::start_with(quick("a")).await;
+    let b = TestServer::start_with(quick("b")).await;
+    let admin = a.admin().await;
+    let (status, body) = a
+        .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 20)]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut config = SimConfig::new("1200-1209".parse::<DeviceSet>().unwrap());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let sim = Simulator::start(config).await.expect("simulator");
+    let (status, created) = a
+        .post(&admin, "/api/v1/pbxs", json!({"name": "hosted", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let pbx = created["id"].as_str().unwrap().to_string();
+    let acme = crate::cti::office(
+        &a,
+        &admin,
+        "acme",
+        &pbx,
+        "1200-1209",
+        "1",
+        &[("anna", "200"), ("bert", "201")],
+    )
+    .await;
+    let holder = link_up_on(&a, &admin, &pbx, None, Duration::from_secs(5)).await;
+    let far = if holder == "a" { &b } else { &a };
+    let anna = &acme.people["anna"];
+    let mut events = Events::connect(far, &anna.token).await;
+    sim.dial("1201", "1200").expect("bert dials");
+    let ringing = events.wait_for("call", |c| c["state"] == "ringing").await;
+    let call = ringing["data"]["id"].clone();
+
+    // NATS goes away; Anna answers on her phone meanwhile (the event cannot cross).
+    nats.stop();
+    sim.answer("1200").expect("anna answers");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    nats.resume();
+    // Her client is told to resynchronize once the node is back on NATS...
+    let code = events.closed_with(Duration::from_secs(15)).await;
+    assert_eq!(code, Some(4008), "the client was not told to resynchronize");
+    // ...and its new snapshot has the call as it is now.
+    let mut events = Events::connect(far, &anna.token).await;
+    let snapshot = &events.seen[0]["data"];
+    assert!(
+        snapshot["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == call && c["state"] == "connected"),
+        "{snapshot}"
+    );
+    // Live events flow again.
+    let (status, body) = far
+        .post(
+            &anna.token,
+            &format!("/api/v1/calls/{}/clear", call.as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    events.wait_for("call_ended", |c| c["id"] == call).await;
+    a.stop().await;
+    b.stop().await;
+    drop(sim);
+    drop(db);
+}
+
+/// A node whose lease lapsed while it was alive (its renewals held up) was counted dead:
+/// its seats went to others. When it renews again, its sessions are granted anew and
+/// those that no longer fit end, so the cluster never stays above the cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_back_from_a_lapsed_lease_grants_its_seats_again() {
+    use sqlx::{Connection, Executor};
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let a = TestServer::start_with(login_node(&db, "a")).await;
+    let b = TestServer::start_with(login_node(&db, "b")).await;
+    let admin = a.admin().await;
+    let (status, body) = a
+        .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 10)]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (acme, boss) = a.tenant(&admin, "acme").await;
+    let (status, body) = a
+        .put(
+            &admin,
+            &format!("/api/v1/tenants/{acme}/limits"),
+            json!({"desktop": {"cap": 4, "reserved": 0}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let people: Vec<String> = (0..6).map(|i| format!("user{i}")).collect();
+    for name in &people {
+        a.user(&boss, name, &["desktop"]).await;
+    }
+    pool_is(&b, &admin, "desktop", (10, 0)).await;
+    let mut tokens = Vec::new();
+    for (i, name) in people[..4].iter().enumerate() {
+        let server = if i < 2 { &b } else { &a };
+        tokens.push(login_on(server, "acme", name).await);
+    }
+    pool_is(&a, &admin, "desktop", (10, 4)).await;
+
+    // Node b's renewals are held up (its lease row locked) until its lease expires: node
+    // a counts b's two seats free and gives them to two others.
+    let mut hold = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+    hold.execute("BEGIN").await.expect("begin");
+    hold.execute("SELECT * FROM nodes WHERE name = 'b' FOR UPDATE")
+        .await
+        .expect("lock b's lease");
+    pool_is(&a, &admin, "desktop", (10, 2)).await;
+    for name in &people[4..] {
+        tokens.push(login_on(&a, "acme", name).await);
+    }
+    pool_is(&a, &admin, "desktop", (10, 4)).await;
+    // b renews again: its two sessions no longer fit under the cap and end.
+    hold.execute("ROLLBACK").await.expect("rollback");
+    drop(hold);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut working = 0;
+        for token in &tokens {
+            if a.get(token, "/api/v1/me").await.0 == StatusCode::OK {
+                working += 1;
+            }
+        }
+        if working == 4 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{working} sessions hold seats under a cap of 4"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for token in &tokens[..2] {
+        assert_eq!(b.get(token, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    }
+    pool_is(&a, &admin, "desktop", (10, 4)).await;
+    pool_is(&b, &admin, "desktop", (10, 4)).await;
+    a.stop().await;
+    b.stop().await;
     drop(db);
 }
