@@ -106,6 +106,8 @@ async fn a_renewal_says_whether_the_lease_had_lapsed() {
     let Some(db) = ScratchDb::create().await else {
         return;
     };
+    // The schema is made by the store.
+    SqlStore::connect_postgres(&db.url).await.unwrap();
     let mut a = NodeLease::new(&db.url, "a", TTL);
     let lapsed = |renewal: Renewal| match renewal {
         Renewal::Held { lapsed, .. } => lapsed,
