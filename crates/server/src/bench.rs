@@ -6,8 +6,9 @@
 //! client.
 //!
 //! With `--nodes N` the server is N nodes on one PostgreSQL database and NATS ([`nodes`]):
-//! the PBX link runs on one of them, each tenant's clients go to the nodes in turn, and the
-//! report ([`report`]) adds each node's share and the latency the NATS hop adds.
+//! the PBX link runs on one of them, the users (each with its clients, which share its
+//! session) go to the nodes in turn, and the report ([`report`]) adds each node's share and
+//! the latency the NATS hop adds.
 //!
 //! Then, with one node, it measures its own ceiling in the same run: the same clients
 //! against a bare broadcast server ([`bare`]: no auth, no JSON, shared pre-serialized
@@ -68,7 +69,8 @@ pub struct BenchArgs {
     #[arg(long, default_value = "500-2000", value_parser = milliseconds)]
     pub talk_ms: pbx::sim::DurationRange,
     /// Server nodes. Above 1: on one PostgreSQL database with live events over NATS; the
-    /// PBX link runs on one node and each tenant's clients go to the nodes in turn.
+    /// PBX link runs on one node and the users (each with its clients) go to the nodes in
+    /// turn.
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
     /// With --nodes above 1: an empty PostgreSQL database for the nodes (left as the run
@@ -264,8 +266,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "--database-url and --nats-url are for several nodes (--nodes above 1)"
     );
     anyhow::ensure!(
-        args.clients >= args.tenants * args.nodes,
-        "need at least one client per tenant on every node (--clients at least --tenants × --nodes)"
+        args.nodes == 1 || (args.users >= args.nodes && args.clients >= args.tenants * args.users),
+        "several nodes need a client of every user and every tenant's users on every node \
+         (--users at least --nodes, --clients at least --tenants × --users)"
     );
     // An interrupted run stops its servers and drops its scratch database too.
     let interrupted = crate::cli::shutdown_signal();
@@ -275,9 +278,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The node of client `index`: each tenant's clients go to the nodes in turn.
+/// The tenant and the user (index in its tenant) of client `index`: the tenants in turn,
+/// and in each tenant its users in turn.
+fn user_of(index: usize, args: &BenchArgs) -> (usize, usize) {
+    (index % args.tenants, (index / args.tenants) % args.users)
+}
+
+/// The node of client `index`. A user's clients share its session, and a session is held
+/// by one node (used on another it moves there, and the first node ends its clients with
+/// 4001 at its next sync), so they all go to one node; the users of all tenants go to the
+/// nodes in turn.
 fn node_of(index: usize, args: &BenchArgs) -> usize {
-    (index / args.tenants) % args.nodes
+    let (tenant, user) = user_of(index, args);
+    (tenant * args.users + user) % args.nodes
 }
 
 async fn measure(args: &BenchArgs) -> anyhow::Result<()> {
@@ -310,8 +323,9 @@ async fn measure(args: &BenchArgs) -> anyhow::Result<()> {
     for (node, server) in nodes.servers.iter().enumerate() {
         let clients = (0..args.clients).filter(|i| node_of(*i, args) == node);
         let fleet = Fleet::connect(clients.map(|i| {
-            let view = views[i % args.tenants].clone();
-            let (user, token) = view.tokens[(i / args.tenants) % view.tokens.len()].clone();
+            let (tenant, user) = user_of(i, args);
+            let view = views[tenant].clone();
+            let (user, token) = view.tokens[user].clone();
             let url = format!("ws://{}/api/v1/events?token={token}", server.address);
             (url, view, user)
         }))
@@ -576,6 +590,38 @@ mod tests {
         );
         for bad in ["20", "a-100", "100-20", "-5", ""] {
             assert!(milliseconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_users_clients_share_a_node_and_every_node_has_every_tenant() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            args: BenchArgs,
+        }
+        for (clients, tenants, users, nodes) in [("1000", "10", "5", "3"), ("20", "2", "3", "2")] {
+            let args = <Command as clap::Parser>::parse_from([
+                "bench",
+                "--clients",
+                clients,
+                "--tenants",
+                tenants,
+                "--users",
+                users,
+                "--nodes",
+                nodes,
+            ])
+            .args;
+            let mut node_of_user = std::collections::HashMap::new();
+            let mut seen = HashSet::new();
+            for index in 0..args.clients {
+                let (tenant, user) = user_of(index, &args);
+                let node = node_of(index, &args);
+                assert_eq!(*node_of_user.entry((tenant, user)).or_insert(node), node);
+                seen.insert((node, tenant));
+            }
+            assert_eq!(seen.len(), args.nodes * args.tenants, "{clients} {nodes}");
         }
     }
 }

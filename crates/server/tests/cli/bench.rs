@@ -67,7 +67,7 @@ fn bench_on_two_nodes_reports_each_node_and_no_misdelivery() {
             "--tenants",
             "2",
             "--users",
-            "2",
+            "3",
             "--devices",
             "10",
             "--calls-per-second",
