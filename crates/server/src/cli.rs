@@ -449,7 +449,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called (not
 /// when first awaited), so a signal that arrives right after start-up is not lost.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     let (interrupt, terminate) = {
         use tokio::signal::unix::{SignalKind, signal};

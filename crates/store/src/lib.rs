@@ -9,6 +9,7 @@ pub mod cluster;
 mod db;
 mod migrations;
 mod rows;
+pub mod scratch;
 mod sql;
 
 pub use sql::{Backend, CopiedTable, SqlStore};

@@ -322,7 +322,7 @@ async fn pass(args: &BenchArgs, rate: Option<f64>, size: usize) -> anyhow::Resul
         "clients dropped (lost)",
         totals.dropped.load(Ordering::Relaxed)
     );
-    measured.print_cpu();
+    measured.print_cpu("server CPU");
     Ok(measured)
 }
 

@@ -132,6 +132,28 @@ impl WindowStart {
 }
 
 impl Window {
+    /// Several windows (one per server) as one: messages, bytes and server CPU summed
+    /// (no CPU figure if one lacks it), over the longest of them.
+    pub fn sum<'a>(windows: impl IntoIterator<Item = &'a Window>) -> Window {
+        windows.into_iter().fold(
+            Window {
+                seconds: 0.0,
+                delivered: 0,
+                bytes: 0,
+                server_cpu: Some(0.0),
+            },
+            |total, window| Window {
+                seconds: total.seconds.max(window.seconds),
+                delivered: total.delivered + window.delivered,
+                bytes: total.bytes + window.bytes,
+                server_cpu: total
+                    .server_cpu
+                    .zip(window.server_cpu)
+                    .map(|(total, more)| total + more),
+            },
+        )
+    }
+
     pub fn per_second(&self) -> f64 {
         self.delivered as f64 / self.seconds
     }
@@ -142,11 +164,12 @@ impl Window {
             .map(|cpu| cpu * 1e6 / self.delivered.max(1) as f64)
     }
 
-    pub fn print_cpu(&self) {
+    /// Prints the server CPU per delivered message, as `label`.
+    pub fn print_cpu(&self, label: &str) {
         if let (Some(cpu), Some(per_message)) = (self.server_cpu, self.cpu_per_message()) {
             println!(
                 "{:<28} {:>9.2} µs per delivered message ({:.1} s of CPU in {:.1} s)",
-                "server CPU", per_message, cpu, self.seconds
+                label, per_message, cpu, self.seconds
             );
         }
     }

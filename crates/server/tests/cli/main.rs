@@ -1,9 +1,11 @@
 //! The `ucplus` binary as an operator uses it: license tooling, system id, CSTA decoding,
 //! and a served server that logs no secrets, keeps its memory flat under logins and stops
-//! cleanly on SIGTERM. The simulated switch and the demo as processes are in `sim`; the
-//! harness that runs a child process and reads its output is `running`.
+//! cleanly on SIGTERM. The simulated switch and the demo as processes are in `sim`, the
+//! load run on several nodes in `bench`; the harness that runs a child process and reads
+//! its output is `running`.
 
 mod backup;
+mod bench;
 mod cluster;
 mod running;
 #[path = "../../../store/tests/support/scratch.rs"]

@@ -97,15 +97,20 @@ impl Running {
             .status()
             .expect("kill");
         assert!(status.success());
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        self.wait(Duration::from_secs(20))
+    }
+
+    /// Waits (up to `within`) for the exit.
+    pub fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
         loop {
             if let Some(exit) = self.child.0.try_wait().expect("wait") {
                 return exit;
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no exit within 20 s of SIGTERM"
-            );
+            if std::time::Instant::now() >= deadline {
+                self.seen.borrow_mut().extend(self.lines.try_iter());
+                panic!("no exit within {within:?}: {:#?}", self.seen.borrow());
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
