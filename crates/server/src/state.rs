@@ -87,6 +87,12 @@ impl AppState {
     pub async fn end_session(&self, hash: &TokenHash) {
         if let Some(session) = self.sessions.remove(hash) {
             self.release(&session);
+            // Served here for another node: ended there too (at its next sync).
+            if let Some(home) = session.visiting()
+                && let Err(error) = self.store.delete_sessions(&home, &[hash_hex(hash)]).await
+            {
+                tracing::error!(%error, "could not delete an ended session from the store");
+            }
             self.forget(&[session]).await;
         }
     }
@@ -210,12 +216,17 @@ impl AppState {
         Ok(restored)
     }
 
-    /// Deletes ended sessions from the store (those this node still holds).
+    /// Deletes ended sessions from the store (those this node holds; one it only served
+    /// for another node stays that node's).
     async fn forget(&self, ended: &[Arc<Session>]) {
-        if ended.is_empty() {
+        let hashes: Vec<String> = ended
+            .iter()
+            .filter(|s| s.visiting().is_none())
+            .map(|s| hash_hex(&s.token_hash))
+            .collect();
+        if hashes.is_empty() {
             return;
         }
-        let hashes: Vec<String> = ended.iter().map(|s| hash_hex(&s.token_hash)).collect();
         if let Err(error) = self.store.delete_sessions(&self.node, &hashes).await {
             tracing::error!(%error, "could not delete ended sessions from the store");
         }
@@ -234,6 +245,17 @@ impl AppState {
         let Some(session) = Session::from_stored(&stored).filter(|s| !s.is_over(now)) else {
             return Ok(None);
         };
+        // Held by another live node: served here as it is (a client whose requests reach
+        // several nodes keeps its session where it is, and its streams there open).
+        if let Some(cluster) = &self.cluster
+            && stored.node != self.node
+            && cluster.live_nodes().contains(&stored.node)
+        {
+            session.set_visiting(Some(stored.node.clone()));
+            let session = Arc::new(session);
+            self.sessions.insert(*hash, session.clone());
+            return Ok(Some(session));
+        }
         if let (Some(cluster), Some(client), Some(tenant)) =
             (&self.cluster, session.client, session.tenant_id)
         {
@@ -364,19 +386,28 @@ impl AppState {
     /// that moved).
     pub async fn sync_sessions(&self, now: Timestamp) -> Result<(), StoreError> {
         self.persist_activity(now, false).await?;
-        let held: std::collections::HashSet<String> = self
+        // Each held session's activity as stored (other nodes serving it write theirs).
+        let held: std::collections::HashMap<String, Timestamp> = self
             .store
             .node_sessions(&self.node)
             .await?
             .into_iter()
-            .map(|s| s.token_hash)
+            .map(|s| (s.token_hash, s.last_seen))
             .collect();
+        for session in self.sessions.all() {
+            if let Some(seen) = held.get(&hash_hex(&session.token_hash)) {
+                session.touch(*seen);
+            }
+        }
+        self.sync_visitors().await?;
         // A session is stored before it is cached; one made in the last seconds may be in
         // the cache and not yet in what was read above, so it is left for the next round.
         let settled = now.0 - 10_000;
-        let gone: Vec<Arc<Session>> = self
-            .sessions
-            .remove_where(|s| s.created_at.0 < settled && !held.contains(&hash_hex(&s.token_hash)));
+        let gone: Vec<Arc<Session>> = self.sessions.remove_where(|s| {
+            s.created_at.0 < settled
+                && s.visiting().is_none()
+                && !held.contains_key(&hash_hex(&s.token_hash))
+        });
         for session in &gone {
             self.release(session);
         }
@@ -399,6 +430,67 @@ impl AppState {
                 *self.pool_version.lock().unwrap_or_else(|e| e.into_inner()) = version;
             }
             self.licensing.set_cluster_use(&cluster.seat_use().await?);
+        }
+        Ok(())
+    }
+
+    /// Sessions served here for other nodes: those ended there end here; those whose node
+    /// is gone are taken over (their seat granted again here, or they end).
+    async fn sync_visitors(&self) -> Result<(), StoreError> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(());
+        };
+        let live = cluster.live_nodes();
+        for session in self.sessions.all() {
+            if session.visiting().is_none() {
+                continue;
+            }
+            let stored = match self.store.session(&hash_hex(&session.token_hash)).await {
+                Ok(stored) => stored,
+                Err(StoreError::NotFound) => {
+                    self.sessions.remove(&session.token_hash);
+                    session.end();
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            session.touch(stored.last_seen);
+            if stored.node == self.node {
+                session.set_visiting(None);
+                continue;
+            }
+            if live.contains(&stored.node) {
+                session.set_visiting(Some(stored.node));
+                continue;
+            }
+            // Its node is gone: this node holds it now, if its seat is granted again.
+            let (Some(client), Some(tenant)) = (session.client, session.tenant_id) else {
+                self.store
+                    .move_session(&stored.token_hash, &self.node)
+                    .await?;
+                session.set_visiting(None);
+                continue;
+            };
+            let mut moved = stored;
+            moved.node = self.node.clone();
+            let granted = cluster
+                .regrant(&[moved], |seats| {
+                    self.licensing.admit_in_cluster(
+                        tenant,
+                        client,
+                        &seats.by_tenant,
+                        seats.user_holds,
+                    )
+                })
+                .await?;
+            session.set_visiting(None);
+            match granted {
+                Ok(()) => self.licensing.hold(tenant, session.user_id, client),
+                Err(_) => {
+                    self.sessions.remove(&session.token_hash);
+                    session.end();
+                }
+            }
         }
         Ok(())
     }
@@ -444,7 +536,7 @@ impl AppState {
 
     fn release(&self, session: &Session) {
         session.end();
-        if let Some(client) = session.client {
+        if let Some(client) = session.client.filter(|_| session.visiting().is_none()) {
             self.licensing.release(session.user_id, client);
         }
     }

@@ -70,6 +70,9 @@ pub struct Session {
     pub persisted_seen_ms: AtomicI64,
     /// Open WebSockets keep a session alive however long it has been since a request.
     pub open_sockets: AtomicU32,
+    /// Several nodes: the live node that holds this session (and its seat) when this node
+    /// only serves it (a client whose requests reach several nodes); None: held here.
+    pub visiting: std::sync::Mutex<Option<String>>,
     /// The hash of the session's token, to end it at logout.
     pub token_hash: TokenHash,
     /// Turns true when the session ends, so its open WebSockets close at once.
@@ -96,6 +99,7 @@ impl Session {
             last_seen_ms: AtomicI64::new(stored.last_seen.0),
             persisted_seen_ms: AtomicI64::new(stored.last_seen.0),
             open_sockets: AtomicU32::new(0),
+            visiting: std::sync::Mutex::new(None),
             token_hash: hash_from_hex(&stored.token_hash)?,
             ended: tokio::sync::watch::channel(false).0,
         })
@@ -134,6 +138,18 @@ impl Session {
     /// Notes that activity up to `at` is in the store.
     pub fn persisted(&self, at: Timestamp) {
         self.persisted_seen_ms.fetch_max(at.0, Ordering::Relaxed);
+    }
+
+    /// The node holding this session when this node only serves it.
+    pub fn visiting(&self) -> Option<String> {
+        self.visiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn set_visiting(&self, home: Option<String>) {
+        *self.visiting.lock().unwrap_or_else(|e| e.into_inner()) = home;
     }
 
     /// Marks the session ended: its event streams close (code 4001).

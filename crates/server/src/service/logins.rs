@@ -181,6 +181,7 @@ impl Logins<'_> {
             last_seen_ms: AtomicI64::new(now.0),
             persisted_seen_ms: AtomicI64::new(now.0),
             open_sockets: AtomicU32::new(0),
+            visiting: std::sync::Mutex::new(None),
             token_hash: hash,
             ended: tokio::sync::watch::channel(false).0,
         };

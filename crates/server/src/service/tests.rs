@@ -88,6 +88,7 @@ fn sign_in(
         last_seen_ms: std::sync::atomic::AtomicI64::new(0),
         persisted_seen_ms: std::sync::atomic::AtomicI64::new(0),
         open_sockets: std::sync::atomic::AtomicU32::new(0),
+        visiting: std::sync::Mutex::new(None),
         token_hash: [token; 32],
         ended: tokio::sync::watch::channel(false).0,
     });

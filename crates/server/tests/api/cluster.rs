@@ -1056,3 +1056,55 @@ async fn a_node_back_from_a_lapsed_lease_grants_its_seats_again() {
     b.stop().await;
     drop(db);
 }
+
+/// A client whose requests reach several nodes (a load balancer without stickiness) keeps
+/// its session where it is: another node serves it without taking it over, its event
+/// stream on the first node stays open, and a logout through either node ends it on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_used_on_two_nodes_stays_with_its_node() {
+    let Some(db) = ScratchDb::create().await else {
+        return;
+    };
+    let (a, b) = two_nodes(&db, false).await;
+    let admin = a.admin().await;
+    let (status, body) = a
+        .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 5)]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, boss) = a.tenant(&admin, "acme").await;
+    a.user(&boss, "anna", &["desktop"]).await;
+    let token = a
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .expect("login");
+    let mut events = Events::connect(&a, &token).await;
+    // For longer than a session needs to settle and a few syncs, every other request goes
+    // to node b, and a request that reaches a node finds the session there.
+    let until = tokio::time::Instant::now() + Duration::from_secs(13);
+    let mut i = 0;
+    while tokio::time::Instant::now() < until {
+        let server = if i % 2 == 0 { &b } else { &a };
+        let (status, body) = server.get(&token, "/api/v1/me").await;
+        assert_eq!(status, StatusCode::OK, "request {i}: {body}");
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(
+        events.closed_with(Duration::from_millis(300)).await,
+        None,
+        "the stream on node a was closed"
+    );
+    pool_is(&b, &admin, "desktop", (5, 1)).await;
+    // A logout through b ends the session on a too.
+    let (status, body) = b.post(&token, "/api/v1/auth/logout", json!({})).await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(events.closed_with(Duration::from_secs(5)).await, Some(4001));
+    assert_eq!(
+        a.get(&token, "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    pool_is(&a, &admin, "desktop", (5, 0)).await;
+    a.stop().await;
+    b.stop().await;
+    drop(db);
+}
