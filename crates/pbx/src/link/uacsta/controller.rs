@@ -18,23 +18,28 @@
 //! handset registered on (phones behind NAT or an SBC cannot be reached otherwise), sent
 //! once. A closed connection ends the sessions it carried; the phone's next registration,
 //! on a new connection, opens them again.
+//!
+//! Like the CSTA link, the controller talks to handsets only while this node's lease
+//! allows ([`Lease`], checked before every message it sends). When a connection's link
+//! stops (this node lost or fenced it, or it is reloaded) its sessions are forgotten
+//! without a word to the phones: another node may be opening its own.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use csta::{Edition, Message as Csta};
 use sip::{Dialog, DialogSetup, Method, Request, Response, StatusCode, Uri};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use ucplus_core::cti::{LinkEvent, LinkState, PbxError, PbxRequest, PbxResponse};
 use ucplus_core::{DeviceRecordId, PbxId};
 
-use crate::link::LinkChannels;
 use crate::link::csta::{link_event, request_message, response as csta_response, snapshot_calls};
 use crate::link::kinds::LinkError;
+use crate::link::{Lease, LinkChannels};
 
 pub use super::flow::Flow;
 
@@ -55,6 +60,10 @@ enum Purpose {
 
 struct Session {
     pbx: PbxId,
+    /// The attachment of the connection's link that opened it.
+    attachment: u64,
+    /// When it was opened.
+    opened: Instant,
     /// The device's id on the "PBX" (its number).
     number: String,
     dialog: Dialog,
@@ -64,7 +73,7 @@ struct Session {
     /// In-flight requests by CSeq.
     pending: HashMap<u32, Purpose>,
     /// When the session was opened or last refreshed.
-    refreshed: std::time::Instant,
+    refreshed: Instant,
     /// Events the handset has sent in this session. Over UDP its snapshot answer and an
     /// event sent just after can be handled in either order: an answer that arrives after
     /// a newer event is out of date and asked again.
@@ -88,8 +97,18 @@ struct State {
     sessions: HashMap<DeviceRecordId, Session>,
     /// Dialog Call-ID → device.
     by_call_id: HashMap<String, DeviceRecordId>,
-    /// uaCSTA connections and where their events go.
-    links: HashMap<PbxId, mpsc::Sender<LinkEvent>>,
+    /// uaCSTA connections served here: the attachment of each one's link and where its
+    /// events go.
+    links: HashMap<PbxId, (u64, mpsc::Sender<LinkEvent>)>,
+    /// Numbers the attachments.
+    attachments: u64,
+}
+
+impl State {
+    /// Where the events of `pbx`'s link go, while it is attached.
+    fn events(&self, pbx: PbxId) -> Option<mpsc::Sender<LinkEvent>> {
+        self.links.get(&pbx).map(|(_, events)| events.clone())
+    }
 }
 
 /// A registered handset, as the registrar knows it.
@@ -113,6 +132,10 @@ pub struct Controller {
     socket: OnceLock<(Arc<UdpSocket>, SocketAddr)>,
     request_timeout: OnceLock<Duration>,
     refresh: OnceLock<Duration>,
+    /// Whether this node may still talk to handsets (its cluster lease).
+    lease: std::sync::RwLock<Lease>,
+    /// Woken when a connection's link is attached (its handsets' sessions are to be opened).
+    attached: Notify,
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -152,7 +175,7 @@ impl Controller {
             let mut state = lock(&self.state);
             for (device, session) in state.sessions.iter_mut() {
                 if session.dialog.is_established() && session.refreshed.elapsed() >= every {
-                    session.refreshed = std::time::Instant::now();
+                    session.refreshed = Instant::now();
                     let invite = session.dialog.invite(body(
                         &csta::RequestSystemStatus {
                             extra: Default::default(),
@@ -178,16 +201,24 @@ impl Controller {
             .unwrap_or(Duration::from_secs(5))
     }
 
-    /// A `uacsta` connection's link: up while the controller serves it; requests go to the
-    /// handsets' sessions.
-    pub fn attach(self: &Arc<Self>, pbx: PbxId, channels: LinkChannels) {
+    /// A `uacsta` connection's link, under this node's `lease`: up while the controller
+    /// serves it; requests go to the handsets' sessions. Wakes [`Controller::attached`].
+    pub fn attach(self: &Arc<Self>, pbx: PbxId, lease: Lease, channels: LinkChannels) {
         let LinkChannels {
             devices: _,
             mut requests,
             events,
             mut shutdown,
         } = channels;
-        lock(&self.state).links.insert(pbx, events.clone());
+        *self.lease.write().unwrap_or_else(|e| e.into_inner()) = lease;
+        let attachment = {
+            let mut state = lock(&self.state);
+            state.attachments += 1;
+            let attachment = state.attachments;
+            state.links.insert(pbx, (attachment, events.clone()));
+            attachment
+        };
+        self.attached.notify_one();
         let controller = self.clone();
         tokio::spawn(async move {
             let up = if controller.socket.get().is_some() {
@@ -211,12 +242,79 @@ impl Controller {
                     changed = shutdown.changed() => if changed.is_err() || *shutdown.borrow() { break },
                 }
             }
-            let mut state = lock(&controller.state);
-            state.links.remove(&pbx);
+            controller.detach(pbx, attachment);
         });
     }
 
+    /// A connection's link stopped: its sessions are forgotten, without a word to the
+    /// phones (this node may have lost the link to another, which opens its own), and the
+    /// requests waiting on them fail.
+    fn detach(&self, pbx: PbxId, attachment: u64) {
+        let mut state = lock(&self.state);
+        if state.links.get(&pbx).is_some_and(|(a, _)| *a == attachment) {
+            state.links.remove(&pbx);
+        }
+        let gone: Vec<DeviceRecordId> = state
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.pbx == pbx && s.attachment == attachment)
+            .map(|(device, _)| *device)
+            .collect();
+        let mut waiting = Vec::new();
+        for device in gone {
+            if let Some(session) = state.sessions.remove(&device) {
+                state.by_call_id.remove(session.dialog.call_id());
+                waiting.extend(session.pending.into_values());
+            }
+        }
+        drop(state);
+        for purpose in waiting {
+            if let Purpose::Engine(reply) = purpose {
+                let _ = reply.send(Err(PbxError::Unavailable("the link stopped".into())));
+            }
+        }
+    }
+
+    /// Waits until a connection's link is attached (at once if one was since the last call).
+    pub async fn attached(&self) {
+        self.attached.notified().await;
+    }
+
+    /// The `uacsta` connections whose links run here.
+    pub fn links(&self) -> Vec<PbxId> {
+        lock(&self.state).links.keys().copied().collect()
+    }
+
+    /// Whether this node may talk to handsets now (its lease is live).
+    pub fn may_talk(&self) -> bool {
+        self.lease.read().unwrap_or_else(|e| e.into_inner()).valid()
+    }
+
+    /// The Call-ID of the registration the device's session was opened for, if it has one
+    /// under its connection's running link.
+    pub fn session_registration(&self, device: DeviceRecordId) -> Option<String> {
+        let state = lock(&self.state);
+        let session = state.sessions.get(&device)?;
+        let (attachment, _) = state.links.get(&session.pbx)?;
+        (session.attachment == *attachment).then(|| session.registration.clone())
+    }
+
+    /// The handsets of `pbx` with a session opened before `before`.
+    pub fn sessions_opened_before(&self, pbx: PbxId, before: Instant) -> Vec<DeviceRecordId> {
+        lock(&self.state)
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.pbx == pbx && s.opened < before)
+            .map(|(device, _)| *device)
+            .collect()
+    }
+
+    /// Sends one message to a handset, if this node may still talk to handsets.
     fn send(&self, bytes: Bytes, target: &Flow) {
+        if !self.may_talk() {
+            tracing::debug!("this node's lease lapsed: nothing is sent to handsets");
+            return;
+        }
         match target {
             Flow::Udp(address) => {
                 if let Some((socket, _)) = self.socket.get() {
@@ -295,15 +393,17 @@ impl Controller {
         let Some((_, bound)) = self.socket.get() else {
             return;
         };
-        let mut state = lock(&self.state);
-        if !state.links.contains_key(&pbx) {
+        if !self.may_talk() {
             return;
         }
-        if state
-            .sessions
-            .get(&device)
-            .is_some_and(|s| s.registration == registration && s.target.same(&flow))
-        {
+        let mut state = lock(&self.state);
+        let Some((attachment, _)) = state.links.get(&pbx) else {
+            return;
+        };
+        let attachment = *attachment;
+        if state.sessions.get(&device).is_some_and(|s| {
+            s.attachment == attachment && s.registration == registration && s.target.same(&flow)
+        }) {
             return; // a refresh of the same registration
         }
         if let Some(old) = state.sessions.remove(&device) {
@@ -342,7 +442,9 @@ impl Controller {
             return;
         };
         let mut session = Session {
-            refreshed: std::time::Instant::now(),
+            refreshed: Instant::now(),
+            opened: Instant::now(),
+            attachment,
             pbx,
             number: number.to_string(),
             dialog,
@@ -384,7 +486,7 @@ impl Controller {
             return;
         };
         state.by_call_id.remove(session.dialog.call_id());
-        let events = state.links.get(&session.pbx).cloned();
+        let events = state.events(session.pbx);
         drop(state);
         if session.dialog.is_established() {
             let stop = session.dialog.info(body(
@@ -457,7 +559,7 @@ impl Controller {
         let events = state
             .sessions
             .get(&device)
-            .and_then(|s| state.links.get(&s.pbx).cloned());
+            .and_then(|s| state.events(s.pbx));
         let Some(session) = state.sessions.get_mut(&device) else {
             return;
         };
@@ -562,7 +664,7 @@ impl Controller {
         let events = state
             .sessions
             .get(&device)
-            .and_then(|s| state.links.get(&s.pbx).cloned());
+            .and_then(|s| state.events(s.pbx));
         let session = state.sessions.get_mut(&device)?;
         if session.dialog.on_request(request).is_err() {
             return Some(Response::for_request(
