@@ -156,6 +156,7 @@ mod tests {
                     state: "registered",
                     contact: None,
                     expires: Some(60),
+                    node: None,
                 },
             }),
         )
