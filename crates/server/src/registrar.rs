@@ -23,7 +23,13 @@
 //! The digest's `uri` may be the Request-URI or the registrar's own address — the IP
 //! address and port the request was sent to, as phones behind proxies and load tools
 //! write it (Kamailio accepts it too); a `uri` naming any other host is refused.
+//!
+//! Each handset's newest binding is also kept in the store (`stored`), so that any node's
+//! registrar can take a registration and the node running the handset's connection opens
+//! its session; the API shows registrations from there.
 
+mod listen;
+mod stored;
 mod tcp;
 
 use std::collections::{HashMap, HashSet};
@@ -34,14 +40,13 @@ use std::time::{Duration, Instant};
 use pbx::link::kinds::PbxSettings;
 use pbx::link::uacsta::{Controller, Flow, Handset};
 use sip::{
-    Addressing, AuthError, ChangeKind, DigestServer, Limits, Message, Method, Request, Response,
-    Secret, StatusCode,
+    Addressing, AuthError, ChangeKind, DigestServer, Limits, Method, Request, Response, Secret,
+    StatusCode,
 };
-use tokio::net::{TcpListener, UdpSocket};
+use ucplus_core::store::{SipRegistration, SipTransport};
 use ucplus_core::{DeviceRecordId, PbxKind, SipHa1, Store, StoreResult, TenantId, Timestamp};
 
 use crate::auth::rate_limit::LoginLimiter;
-use crate::cti::Cti;
 use crate::cti::bus::Bus;
 use ucplus_core::cti::views::{RegistrationEvent, RegistrationView};
 use ucplus_core::event::{Event, Payload};
@@ -53,8 +58,8 @@ pub use tcp::TcpLimits;
 struct Answer {
     response: Response,
     registered: Option<(String, u64)>,
-    /// The handset whose session is to be opened or closed once the response is sent
-    /// (a phone expects its 200 before the session's INVITE).
+    /// The handset whose session is to be opened once the response is sent (a phone
+    /// expects its 200 before the session's INVITE).
     changed: Option<(Account, String)>,
 }
 
@@ -80,6 +85,20 @@ struct Index {
 
 pub struct SipService {
     controller: Arc<Controller>,
+    store: Arc<dyn Store>,
+    /// This node's name, written with the registrations it takes.
+    node: String,
+    /// Registrations on their way to the store.
+    writes: stored::Writes,
+    /// Several nodes: how often the registrations of the connections running here are
+    /// read back from the store (those other nodes took), and the accounts' version
+    /// checked. None: the only node, which takes every registration itself.
+    sync_every: Option<Duration>,
+    /// The version of the SIP accounts the index was last built at (several nodes).
+    accounts_version: Mutex<Option<String>>,
+    /// Handsets registered over TCP with another node whose contact could not be reached,
+    /// and when: tried again after a while.
+    unreachable: Mutex<HashMap<DeviceRecordId, Instant>>,
     registrar: Mutex<sip::Registrar>,
     digest: DigestServer,
     index: RwLock<Index>,
@@ -106,23 +125,25 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// UDP and TCP on the same port. For port 0 the kernel picks a free UDP port that may be
-/// taken for TCP: try again with another.
-async fn bind_pair(address: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
-    let mut attempts = if address.port() == 0 { 20 } else { 1 };
-    loop {
-        attempts -= 1;
-        let udp = UdpSocket::bind(address).await?;
-        match TcpListener::bind(udp.local_addr()?).await {
-            Ok(tcp) => return Ok((udp, tcp)),
-            Err(error) if attempts == 0 => return Err(error),
-            Err(_) => continue,
-        }
-    }
+/// How the registrar is set up in this node.
+pub struct SipSetup {
+    pub tcp: TcpLimits,
+    pub store: Arc<dyn Store>,
+    /// This node's name.
+    pub node: String,
+    /// Several nodes: how often registrations other nodes took are read (see
+    /// [`SipService`]); None for the only node.
+    pub sync_every: Option<Duration>,
 }
 
 impl SipService {
-    pub fn new(controller: Arc<Controller>, tcp: TcpLimits) -> SipService {
+    pub fn new(controller: Arc<Controller>, setup: SipSetup) -> SipService {
+        let SipSetup {
+            tcp,
+            store,
+            node,
+            sync_every,
+        } = setup;
         let mut secret = [0u8; 32];
         if getrandom::getrandom(&mut secret).is_err() {
             // Without randomness nonces would be guessable: refuse every login instead.
@@ -131,6 +152,12 @@ impl SipService {
         let digest = DigestServer::new(&secret);
         SipService {
             controller,
+            store,
+            node,
+            writes: stored::Writes::default(),
+            sync_every,
+            accounts_version: Mutex::new(None),
+            unreachable: Mutex::new(HashMap::new()),
             registrar: Mutex::new(sip::Registrar::new(sip::RegistrarConfig::default())),
             nonce_uses: Mutex::new(sip::NonceUses::new(100_000, digest.nonce_lifetime())),
             digest,
@@ -145,7 +172,8 @@ impl SipService {
     }
 
     /// Rebuilds the account index from the uaCSTA connections and their devices.
-    pub async fn reload(&self, store: &dyn Store) -> StoreResult<()> {
+    pub async fn reload(&self) -> StoreResult<()> {
+        let store = self.store.as_ref();
         let mut index = Index::default();
         for pbx in store.pbxs().await? {
             if pbx.kind != PbxKind::Uacsta {
@@ -183,8 +211,37 @@ impl SipService {
         Ok(())
     }
 
-    /// The registration state of a device (None: not a handset with credentials).
-    pub fn registration(&self, device: DeviceRecordId) -> Option<RegistrationView> {
+    /// The account registering as `aor`, if there is one.
+    fn account(&self, aor: &str) -> Option<Account> {
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .accounts
+            .get(aor)
+            .cloned()
+    }
+
+    /// Whether the device is a handset with credentials (it has a registration state).
+    fn is_handset(&self, device: DeviceRecordId) -> bool {
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .aors
+            .contains_key(&device)
+    }
+
+    /// The newest binding of `aor` in this node's registrar.
+    fn newest(&self, aor: &str) -> Option<sip::Binding> {
+        lock(&self.registrar)
+            .bindings(aor)
+            .iter()
+            .max_by_key(|b| b.expires_at)
+            .cloned()
+    }
+
+    /// A device's registration as this node's registrar has it (None: not a handset with
+    /// credentials), for its `registration` events.
+    fn local_view(&self, device: DeviceRecordId) -> Option<RegistrationView> {
         let aor = self
             .index
             .read()
@@ -192,20 +249,14 @@ impl SipService {
             .aors
             .get(&device)?
             .clone();
-        let now = unix_now();
-        let registrar = lock(&self.registrar);
-        let newest = registrar.bindings(&aor).iter().max_by_key(|b| b.expires_at);
-        Some(match newest {
+        Some(match self.newest(&aor) {
             Some(binding) => RegistrationView {
                 state: "registered",
                 contact: Some(binding.contact.uri.to_string()),
-                expires: Some(binding.remaining(now)),
+                expires: Some(binding.remaining(unix_now())),
+                node: Some(self.node.clone()),
             },
-            None => RegistrationView {
-                state: "unregistered",
-                contact: None,
-                expires: None,
-            },
+            None => stored::unregistered(),
         })
     }
 
@@ -354,9 +405,9 @@ impl SipService {
         {
             lock(&self.flows).insert(aor.clone(), (call_id.to_string(), flow.clone()));
         }
-        if !registration.changes.is_empty() {
-            self.announce(account.device, account.tenant, bus);
-        }
+        // A handset with a binding left is announced and its session opened at once; one
+        // with none left here once the store says no other node holds it (`stored`).
+        let kept = !registration.changes.is_empty() && self.binding_changed(&account, &aor, bus);
         let registered = registration
             .changes
             .iter()
@@ -367,8 +418,46 @@ impl SipService {
         Answer {
             response: registration.response,
             registered,
-            changed: (!registration.changes.is_empty()).then_some((account, aor)),
+            changed: kept.then_some((account, aor)),
         }
+    }
+
+    /// The bindings of `account` changed here: its newest one is stored and announced, or,
+    /// with none left, its removal is queued. Whether a binding is left.
+    fn binding_changed(&self, account: &Account, aor: &str, bus: &dyn Bus) -> bool {
+        let Some(binding) = self.newest(aor) else {
+            self.queue(
+                account.device,
+                stored::Change::Removed(account.clone(), aor.to_string()),
+            );
+            return false;
+        };
+        let stream = lock(&self.flows)
+            .get(aor)
+            .is_some_and(|(call_id, _)| *call_id == binding.call_id);
+        let registration = SipRegistration {
+            tenant_id: account.tenant,
+            device_id: account.device,
+            pbx_id: account.pbx,
+            aor: aor.to_string(),
+            contact: binding.contact.uri.to_string(),
+            source: binding.source.map(|s| s.to_string()).unwrap_or_default(),
+            transport: if stream {
+                SipTransport::Tcp
+            } else {
+                SipTransport::Udp
+            },
+            call_id: binding.call_id.clone(),
+            expires_at: Timestamp(
+                i64::try_from(binding.expires_at)
+                    .unwrap_or(i64::MAX / 1000)
+                    .saturating_mul(1000),
+            ),
+            node: self.node.clone(),
+        };
+        self.queue(account.device, stored::Change::Set(registration));
+        self.announce(account.device, account.tenant, bus);
+        true
     }
 
     /// What follows a sent answer: the session of a handset whose bindings changed.
@@ -381,12 +470,7 @@ impl SipService {
     /// Opens the handset's uaCSTA session for its newest binding, or closes it when none
     /// is left.
     fn sessions(&self, account: &Account, aor: &str) {
-        let newest = lock(&self.registrar)
-            .bindings(aor)
-            .iter()
-            .max_by_key(|b| b.expires_at)
-            .cloned();
-        match newest {
+        match self.newest(aor) {
             Some(binding) => {
                 // Over TCP the session takes the connection the binding was registered on;
                 // over UDP it goes where the REGISTER came from.
@@ -417,7 +501,7 @@ impl SipService {
     }
 
     fn announce(&self, device: DeviceRecordId, tenant: TenantId, bus: &dyn Bus) {
-        if let Some(registration) = self.registration(device) {
+        if let Some(registration) = self.local_view(device) {
             bus.publish(Event::tenant(
                 tenant,
                 Payload::Registration(RegistrationEvent {
@@ -428,121 +512,21 @@ impl SipService {
         }
     }
 
-    /// Drops expired bindings and announces them.
+    /// Drops expired bindings: a handset with another binding left is announced and gets
+    /// its session on it; one with none left is removed from the store (`stored`).
     pub fn expire(&self, bus: &dyn Bus) {
         let changes = lock(&self.registrar).expire(unix_now());
-        for change in changes {
-            if change.kind != ChangeKind::Expired {
-                continue;
-            }
-            let account = self
-                .index
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .accounts
-                .get(&change.aor)
-                .cloned();
-            if let Some(account) = account {
-                self.announce(account.device, account.tenant, bus);
-                self.sessions(&account, &change.aor);
+        let expired: HashSet<String> = changes
+            .into_iter()
+            .filter(|change| change.kind == ChangeKind::Expired)
+            .map(|change| change.aor)
+            .collect();
+        for aor in expired {
+            if let Some(account) = self.account(&aor)
+                && self.binding_changed(&account, &aor, bus)
+            {
+                self.sessions(&account, &aor);
             }
         }
-    }
-
-    /// Serves UDP and TCP on `address` (the same port for both), expires bindings and
-    /// forgets stale login failures.
-    pub async fn listen(
-        self: Arc<Self>,
-        address: SocketAddr,
-        cti: Arc<Cti>,
-    ) -> std::io::Result<SocketAddr> {
-        let (udp, tcp) = bind_pair(address).await?;
-        let udp = Arc::new(udp);
-        let bound = udp.local_addr()?;
-        tracing::info!(%bound, "SIP registrar listening (UDP and TCP)");
-        self.controller.set_socket(udp.clone(), bound);
-        // Several readers on the one UDP socket, so requests use every core.
-        let readers = std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .clamp(2, 8);
-        for _ in 0..readers {
-            let (service, events, udp) = (self.clone(), cti.clone(), udp.clone());
-            tokio::spawn(async move {
-                let mut buffer = vec![0u8; 65_535];
-                loop {
-                    let Ok((length, source)) = udp.recv_from(&mut buffer).await else {
-                        continue;
-                    };
-                    let Some(datagram) = buffer.get(..length) else {
-                        continue;
-                    };
-                    let answer = match sip::parse_datagram(datagram, &service.limits) {
-                        Ok(Some(Message::Request(request))) => match request.method {
-                            Method::Register | Method::Options => {
-                                let answer = service.answer(
-                                    &request,
-                                    source,
-                                    bound,
-                                    &Flow::Udp(source),
-                                    events.bus.as_ref(),
-                                );
-                                let _ = udp.send_to(&answer.response.to_bytes(), source).await;
-                                service.after(answer);
-                                continue;
-                            }
-                            Method::Ack => continue,
-                            _ => service
-                                .controller
-                                .on_request(&request)
-                                .unwrap_or_else(|| {
-                                    Response::for_request(&request, StatusCode::CALL_DOES_NOT_EXIST)
-                                })
-                                .to_bytes(),
-                        },
-                        Ok(Some(Message::Response(response))) => {
-                            service.controller.on_response(&response);
-                            continue;
-                        }
-                        Ok(None) => continue,
-                        Err(error) => {
-                            metrics::counter!("ucplus_sip_malformed_total").increment(1);
-                            tracing::debug!(%source, code = error.code(), "malformed SIP datagram");
-                            continue;
-                        }
-                    };
-                    let _ = udp.send_to(&answer, source).await;
-                }
-            });
-        }
-        let (service, events) = (self.clone(), cti.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, source)) = tcp.accept().await else {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                // Over a limit the connection is closed at once.
-                let Ok(slot) = service.tcp.connections.admit(source.ip()) else {
-                    continue;
-                };
-                let (service, events) = (service.clone(), events.clone());
-                tokio::spawn(async move {
-                    service.serve_tcp(stream, source, events.bus.as_ref()).await;
-                    drop(slot);
-                });
-            }
-        });
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                self.expire(cti.bus.as_ref());
-                self.controller.refresh_due();
-                self.failures.prune(Instant::now());
-                lock(&self.nonce_uses).prune(unix_now());
-            }
-        });
-        Ok(bound)
     }
 }

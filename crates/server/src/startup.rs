@@ -210,9 +210,17 @@ impl Application {
         };
         let sip = Arc::new(crate::registrar::SipService::new(
             controller,
-            crate::registrar::TcpLimits::from_config(&config.sip),
+            crate::registrar::SipSetup {
+                tcp: crate::registrar::TcpLimits::from_config(&config.sip),
+                store: store.clone(),
+                node: node.clone(),
+                // Several nodes: registrations other nodes took are read every lease round.
+                sync_every: cluster
+                    .as_ref()
+                    .map(|_| Duration::from_millis(config.cluster.lease_ttl) / 3),
+            },
         ));
-        sip.reload(store.as_ref()).await?;
+        sip.reload().await?;
         let sip_address = match config.sip.listen {
             Some(address) => Some(
                 sip.clone()

@@ -7,6 +7,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_sip.sql")),
     (4, include_str!("../migrations/0004_sessions.sql")),
     (5, include_str!("../migrations/0005_cluster.sql")),
+    (6, include_str!("../migrations/0006_registrations.sql")),
 ];
 
 /// Taken (PostgreSQL) before migrating: one node migrates, the others wait and find it done.
@@ -35,5 +36,6 @@ pub const TABLES: &[&str] = &[
     "sessions",
 ];
 
-/// Tables of runtime state (the cluster's leases): not part of an installation's data.
-pub const RUNTIME_TABLES: &[&str] = &["nodes", "pbx_leases", "license_locks"];
+/// Tables of runtime state (the cluster's leases, handsets' registrations): not part of an
+/// installation's data.
+pub const RUNTIME_TABLES: &[&str] = &["nodes", "pbx_leases", "license_locks", "sip_registrations"];

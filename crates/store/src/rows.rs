@@ -1,6 +1,6 @@
 //! Row → record mapping, shared by the queries of one back-end.
 
-use ucplus_core::store::StoredSession;
+use ucplus_core::store::{SipRegistration, StoredSession};
 use ucplus_core::*;
 
 use crate::db::Row;
@@ -201,5 +201,20 @@ pub fn session(row: &Row) -> Result<StoredSession, StoreError> {
         expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
         idle_timeout_ms: row.try_get("idle_timeout_ms").map_err(backend)?,
         last_seen: Timestamp(row.try_get("last_seen").map_err(backend)?),
+    })
+}
+
+pub fn registration(row: &Row) -> Result<SipRegistration, StoreError> {
+    Ok(SipRegistration {
+        tenant_id: parse(row.try_get("tenant_id").map_err(backend)?)?,
+        device_id: parse(row.try_get("device_id").map_err(backend)?)?,
+        pbx_id: parse(row.try_get("pbx_id").map_err(backend)?)?,
+        aor: row.try_get("aor").map_err(backend)?,
+        contact: row.try_get("contact").map_err(backend)?,
+        source: row.try_get("source").map_err(backend)?,
+        transport: parse(row.try_get("transport").map_err(backend)?)?,
+        call_id: row.try_get("call_id").map_err(backend)?,
+        expires_at: Timestamp(row.try_get("expires_at").map_err(backend)?),
+        node: row.try_get("node").map_err(backend)?,
     })
 }

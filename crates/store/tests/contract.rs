@@ -8,7 +8,7 @@ mod support {
 }
 
 use support::scratch::ScratchDb;
-use ucplus_core::store::StoredSession;
+use ucplus_core::store::{SipRegistration, SipTransport, StoredSession};
 use ucplus_core::*;
 use ucplus_store::SqlStore;
 
@@ -68,6 +68,7 @@ macro_rules! contract_suite {
             tenant_deletion_cascades,
             tenant_mismatch_refused,
             sessions_by_token_hash_and_node,
+            registrations_by_device_node_and_pbx,
         );
     };
     (@tests $backend:ident, $open:ident; $($test:ident),* $(,)?) => {
@@ -1204,4 +1205,117 @@ async fn sessions_by_token_hash_and_node(store: &dyn Store) {
         store.user_sessions(anna.id).await.unwrap().is_empty(),
         "a deleted tenant's sessions go with it"
     );
+}
+
+fn registration(device: &Device, node: &str, expires_at: i64) -> SipRegistration {
+    SipRegistration {
+        tenant_id: device.tenant_id,
+        device_id: device.id,
+        pbx_id: device.pbx_id,
+        aor: format!("{}@acme.example", device.device_id),
+        contact: format!("sip:{}@192.0.2.7:5062", device.device_id),
+        source: "192.0.2.7:5062".into(),
+        transport: SipTransport::Udp,
+        call_id: format!("call-{node}"),
+        expires_at: Timestamp(expires_at),
+        node: node.into(),
+    }
+}
+
+async fn registrations_by_device_node_and_pbx(store: &dyn Store) {
+    let (a, b) = two_tenants(store).await;
+    let (shared, d200, d201) = shared_pbx(store, a.id, b.id).await;
+    let (in_a, in_b) = (store.tenant(a.id), store.tenant(b.id));
+    let now = Timestamp(10_000);
+    let r200 = registration(&d200, "n1", 60_000);
+    in_a.registrations().set(&r200).await.unwrap();
+    assert_eq!(
+        in_a.registrations().list(now).await.unwrap(),
+        vec![r200.clone()]
+    );
+    assert_eq!(
+        in_a.registrations().get(d200.id, now).await.unwrap(),
+        Some(r200.clone())
+    );
+    // Another tenant sees none of it, and cannot write or delete it.
+    assert!(in_b.registrations().list(now).await.unwrap().is_empty());
+    assert_eq!(in_b.registrations().get(d200.id, now).await.unwrap(), None);
+    assert!(matches!(
+        in_b.registrations().set(&r200).await,
+        Err(StoreError::TenantMismatch)
+    ));
+    assert!(matches!(
+        store.set_registration(b.id, &r200).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(!in_b.registrations().delete(d200.id, "n1").await.unwrap());
+
+    // Another node takes the handset's next registration: it replaces the first, and the
+    // first node can no longer delete it.
+    let moved = SipRegistration {
+        transport: SipTransport::Tcp,
+        source: "192.0.2.8:40000".into(),
+        ..registration(&d200, "n2", 70_000)
+    };
+    in_a.registrations().set(&moved).await.unwrap();
+    assert!(!in_a.registrations().delete(d200.id, "n1").await.unwrap());
+    assert_eq!(
+        in_a.registrations().get(d200.id, now).await.unwrap(),
+        Some(moved.clone())
+    );
+
+    // The node running the connection sees every tenant's live handsets on it.
+    let r201 = registration(&d201, "n1", 20_000);
+    in_b.registrations().set(&r201).await.unwrap();
+    let mut both = vec![moved.clone(), r201.clone()];
+    both.sort_by_key(|r| r.device_id.to_string());
+    assert_eq!(store.pbx_registrations(shared.id, now).await.unwrap(), both);
+    assert!(
+        store
+            .pbx_registrations(PbxId::new(), now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Lapsed ones are not live, and are pruned.
+    let later = Timestamp(30_000);
+    assert_eq!(
+        store.pbx_registrations(shared.id, later).await.unwrap(),
+        vec![moved.clone()]
+    );
+    assert!(in_b.registrations().list(later).await.unwrap().is_empty());
+    assert_eq!(store.prune_registrations(later).await.unwrap(), 1);
+    assert_eq!(in_b.registrations().get(d201.id, now).await.unwrap(), None);
+
+    // The node that took it deletes it; a deleted device's goes with it.
+    assert!(in_a.registrations().delete(d200.id, "n2").await.unwrap());
+    assert_eq!(in_a.registrations().get(d200.id, now).await.unwrap(), None);
+    in_a.registrations().set(&r200).await.unwrap();
+    in_a.devices().delete(d200.id).await.unwrap();
+    assert!(in_a.registrations().list(now).await.unwrap().is_empty());
+    assert!(matches!(
+        in_a.registrations().set(&r200).await,
+        Err(StoreError::NotFound)
+    ));
+    // ... and a deleted tenant's, and a deleted connection's.
+    in_b.registrations().set(&r201).await.unwrap();
+    store.delete_tenant(b.id).await.unwrap();
+    assert!(
+        store
+            .pbx_registrations(shared.id, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let d202 = device(a.id, shared.id, "202");
+    in_a.devices()
+        .insert(std::slice::from_ref(&d202))
+        .await
+        .unwrap();
+    in_a.registrations()
+        .set(&registration(&d202, "n1", 60_000))
+        .await
+        .unwrap();
+    store.delete_pbx(shared.id).await.unwrap();
+    assert!(in_a.registrations().list(now).await.unwrap().is_empty());
 }

@@ -132,6 +132,8 @@ pub struct RegistrationView {
     pub contact: Option<String>,
     /// Seconds until it expires.
     pub expires: Option<u64>,
+    /// The node whose registrar took it (any node's may; several nodes).
+    pub node: Option<String>,
 }
 
 /// A handset's registration changed.

@@ -3,10 +3,11 @@
 //!
 //! The store is split per aggregate: one trait each ([`SystemStore`], [`TenantStore`],
 //! [`UserStore`], [`SiteStore`], [`DeviceStore`], [`PresenceStore`], [`ContactStore`],
-//! [`CallLogStore`], [`PbxStore`], [`AuditStore`], [`UsageStore`], [`SessionStore`]), bundled
-//! by [`Store`], which every type implementing them all implements. A back-end implements the twelve
-//! traits; the server holds an `Arc<dyn Store>`, on which every trait's methods are callable
-//! without importing the trait (a concrete back-end type needs the trait in scope).
+//! [`CallLogStore`], [`PbxStore`], [`AuditStore`], [`UsageStore`], [`SessionStore`],
+//! [`RegistrationStore`]), bundled by [`Store`], which every type implementing them all
+//! implements. A back-end implements the thirteen traits; the server holds an
+//! `Arc<dyn Store>`, on which every trait's methods are callable without importing the
+//! trait (a concrete back-end type needs the trait in scope).
 //!
 //! A tenant's records are reached through the handle [`TenantScope`]
 //! (`store.tenant(id).users().list()`), which binds the tenant once: its methods take no
@@ -21,6 +22,7 @@ mod contacts;
 mod devices;
 mod pbxs;
 mod presence;
+mod registrations;
 mod scope;
 mod sessions;
 mod sites;
@@ -35,6 +37,7 @@ pub use contacts::{ContactStore, Contacts};
 pub use devices::{DeviceStore, Devices};
 pub use pbxs::PbxStore;
 pub use presence::{Presence, PresenceStore};
+pub use registrations::{RegistrationStore, Registrations, SipRegistration, SipTransport};
 pub use scope::TenantScope;
 pub use sessions::{SessionStore, StoredSession};
 pub use sites::{SiteStore, Sites};
@@ -76,6 +79,7 @@ pub trait Store:
     + AuditStore
     + UsageStore
     + SessionStore
+    + RegistrationStore
     + Send
     + Sync
     + 'static
@@ -95,6 +99,7 @@ impl<T> Store for T where
         + AuditStore
         + UsageStore
         + SessionStore
+        + RegistrationStore
         + Send
         + Sync
         + 'static

@@ -1,6 +1,8 @@
 //! [`TenantScope`]: one tenant's records, the tenant bound once.
 
-use super::{CallLog, Contacts, Devices, Presence, Sites, Store, StoreResult, Users};
+use super::{
+    CallLog, Contacts, Devices, Presence, Registrations, Sites, Store, StoreResult, Users,
+};
 use crate::ids::{TenantId, UserId};
 use crate::model::NumberName;
 
@@ -50,6 +52,14 @@ impl<'s> TenantScope<'s> {
 
     pub fn presence(self) -> Presence<'s> {
         Presence {
+            store: self.store,
+            tenant: self.tenant,
+        }
+    }
+
+    /// Its handsets' SIP registrations.
+    pub fn registrations(self) -> Registrations<'s> {
+        Registrations {
             store: self.store,
             tenant: self.tenant,
         }

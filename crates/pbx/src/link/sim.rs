@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use ucplus_core::{Pbx, PbxKind};
 
-use super::LinkChannels;
 use super::csta::{CstaLinkConfig, SessionPattern};
 use super::kinds::{Fields, LinkContext, LinkError, LinkKind, refuse};
+use super::{Lease, LinkChannels};
 use crate::sim::{DeviceSet, SimConfig, Simulator, TrafficConfig};
 
 /// What a `sim` connection runs: the simulator's devices and generated traffic.
@@ -70,12 +70,23 @@ impl LinkKind for SimSettings {
     }
 
     fn launch(self, _pbx: &Pbx, context: &LinkContext, channels: LinkChannels) {
-        tokio::spawn(run(self, context.request_timeout, channels));
+        tokio::spawn(run(
+            self,
+            context.request_timeout,
+            context.lease.clone(),
+            channels,
+        ));
     }
 }
 
-/// Runs the simulator and a CSTA link to it until the link stops.
-async fn run(settings: SimSettings, request_timeout: Duration, channels: LinkChannels) {
+/// Runs the simulator and a CSTA link to it until the link stops; the link talks to it only
+/// while `lease` allows, as to a real switch.
+async fn run(
+    settings: SimSettings,
+    request_timeout: Duration,
+    lease: Lease,
+    channels: LinkChannels,
+) {
     let mut config = SimConfig::new(settings.devices);
     config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let simulator = match Simulator::start(config).await {
@@ -89,6 +100,7 @@ async fn run(settings: SimSettings, request_timeout: Duration, channels: LinkCha
     let mut link = CstaLinkConfig::new(address.ip().to_string(), address.port());
     link.session = SessionPattern::None;
     link.request_timeout = request_timeout;
+    link.lease = lease;
     let traffic = settings.traffic.filter(|rate| *rate > 0.0).map(|rate| {
         let simulator = simulator.clone();
         tokio::spawn(async move {

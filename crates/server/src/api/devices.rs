@@ -24,12 +24,27 @@ pub struct DeviceView {
     registration: Option<RegistrationView>,
 }
 
-fn view(state: &AppState, device: Device) -> DeviceView {
-    let registration = state.sip.registration(device.id);
-    DeviceView {
-        device,
-        registration,
-    }
+/// The devices with their registrations (as stored: taken by any node).
+async fn views(state: &AppState, devices: Vec<Device>) -> ApiResult<Vec<DeviceView>> {
+    let Some(tenant) = devices.first().map(|d| d.tenant_id) else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<_> = devices.iter().map(|d| d.id).collect();
+    let registrations = state.sip.registrations(tenant, &ids).await?;
+    Ok(devices
+        .into_iter()
+        .zip(registrations)
+        .map(|(device, registration)| DeviceView {
+            device,
+            registration,
+        })
+        .collect())
+}
+
+async fn view(state: &AppState, device: Device) -> ApiResult<DeviceView> {
+    let mut one = views(state, vec![device]).await?;
+    one.pop()
+        .ok_or_else(|| ucplus_core::StoreError::NotFound.into())
 }
 
 /// The tenant's devices, on every PBX.
@@ -37,7 +52,7 @@ fn view(state: &AppState, device: Device) -> DeviceView {
     responses((status = 200, body = Vec<Device>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<DeviceView>>> {
     let devices = state.store.tenant(auth.tenant()?).devices().list().await?;
-    Ok(Json(devices.into_iter().map(|d| view(&state, d)).collect()))
+    Ok(Json(views(&state, devices).await?))
 }
 
 /// Adds a device on a PBX the tenant owns (tenant admin). Devices of a shared PBX are
@@ -55,7 +70,7 @@ pub async fn create(
         .devices(tenant)
         .create(auth.actor(&address), new)
         .await?;
-    Ok((StatusCode::CREATED, Json(view(&state, device))))
+    Ok((StatusCode::CREATED, Json(view(&state, device).await?)))
 }
 
 /// One device.
@@ -72,7 +87,7 @@ pub async fn get(
         .devices()
         .get(parse_id(&id)?)
         .await?;
-    Ok(Json(view(&state, device)))
+    Ok(Json(view(&state, device).await?))
 }
 
 /// Renames a device or gives it to a user (tenant admin).
@@ -90,7 +105,7 @@ pub async fn update(
         .devices(tenant)
         .update(auth.actor(&address), parse_id(&id)?, patch)
         .await?;
-    Ok(Json(view(&state, device)))
+    Ok(Json(view(&state, device).await?))
 }
 
 /// Removes a device from the tenant (tenant admin).

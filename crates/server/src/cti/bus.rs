@@ -171,6 +171,7 @@ mod tests {
                     state: "registered",
                     contact: None,
                     expires: Some(60),
+                    node: None,
                 },
             }),
         )

@@ -1,5 +1,7 @@
 //! The registrar over TCP: the limits one client may hold, and one connection served — its
-//! registrations and, on the same connection, the uaCSTA sessions of the handsets on it.
+//! registrations and, on the same connection, the uaCSTA sessions of the handsets on it —
+//! whether the handset opened it or this node did, to reach a handset registered over TCP
+//! with another node ([`SipService::dial`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,8 +10,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use pbx::link::uacsta::Flow;
-use sip::{Message, Method, Response, StatusCode, StreamFramer, StreamItem};
+use sip::{Message, Method, StreamFramer, StreamItem};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
 
 use super::{SipService, lock, unix_now};
 use crate::cti::bus::Bus;
@@ -45,7 +48,51 @@ impl TcpLimits {
     }
 }
 
+/// A connection this node opened to a handset's contact: the registration it serves (its
+/// address-of-record and until when it lasts, Unix seconds), and where its flow goes once
+/// it is set up.
+pub(super) struct Dialed {
+    pub(super) carrying: (String, u64),
+    pub(super) ready: oneshot::Sender<Flow>,
+}
+
 impl SipService {
+    /// Opens a TCP connection to `contact` (a handset that registered over TCP with another
+    /// node) and serves it like one the handset opened; its flow, or None when it cannot
+    /// be reached (or this node may not talk to handsets).
+    pub(super) async fn dial(
+        self: &Arc<Self>,
+        contact: &sip::Uri,
+        carrying: (String, u64),
+        bus: Arc<dyn Bus>,
+    ) -> Option<Flow> {
+        let uri = contact.as_sip()?;
+        let host = uri.host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri.port_or_default();
+        let deadline = self.tcp.message_timeout;
+        let address = tokio::time::timeout(deadline, tokio::net::lookup_host((host, port)))
+            .await
+            .ok()?
+            .ok()?
+            .next()?;
+        if !self.controller.may_talk() {
+            return None;
+        }
+        let stream = tokio::time::timeout(deadline, tokio::net::TcpStream::connect(address))
+            .await
+            .ok()?
+            .ok()?;
+        let (ready, flow) = oneshot::channel();
+        let service = self.clone();
+        tokio::spawn(async move {
+            let dialed = Dialed { carrying, ready };
+            service
+                .serve_tcp(stream, address, bus.as_ref(), Some(dialed))
+                .await;
+        });
+        flow.await.ok()
+    }
+
     /// Serves one TCP connection: the registration and, on the same connection, the
     /// uaCSTA sessions of the handsets registered on it. A connection that carries a
     /// registration may stay silent until that registration lapses.
@@ -54,6 +101,7 @@ impl SipService {
         stream: tokio::net::TcpStream,
         source: SocketAddr,
         bus: &dyn Bus,
+        dialed: Option<Dialed>,
     ) {
         let connection = self
             .connections
@@ -81,8 +129,12 @@ impl SipService {
         let mut buffer = BytesMut::with_capacity(4096);
         // When the first byte of the message now being read arrived.
         let mut started: Option<tokio::time::Instant> = None;
-        // The registrations made on this connection and until when each lasts.
+        // The registrations made (or served) on this connection and until when each lasts.
         let mut registered: HashMap<String, u64> = HashMap::new();
+        if let Some(Dialed { carrying, ready }) = dialed {
+            registered.insert(carrying.0, carrying.1);
+            let _ = ready.send(flow.clone());
+        }
         // Every address-of-record registered on it (their flows end with it).
         let mut carried = std::collections::HashSet::new();
         'connection: loop {
@@ -107,13 +159,10 @@ impl SipService {
                                 continue;
                             }
                             Method::Ack => continue,
-                            _ => self
-                                .controller
-                                .on_request(&request)
-                                .unwrap_or_else(|| {
-                                    Response::for_request(&request, StatusCode::CALL_DOES_NOT_EXIST)
-                                })
-                                .to_bytes(),
+                            _ => match self.in_dialog(&request) {
+                                Some(response) => response.to_bytes(),
+                                None => continue,
+                            },
                         },
                         Message::Response(response) => {
                             self.controller.on_response(&response);

@@ -106,8 +106,13 @@ impl AppState {
                 true
             }
         };
-        if handsets && let Err(error) = self.sip.reload(self.store.as_ref()).await {
-            tracing::error!(%error, "could not reload the SIP accounts");
+        if !handsets {
+            return;
+        }
+        match self.sip.reload().await {
+            // Other nodes' registrars follow.
+            Ok(()) => self.sip.accounts_changed().await,
+            Err(error) => tracing::error!(%error, "could not reload the SIP accounts"),
         }
     }
 

@@ -17,9 +17,9 @@ use crate::scratch::ScratchDb;
 use crate::ws::Events;
 
 /// Every node of a cluster shares the secrets key.
-const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+pub(crate) const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
-fn node(url: &str, name: &str) -> impl FnOnce(&mut Config) {
+pub(crate) fn node(url: &str, name: &str) -> impl FnOnce(&mut Config) {
     let (url, name) = (url.to_string(), name.to_string());
     move |config| {
         config.database_url = Some(Secret(url));
@@ -50,7 +50,7 @@ async fn two_nodes(db: &ScratchDb, nats: bool) -> (TestServer, TestServer) {
 
 /// Waits (up to `within`) until `server` shows the PBX's link up on node `on` (any node:
 /// None); that node.
-async fn link_up_on(
+pub(crate) async fn link_up_on(
     server: &TestServer,
     admin: &str,
     pbx: &str,
@@ -436,7 +436,7 @@ async fn a_node_that_cannot_renew_its_lease_stops_its_links_and_takes_them_back_
 
 /// Logs in on `server`, retrying while it has not learned the tenant yet (its pool follows
 /// changes made on other nodes within a sync tick).
-async fn login_on(server: &TestServer, tenant: &str, user: &str) -> String {
+pub(crate) async fn login_on(server: &TestServer, tenant: &str, user: &str) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         match server

@@ -8,6 +8,7 @@ mod audit;
 mod audit_logins;
 mod caches;
 mod cluster;
+mod cluster_handsets;
 mod concurrency;
 mod cti;
 mod cti_features;

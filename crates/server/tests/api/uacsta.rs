@@ -13,7 +13,7 @@ use crate::ws::Events;
 
 /// Tenant `acme` with a uaCSTA connection for SIP domain `acme.example`: its admin's token
 /// and the connection.
-async fn handset_tenant(server: &TestServer) -> (String, Value) {
+pub(crate) async fn handset_tenant(server: &TestServer) -> (String, Value) {
     let admin = server.multi_tenant_admin().await;
     let (tenant, boss) = server.tenant(&admin, "acme").await;
     let (status, pbx) = server
@@ -46,7 +46,7 @@ async fn ring_and_answer(
 }
 
 /// Acts on a call through the API; the action must be accepted.
-async fn act(server: &TestServer, token: &str, call: &Value, action: &str) {
+pub(crate) async fn act(server: &TestServer, token: &str, call: &Value, action: &str) {
     let id = call["id"].as_str().expect("a call id");
     let (status, body) = server
         .post(token, &format!("/api/v1/calls/{id}/{action}"), json!({}))
@@ -54,7 +54,7 @@ async fn act(server: &TestServer, token: &str, call: &Value, action: &str) {
     assert_eq!(status, StatusCode::OK, "{action}: {body}");
 }
 
-async fn wait_state(server: &TestServer, token: &str, state: &str) -> Value {
+pub(crate) async fn wait_state(server: &TestServer, token: &str, state: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let (_, calls) = server.get(token, "/api/v1/calls").await;
@@ -378,5 +378,49 @@ async fn a_handset_over_tcp_has_its_session_on_its_connection() {
         asked.elapsed() < Duration::from_secs(10),
         "the request waited for a dead connection"
     );
+    server.stop().await;
+}
+
+/// Registrations are stored: after a restart the server shows the handset registered and
+/// opens its session again without waiting for the phone to register anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handsets_registration_and_session_survive_a_restart() {
+    let with_sip = |config: &mut ucplus_server::Config| {
+        config.sip.listen = Some("127.0.0.1:0".parse().unwrap());
+    };
+    let server = TestServer::start_with(with_sip).await;
+    let (boss, pbx) = handset_tenant(&server).await;
+    let anna = server.user(&boss, "anna", &["desktop"]).await;
+    let (status, device) = server
+        .post(&boss, "/api/v1/devices", json!({"pbx_id": pbx["id"], "device_id": "100", "user_id": anna, "sip_username": "100", "sip_password": "secret-100"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{device}");
+    let device = device["id"].as_str().unwrap().to_string();
+    let mut config = HandsetConfig::new(server.sip.unwrap(), "100");
+    config.password = "secret-100".into();
+    config.domain = "acme.example".into();
+    let handset = SimHandset::start(config).await.expect("handset");
+    assert!(handset.wait_snapshots(Duration::from_secs(10), 1).await);
+
+    let (dir, temp) = (server.data_dir.clone(), server.temp());
+    server.stop().await;
+    let server = TestServer::start_in(&dir, crate::helpers::vendor_key(), temp, with_sip).await;
+    assert!(
+        handset.wait_snapshots(Duration::from_secs(10), 2).await,
+        "the session was not reopened after the restart"
+    );
+    let (status, body) = server
+        .get(&boss, &format!("/api/v1/devices/{device}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["registration"]["state"], "registered", "{body}");
+    let token = server
+        .login(Some("acme"), "anna", "user-password", "desktop")
+        .await
+        .unwrap();
+    let mut events = Events::connect(&server, &token).await;
+    handset.ring_from("+4930777").await.expect("rings");
+    events.wait_for("call", |c| c["state"] == "ringing").await;
+    handset.shutdown().await;
     server.stop().await;
 }

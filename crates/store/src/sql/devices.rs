@@ -70,7 +70,16 @@ impl DeviceStore for SqlStore {
     }
 
     async fn delete_device(&self, tenant: TenantId, id: DeviceRecordId) -> StoreResult<()> {
-        DEVICES.delete(&self.db, tenant, &id.to_string()).await
+        let mut tx = self.db.begin().await.map_err(backend)?;
+        // Its registration goes with it.
+        query("DELETE FROM sip_registrations WHERE tenant_id = $1 AND device_id = $2")
+            .bind(tenant.to_string())
+            .bind(id.to_string())
+            .execute(&mut tx)
+            .await
+            .map_err(backend)?;
+        DEVICES.delete(&mut tx, tenant, &id.to_string()).await?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn numbers_in_use(

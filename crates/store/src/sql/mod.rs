@@ -12,6 +12,7 @@ mod copy;
 mod devices;
 mod pbxs;
 mod presence;
+mod registrations;
 pub(crate) mod sessions;
 mod sites;
 mod system;

@@ -62,6 +62,11 @@ impl PbxStore for SqlStore {
 
     async fn delete_pbx(&self, id: PbxId) -> StoreResult<()> {
         let mut tx = self.db.begin().await.map_err(backend)?;
+        query("DELETE FROM sip_registrations WHERE pbx_id = $1")
+            .bind(id.to_string())
+            .execute(&mut tx)
+            .await
+            .map_err(backend)?;
         query("DELETE FROM devices WHERE pbx_id = $1")
             .bind(id.to_string())
             .execute(&mut tx)

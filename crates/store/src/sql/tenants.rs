@@ -89,6 +89,7 @@ impl TenantStore for SqlStore {
         // Children first, so the order does not depend on ON DELETE CASCADE support.
         for table in [
             "sessions",
+            "sip_registrations",
             "devices",
             "users",
             "sites",

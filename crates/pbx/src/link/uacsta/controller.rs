@@ -18,25 +18,31 @@
 //! handset registered on (phones behind NAT or an SBC cannot be reached otherwise), sent
 //! once. A closed connection ends the sessions it carried; the phone's next registration,
 //! on a new connection, opens them again.
+//!
+//! Like the CSTA link, the controller talks to handsets only while this node's lease
+//! allows ([`Lease`], checked before every message it sends). When a connection's link
+//! stops (this node lost or fenced it, or it is reloaded) its sessions are forgotten
+//! without a word to the phones: another node may be opening its own.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use csta::{Edition, Message as Csta};
 use sip::{Dialog, DialogSetup, Method, Request, Response, StatusCode, Uri};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
-use ucplus_core::cti::{LinkEvent, LinkState, PbxError, PbxRequest, PbxResponse};
+use tokio::sync::{Notify, mpsc, oneshot};
+use ucplus_core::cti::{LinkEvent, PbxError, PbxResponse};
 use ucplus_core::{DeviceRecordId, PbxId};
 
-use crate::link::LinkChannels;
-use crate::link::csta::{link_event, request_message, response as csta_response, snapshot_calls};
-use crate::link::kinds::LinkError;
+use crate::link::Lease;
+use crate::link::csta::{link_event, response as csta_response, snapshot_calls};
 
 pub use super::flow::Flow;
+
+mod links;
 
 /// What a request in flight is for.
 enum Purpose {
@@ -55,6 +61,10 @@ enum Purpose {
 
 struct Session {
     pbx: PbxId,
+    /// The attachment of the connection's link that opened it.
+    attachment: u64,
+    /// When it was opened.
+    opened: Instant,
     /// The device's id on the "PBX" (its number).
     number: String,
     dialog: Dialog,
@@ -64,7 +74,7 @@ struct Session {
     /// In-flight requests by CSeq.
     pending: HashMap<u32, Purpose>,
     /// When the session was opened or last refreshed.
-    refreshed: std::time::Instant,
+    refreshed: Instant,
     /// Events the handset has sent in this session. Over UDP its snapshot answer and an
     /// event sent just after can be handled in either order: an answer that arrives after
     /// a newer event is out of date and asked again.
@@ -88,8 +98,18 @@ struct State {
     sessions: HashMap<DeviceRecordId, Session>,
     /// Dialog Call-ID → device.
     by_call_id: HashMap<String, DeviceRecordId>,
-    /// uaCSTA connections and where their events go.
-    links: HashMap<PbxId, mpsc::Sender<LinkEvent>>,
+    /// uaCSTA connections served here: the attachment of each one's link and where its
+    /// events go.
+    links: HashMap<PbxId, (u64, mpsc::Sender<LinkEvent>)>,
+    /// Numbers the attachments.
+    attachments: u64,
+}
+
+impl State {
+    /// Where the events of `pbx`'s link go, while it is attached.
+    fn events(&self, pbx: PbxId) -> Option<mpsc::Sender<LinkEvent>> {
+        self.links.get(&pbx).map(|(_, events)| events.clone())
+    }
 }
 
 /// A registered handset, as the registrar knows it.
@@ -113,6 +133,10 @@ pub struct Controller {
     socket: OnceLock<(Arc<UdpSocket>, SocketAddr)>,
     request_timeout: OnceLock<Duration>,
     refresh: OnceLock<Duration>,
+    /// Whether this node may still talk to handsets (its cluster lease).
+    lease: std::sync::RwLock<Lease>,
+    /// Woken when a connection's link is attached (its handsets' sessions are to be opened).
+    attached: Notify,
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -152,7 +176,7 @@ impl Controller {
             let mut state = lock(&self.state);
             for (device, session) in state.sessions.iter_mut() {
                 if session.dialog.is_established() && session.refreshed.elapsed() >= every {
-                    session.refreshed = std::time::Instant::now();
+                    session.refreshed = Instant::now();
                     let invite = session.dialog.invite(body(
                         &csta::RequestSystemStatus {
                             extra: Default::default(),
@@ -178,45 +202,12 @@ impl Controller {
             .unwrap_or(Duration::from_secs(5))
     }
 
-    /// A `uacsta` connection's link: up while the controller serves it; requests go to the
-    /// handsets' sessions.
-    pub fn attach(self: &Arc<Self>, pbx: PbxId, channels: LinkChannels) {
-        let LinkChannels {
-            devices: _,
-            mut requests,
-            events,
-            mut shutdown,
-        } = channels;
-        lock(&self.state).links.insert(pbx, events.clone());
-        let controller = self.clone();
-        tokio::spawn(async move {
-            let up = if controller.socket.get().is_some() {
-                LinkEvent::State {
-                    state: LinkState::Up,
-                    error: None,
-                }
-            } else {
-                LinkEvent::State {
-                    state: LinkState::Down,
-                    error: Some(LinkError::NoSipListener.to_string()),
-                }
-            };
-            let _ = events.send(up).await;
-            loop {
-                tokio::select! {
-                    request = requests.recv() => match request {
-                        Some(request) => controller.request(pbx, request.request, request.reply),
-                        None => break,
-                    },
-                    changed = shutdown.changed() => if changed.is_err() || *shutdown.borrow() { break },
-                }
-            }
-            let mut state = lock(&controller.state);
-            state.links.remove(&pbx);
-        });
-    }
-
+    /// Sends one message to a handset, if this node may still talk to handsets.
     fn send(&self, bytes: Bytes, target: &Flow) {
+        if !self.may_talk() {
+            tracing::debug!("this node's lease lapsed: nothing is sent to handsets");
+            return;
+        }
         match target {
             Flow::Udp(address) => {
                 if let Some((socket, _)) = self.socket.get() {
@@ -295,15 +286,17 @@ impl Controller {
         let Some((_, bound)) = self.socket.get() else {
             return;
         };
-        let mut state = lock(&self.state);
-        if !state.links.contains_key(&pbx) {
+        if !self.may_talk() {
             return;
         }
-        if state
-            .sessions
-            .get(&device)
-            .is_some_and(|s| s.registration == registration && s.target.same(&flow))
-        {
+        let mut state = lock(&self.state);
+        let Some((attachment, _)) = state.links.get(&pbx) else {
+            return;
+        };
+        let attachment = *attachment;
+        if state.sessions.get(&device).is_some_and(|s| {
+            s.attachment == attachment && s.registration == registration && s.target.same(&flow)
+        }) {
             return; // a refresh of the same registration
         }
         if let Some(old) = state.sessions.remove(&device) {
@@ -342,7 +335,9 @@ impl Controller {
             return;
         };
         let mut session = Session {
-            refreshed: std::time::Instant::now(),
+            refreshed: Instant::now(),
+            opened: Instant::now(),
+            attachment,
             pbx,
             number: number.to_string(),
             dialog,
@@ -384,7 +379,7 @@ impl Controller {
             return;
         };
         state.by_call_id.remove(session.dialog.call_id());
-        let events = state.links.get(&session.pbx).cloned();
+        let events = state.events(session.pbx);
         drop(state);
         if session.dialog.is_established() {
             let stop = session.dialog.info(body(
@@ -411,34 +406,6 @@ impl Controller {
         }
     }
 
-    fn request(
-        self: &Arc<Self>,
-        pbx: PbxId,
-        request: PbxRequest,
-        reply: oneshot::Sender<Result<PbxResponse, PbxError>>,
-    ) {
-        let mut state = lock(&self.state);
-        let found = state.sessions.iter_mut().find(|(_, s)| {
-            s.pbx == pbx && s.number == request.device() && s.dialog.is_established()
-        });
-        let Some((device, session)) = found else {
-            drop(state);
-            let _ = reply.send(Err(PbxError::Unavailable(
-                "the handset is not registered".into(),
-            )));
-            return;
-        };
-        let device = *device;
-        let info = session.dialog.info(body(&request_message(&request)));
-        let Ok(cseq) = info.headers.cseq().map(|c| c.seq) else {
-            return;
-        };
-        session.pending.insert(cseq, Purpose::Engine(reply));
-        let target = session.target.clone();
-        drop(state);
-        self.transmit(device, info, target);
-    }
-
     /// A response from a handset.
     pub fn on_response(self: &Arc<Self>, response: &Response) {
         let Ok(call_id) = response.headers.call_id() else {
@@ -457,7 +424,7 @@ impl Controller {
         let events = state
             .sessions
             .get(&device)
-            .and_then(|s| state.links.get(&s.pbx).cloned());
+            .and_then(|s| state.events(s.pbx));
         let Some(session) = state.sessions.get_mut(&device) else {
             return;
         };
@@ -562,7 +529,7 @@ impl Controller {
         let events = state
             .sessions
             .get(&device)
-            .and_then(|s| state.links.get(&s.pbx).cloned());
+            .and_then(|s| state.events(s.pbx));
         let session = state.sessions.get_mut(&device)?;
         if session.dialog.on_request(request).is_err() {
             return Some(Response::for_request(

@@ -64,6 +64,8 @@ impl LinkKind for UacstaSettings {
     }
 
     fn launch(self, pbx: &Pbx, context: &LinkContext, channels: LinkChannels) {
-        context.controller.attach(pbx.id, channels);
+        context
+            .controller
+            .attach(pbx.id, context.lease.clone(), channels);
     }
 }

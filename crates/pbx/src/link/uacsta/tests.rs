@@ -68,7 +68,7 @@ mod controller {
 
     use super::super::{Controller, Flow, Handset};
     use crate::handset::{HandsetConfig, SimHandset};
-    use crate::link::{LinkRequest, channels};
+    use crate::link::{Lease, LinkRequest, channels};
 
     const WAIT: Duration = Duration::from_secs(5);
 
@@ -158,6 +158,19 @@ mod controller {
         PbxId,
         crate::link::EngineChannels,
     ) {
+        attached_under(Lease::always()).await
+    }
+
+    /// The same, the link talking only while `lease` allows.
+    async fn attached_under(
+        lease: Lease,
+    ) -> (
+        Arc<UdpSocket>,
+        std::net::SocketAddr,
+        Arc<Controller>,
+        PbxId,
+        crate::link::EngineChannels,
+    ) {
         let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
         let bound = socket.local_addr().unwrap();
         let controller = Arc::new(Controller::default());
@@ -165,7 +178,7 @@ mod controller {
         controller.set_request_timeout(Duration::from_secs(2));
         let pbx = PbxId::new();
         let (mut engine, link) = channels(BTreeSet::from(["201".to_string()]));
-        controller.attach(pbx, link);
+        controller.attach(pbx, lease, link);
         assert!(matches!(
             next(&mut engine.events).await,
             LinkEvent::State {
@@ -269,11 +282,62 @@ mod controller {
         serving.abort();
     }
 
+    /// Once this node's lease lapsed nothing goes to the handsets (a request to the phone
+    /// is not sent and times out); when the link stops, its sessions are forgotten.
+    #[tokio::test]
+    async fn nothing_is_sent_to_a_handset_once_the_lease_lapsed() {
+        let lease = Lease::until_renewed();
+        lease.extend_to(std::time::Instant::now() + Duration::from_secs(60));
+        let (socket, bound, controller, pbx, engine) = attached_under(lease.clone()).await;
+        let device = DeviceRecordId::new();
+        let serving = tokio::spawn(registrar(socket, controller.clone(), device, pbx));
+        let handset = SimHandset::start(HandsetConfig::new(bound, "201"))
+            .await
+            .unwrap();
+        assert!(handset.wait_snapshots(WAIT, 1).await, "a session opened");
+        assert!(controller.may_talk());
+        assert!(controller.session_registration(device).is_some());
+
+        lease.revoke();
+        assert!(!controller.may_talk());
+        let (reply, answer) = oneshot::channel();
+        engine
+            .requests
+            .send(LinkRequest {
+                request: PbxRequest::MakeCall {
+                    device: "201".into(),
+                    to: "300".into(),
+                },
+                reply,
+            })
+            .await
+            .unwrap();
+        let refused = tokio::time::timeout(WAIT, answer).await.unwrap().unwrap();
+        assert!(
+            matches!(refused, Err(ucplus_core::cti::PbxError::Timeout)),
+            "{refused:?}"
+        );
+        assert!(
+            handset.hang_up().await.is_err(),
+            "the phone never got the MakeCall: it has no call to hang up"
+        );
+
+        // The link stops: its sessions are gone.
+        engine.shutdown.send_replace(true);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while controller.session_registration(device).is_some() || !controller.links().is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "the session stayed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        handset.shutdown().await;
+        serving.abort();
+    }
+
     #[tokio::test]
     async fn without_the_sip_listener_the_link_is_down_and_says_why() {
         let controller = Arc::new(Controller::default());
         let (mut engine, link) = channels(BTreeSet::new());
-        controller.attach(PbxId::new(), link);
+        controller.attach(PbxId::new(), Lease::always(), link);
         match next(&mut engine.events).await {
             LinkEvent::State {
                 state: LinkState::Down,
