@@ -95,6 +95,13 @@ pub enum Notice {
         user: UserId,
         phone: Option<ucplus_core::cti::PhoneState>,
     },
+    /// A PBX connection's settings or devices changed: the node running its link reloads
+    /// it from the store (the others their device index).
+    Pbx { pbx: PbxId },
+    /// A user's name changed (None: the user is gone).
+    User { user: UserId, name: Option<String> },
+    /// A tenant's directory changed: callers are named from the new one.
+    Directory { tenant: TenantId },
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -347,10 +354,20 @@ impl Cti {
 
     pub fn user_updated(&self, user: &User) {
         self.people.updated(user);
+        self.tell(&Notice::User {
+            user: user.id,
+            name: Some(user.display_name.clone()),
+        });
     }
 
     pub fn user_removed(&self, user: UserId) {
         self.people.removed(user);
+        self.tell(&Notice::User { user, name: None });
+    }
+
+    /// A PBX connection changed here: the other nodes reload it (see [`Notice::Pbx`]).
+    pub fn pbx_changed_here(&self, pbx: PbxId) {
+        self.tell(&Notice::Pbx { pbx });
     }
 
     /// A deleted tenant: its event stream closes and nothing of it stays cached.
@@ -365,6 +382,7 @@ impl Cti {
     /// The tenant's directory changed (contacts written, imported, deleted, or a user's
     /// own contacts gone with the user): callers are named from it from now on.
     pub async fn contacts_changed(&self, tenant: TenantId) -> StoreResult<()> {
+        self.tell(&Notice::Directory { tenant });
         self.names.load(self.store.as_ref(), tenant).await
     }
 
@@ -395,12 +413,33 @@ impl Cti {
 
     /// Another node told something (see [`Notice`]); a notice that cannot be read is
     /// ignored (the next refresh corrects what it would have said).
-    pub fn take_notice(&self, node: &str, body: &[u8]) {
+    pub fn take_notice(self: &Arc<Self>, node: &str, body: &[u8]) {
         match serde_json::from_slice::<Notice>(body) {
             Ok(Notice::Chosen {
                 user, state, note, ..
             }) => self.people.choose(user, state, note),
             Ok(Notice::Phone { user, phone }) => self.people.remote_phone(node, user, phone),
+            Ok(Notice::User {
+                user,
+                name: Some(name),
+            }) => self.people.renamed(user, name),
+            Ok(Notice::User { user, name: None }) => self.people.removed(user),
+            Ok(Notice::Pbx { pbx }) => {
+                let cti = self.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = cti.reload_pbx(pbx).await {
+                        tracing::error!(%error, %pbx, "could not reload a PBX connection another node changed");
+                    }
+                });
+            }
+            Ok(Notice::Directory { tenant }) => {
+                let cti = self.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = cti.names.load(cti.store.as_ref(), tenant).await {
+                        tracing::error!(%error, %tenant, "could not reload caller names another node changed");
+                    }
+                });
+            }
             Err(error) => tracing::warn!(%error, node, "an unreadable notice from another node"),
         }
     }

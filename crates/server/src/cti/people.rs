@@ -58,7 +58,11 @@ impl People {
     }
 
     pub fn updated(&self, user: &User) {
-        write(&self.names).insert(user.id, user.display_name.clone());
+        self.renamed(user.id, user.display_name.clone());
+    }
+
+    pub fn renamed(&self, user: UserId, name: String) {
+        write(&self.names).insert(user, name);
     }
 
     pub fn removed(&self, user: UserId) {

@@ -93,6 +93,7 @@ impl AppState {
         if let Err(error) = self.cti.reload_pbx(pbx).await {
             tracing::error!(%error, %pbx, "could not reload the PBX connection");
         }
+        self.cti.pbx_changed_here(pbx);
         self.reload_handsets(pbx).await;
     }
 
@@ -122,6 +123,7 @@ impl AppState {
         if let Err(error) = self.cti.devices_changed(pbx, upserted, removed).await {
             tracing::error!(%error, %pbx, "could not update the PBX connection's devices");
         }
+        self.cti.pbx_changed_here(pbx);
         self.reload_handsets(pbx).await;
     }
 

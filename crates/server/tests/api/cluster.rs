@@ -654,7 +654,7 @@ async fn a_call_made_through_one_node_on_anothers_link_reaches_clients_on_a_thir
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let mut config = SimConfig::new("1200-1209,2200-2209".parse::<DeviceSet>().unwrap());
+    let mut config = SimConfig::new("1200-1209,2200-2209,3250".parse::<DeviceSet>().unwrap());
     config.listen = "127.0.0.1:0".parse().unwrap();
     let sim = Simulator::start(config).await.expect("simulator");
     let (status, created) = nodes[0]
@@ -813,6 +813,34 @@ async fn a_call_made_through_one_node_on_anothers_link_reaches_clients_on_a_thir
     bert_events
         .wait_for("call_ended", |c| c["id"] == bert_call)
         .await;
+    // A device assigned through a node that does not run the link is monitored by the
+    // one that does: its phone state shows on every node.
+    let (status, body) = via
+        .post(
+            &admin,
+            &format!("/api/v1/pbxs/{pbx}/devices"),
+            json!({"tenant_id": acme.tenant, "device_ids": ["3250"], "strip_prefix": "3"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let _ = sim.dial("3250", "1201");
+        let (_, states) = watch.get(&acme.admin, "/api/v1/devices/states").await;
+        let busy = states
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["number"] == "250" && d["state"] != "idle" && d["state"] != "unknown");
+        if busy {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new device is not monitored: {states}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     gina_events.drain(Duration::from_millis(300)).await;
     let seen = serde_json::to_string(&gina_events.seen).unwrap();
     assert!(
