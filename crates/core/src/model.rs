@@ -397,3 +397,25 @@ pub struct CallLogEntry {
     pub transferred: Vec<String>,
     pub cause: Option<String>,
 }
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::Timestamp;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Nodes read each other's views: every instant of years 1 to 9999 reads back as
+        /// written.
+        #[test]
+        fn a_timestamp_reads_back_as_written(ms in -62_135_596_800_000i64..253_402_300_800_000i64) {
+            let json = serde_json::to_string(&Timestamp(ms)).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), Timestamp(ms));
+        }
+
+        /// Any text is read or refused, never a panic.
+        #[test]
+        fn any_text_is_read_or_refused(text in ".*") {
+            let _ = serde_json::from_value::<Timestamp>(serde_json::Value::String(text));
+        }
+    }
+}

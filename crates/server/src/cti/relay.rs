@@ -36,6 +36,9 @@ use ucplus_core::{PbxId, TenantId, UserId};
 
 use super::bus::{Bus, LocalBus, Published, Subscription};
 
+/// The audience of the notice a node sends when it is back on NATS after a disconnect.
+const BACK: &str = "back";
+
 /// Events waiting to go out to NATS; beyond this they are dropped (a gap the other nodes
 /// see and resynchronize on).
 const OUTBOX: usize = 16_384;
@@ -187,6 +190,11 @@ async fn read_feed(bus: Weak<RelayBus>, mut subscription: ucplus_nats::Subscript
                     "reconnected to NATS: resynchronizing"
                 );
                 bus.lost(feed, subscription.subject());
+                if let Feed::Notices = feed {
+                    // The others' clients may have read snapshots without this node's
+                    // part while it was away: they read them again.
+                    bus.send(bus.subject(feed), None, BACK.into(), None, b"");
+                }
             }
         }
     }
@@ -461,6 +469,11 @@ impl RelayBus {
             *newest = envelope.e;
         }
         let scope = match feed {
+            Feed::Notices if envelope.a == BACK => {
+                tracing::info!(node = %envelope.o, "another node is back on NATS: clients resynchronize");
+                self.local.resync_all();
+                return;
+            }
             Feed::Notices => {
                 if let Some(handlers) = self.handlers.get() {
                     (handlers.notice)(&envelope.o, body);
@@ -735,5 +748,23 @@ mod tests {
         assert_eq!(refreshed.load(Ordering::SeqCst), 2, "a lost notice");
         assert_eq!(lock(&told).len(), 3);
         assert_eq!(lock(&told)[0], ("n2".to_string(), b"hello".to_vec()));
+        // A node back on NATS: every stream here resynchronizes; no notice is taken.
+        let mut reader = bus.subscribe(Scope::Tenant(TenantId::new()));
+        let mut back = serde_json::to_vec(&Envelope {
+            o: "n2".into(),
+            s: 4,
+            t: None,
+            a: BACK.into(),
+            p: None,
+            e: 0,
+        })
+        .unwrap();
+        back.push(b'\n');
+        bus.receive(Feed::Notices, &subject, &back);
+        assert!(matches!(
+            reader.recv().await.unwrap().event.payload,
+            Payload::Resync
+        ));
+        assert_eq!(lock(&told).len(), 3);
     }
 }

@@ -40,7 +40,10 @@ impl Events {
 
     /// A client on a stream the test made itself (no snapshot read yet).
     pub fn from_stream(
-        stream: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+        stream: impl futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+        + Send
+        + Unpin
+        + 'static,
     ) -> Events {
         Events {
             stream: Box::new(stream),
