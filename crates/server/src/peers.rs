@@ -284,6 +284,19 @@ fn control_timeout(state: &AppState) -> Duration {
     state.cti.request_timeout * 2 + Duration::from_secs(1)
 }
 
+/// A call control request as sent to another node.
+fn control(tenant: TenantId, user: UserId, role: Role, op: CallOp) -> ApiResult<Bytes> {
+    let question = Question::Control {
+        tenant,
+        user,
+        role,
+        op,
+    };
+    Ok(serde_json::to_vec(&question)
+        .map_err(ApiError::internal)?
+        .into())
+}
+
 /// Sends call control for PBX `pbx`'s link to the node running it.
 pub async fn control_on(
     state: &AppState,
@@ -299,15 +312,9 @@ pub async fn control_on(
     let Some(owner) = cluster.owner_of(pbx) else {
         return Err(unavailable("no node runs the PBX connection at the moment"));
     };
-    let question = Question::Control {
-        tenant,
-        user,
-        role,
-        op,
-    };
-    let question = serde_json::to_vec(&question).map_err(ApiError::internal)?;
+    let question = control(tenant, user, role, op)?;
     match relay
-        .ask_node(&owner, question.into(), control_timeout(state))
+        .ask_node(&owner, question, control_timeout(state))
         .await
     {
         Ok(answer) => serde_json::from_slice::<Outcome>(&answer)
@@ -333,19 +340,9 @@ pub async fn control_anywhere(
     let (Some(relay), Some(cluster)) = (&state.relay, &state.cluster) else {
         return Err(ApiError::not_found());
     };
-    let question = Question::Control {
-        tenant,
-        user,
-        role,
-        op,
-    };
-    let question = serde_json::to_vec(&question).map_err(ApiError::internal)?;
+    let question = control(tenant, user, role, op)?;
     let answers = relay
-        .ask(
-            &cluster.live_nodes(),
-            question.into(),
-            control_timeout(state),
-        )
+        .ask(&cluster.live_nodes(), question, control_timeout(state))
         .await;
     for answer in answers {
         let Ok(outcome) = serde_json::from_slice::<Outcome>(&answer) else {

@@ -259,21 +259,9 @@ impl AppState {
         if let (Some(cluster), Some(client), Some(tenant)) =
             (&self.cluster, session.client, session.tenant_id)
         {
-            // Granted again as this node's: its node may be gone and its seat given away.
-            let mut moved = stored.clone();
-            moved.node = self.node.clone();
-            let granted = cluster
-                .regrant(&[moved], |seats| {
-                    self.licensing.admit_in_cluster(
-                        tenant,
-                        client,
-                        &seats.by_tenant,
-                        seats.user_holds,
-                    )
-                })
-                .await?;
-            granted?;
-            self.licensing.hold(tenant, session.user_id, client);
+            // Granted again as this node's: its node is gone and its seat may be given away.
+            self.take_over(cluster, stored.clone(), &session, tenant, client)
+                .await??;
         } else if let (Some(client), Some(tenant)) = (session.client, session.tenant_id) {
             self.take_seat(tenant, &session, client)?;
         }
@@ -319,21 +307,50 @@ impl AppState {
         }
         let mut refused = std::collections::HashSet::new();
         for ((_, client, tenant), group) in groups {
-            let granted = cluster
-                .regrant(&group, |seats| {
-                    self.licensing.admit_in_cluster(
-                        tenant,
-                        client,
-                        &seats.by_tenant,
-                        seats.user_holds,
-                    )
-                })
-                .await?;
-            if granted.is_err() {
+            if self
+                .grant_again(cluster, &group, tenant, client)
+                .await?
+                .is_err()
+            {
                 refused.extend(group.into_iter().map(|s| s.token_hash));
             }
         }
         Ok(refused)
+    }
+
+    /// Several nodes: the seat of `sessions` (one user's, one license) granted again
+    /// against the cluster's use, by the pool rules.
+    async fn grant_again(
+        &self,
+        cluster: &crate::cluster::Cluster,
+        sessions: &[ucplus_core::store::StoredSession],
+        tenant: TenantId,
+        client: license::ClientType,
+    ) -> Result<Result<(), license::PoolError>, StoreError> {
+        cluster
+            .regrant(sessions, |seats| {
+                self.licensing
+                    .admit_in_cluster(tenant, client, &seats.by_tenant, seats.user_holds)
+            })
+            .await
+    }
+
+    /// Several nodes: takes over a session of a node that is gone, as this node's, its
+    /// seat granted again (held here when it is).
+    async fn take_over(
+        &self,
+        cluster: &crate::cluster::Cluster,
+        mut stored: ucplus_core::store::StoredSession,
+        session: &Session,
+        tenant: TenantId,
+        client: license::ClientType,
+    ) -> Result<Result<(), license::PoolError>, StoreError> {
+        stored.node = self.node.clone();
+        let granted = self.grant_again(cluster, &[stored], tenant, client).await?;
+        if granted.is_ok() {
+            self.licensing.hold(tenant, session.user_id, client);
+        }
+        Ok(granted)
     }
 
     /// Several nodes: this node's lease had lapsed, so others may have given its seats
@@ -471,25 +488,13 @@ impl AppState {
                 session.set_visiting(None);
                 continue;
             };
-            let mut moved = stored;
-            moved.node = self.node.clone();
-            let granted = cluster
-                .regrant(&[moved], |seats| {
-                    self.licensing.admit_in_cluster(
-                        tenant,
-                        client,
-                        &seats.by_tenant,
-                        seats.user_holds,
-                    )
-                })
+            let granted = self
+                .take_over(cluster, stored, &session, tenant, client)
                 .await?;
             session.set_visiting(None);
-            match granted {
-                Ok(()) => self.licensing.hold(tenant, session.user_id, client),
-                Err(_) => {
-                    self.sessions.remove(&session.token_hash);
-                    session.end();
-                }
+            if granted.is_err() {
+                self.sessions.remove(&session.token_hash);
+                session.end();
             }
         }
         Ok(())
