@@ -466,16 +466,12 @@ impl Cti {
     /// A user's phone may have changed: tell the tenant if their presence did (and the
     /// other nodes if the phone on this node's links did).
     pub async fn phone_changed(&self, tenant: TenantId, user: UserId) {
-        if self.peers.get().is_some() {
-            let here = self.phone_here(tenant, user);
-            if self.people.tell(user, here) {
-                self.tell(&Notice::Phone { user, phone: here });
-            }
+        let here = self.phone_here(tenant, user);
+        if self.peers.get().is_some() && self.people.tell(user, here) {
+            self.tell(&Notice::Phone { user, phone: here });
         }
-        if self
-            .people
-            .phone_changed(user, self.user_phone(tenant, user))
-        {
+        let phone = self.with_elsewhere(user, here);
+        if self.people.phone_changed(user, phone) {
             self.publish_presence(tenant, user);
         }
     }

@@ -40,7 +40,11 @@ impl Cti {
     /// The combined phone state of all of a user's devices, on every PBX (with several
     /// nodes: also those on other nodes' links, as those nodes told).
     pub fn user_phone(&self, tenant: TenantId, user: UserId) -> PhoneState {
-        let here = self.phone_here(tenant, user);
+        self.with_elsewhere(user, self.phone_here(tenant, user))
+    }
+
+    /// The user's phone state `here` combined with what other nodes told of theirs.
+    pub(super) fn with_elsewhere(&self, user: UserId, here: Option<PhoneState>) -> PhoneState {
         PhoneState::combine(here.into_iter().chain(self.people.phones_elsewhere(user)))
     }
 

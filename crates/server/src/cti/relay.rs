@@ -513,7 +513,11 @@ impl RelayBus {
         body: &[u8],
     ) {
         let mut out = lock(&self.out);
-        let seq = out.next.entry(subject.clone()).or_insert(0);
+        // The subject is copied only the first time it is used.
+        let seq = match out.next.get_mut(&subject) {
+            Some(seq) => seq,
+            None => out.next.entry(subject.clone()).or_insert(0),
+        };
         let envelope = Envelope {
             o: self.node.clone(),
             s: *seq,

@@ -48,6 +48,24 @@ async fn two_nodes(db: &ScratchDb, nats: bool) -> (TestServer, TestServer) {
     )
 }
 
+/// A simulated switch with `devices`, and a CSTA connection `name` to it (no session,
+/// heartbeats every second): the simulator and the connection's id.
+async fn simulated_pbx(
+    server: &TestServer,
+    admin: &str,
+    devices: &str,
+    name: &str,
+) -> (Simulator, String) {
+    let mut config = SimConfig::new(devices.parse::<DeviceSet>().unwrap());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let sim = Simulator::start(config).await.expect("simulator");
+    let (status, created) = server
+        .post(admin, "/api/v1/pbxs", json!({"name": name, "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    (sim, created["id"].as_str().unwrap().to_string())
+}
+
 /// Waits (up to `within`) until `server` shows the PBX's link up on node `on` (any node:
 /// None); that node.
 pub(crate) async fn link_up_on(
@@ -383,14 +401,7 @@ async fn a_node_that_cannot_renew_its_lease_stops_its_links_and_takes_them_back_
     };
     let a = TestServer::start_with(node(&db.url, "a")).await;
     let admin = a.admin().await;
-    let mut config = SimConfig::new("300-301".parse::<DeviceSet>().unwrap());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let sim = Simulator::start(config).await.expect("simulator");
-    let (status, created) = a
-        .post(&admin, "/api/v1/pbxs", json!({"name": "p", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let pbx = created["id"].as_str().unwrap().to_string();
+    let (sim, pbx) = simulated_pbx(&a, &admin, "300-301", "p").await;
     link_up_on(&a, &admin, &pbx, Some("a"), Duration::from_secs(5)).await;
     assert_eq!(sim.stats().connections_open, 1);
 
@@ -468,14 +479,7 @@ async fn events_reach_clients_on_every_node_and_only_their_tenants() {
         .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 20)]))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let mut config = SimConfig::new("1200-1209,2200-2209".parse::<DeviceSet>().unwrap());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let sim = Simulator::start(config).await.expect("simulator");
-    let (status, created) = a
-        .post(&admin, "/api/v1/pbxs", json!({"name": "hosted", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let pbx = created["id"].as_str().unwrap().to_string();
+    let (sim, pbx) = simulated_pbx(&a, &admin, "1200-1209,2200-2209", "hosted").await;
     let acme = crate::cti::office(
         &a,
         &admin,
@@ -654,14 +658,7 @@ async fn a_call_made_through_one_node_on_anothers_link_reaches_clients_on_a_thir
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let mut config = SimConfig::new("1200-1209,2200-2209,3250".parse::<DeviceSet>().unwrap());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let sim = Simulator::start(config).await.expect("simulator");
-    let (status, created) = nodes[0]
-        .post(&admin, "/api/v1/pbxs", json!({"name": "hosted", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let pbx = created["id"].as_str().unwrap().to_string();
+    let (sim, pbx) = simulated_pbx(&nodes[0], &admin, "1200-1209,2200-2209,3250", "hosted").await;
     let acme = crate::cti::office(
         &nodes[0],
         &admin,
@@ -969,14 +966,7 @@ async fn a_nats_restart_makes_clients_resynchronize_and_loses_no_state() {
         .load_license(&admin, &a.license(&[("mt-starter-5", 1), ("desktop", 20)]))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let mut config = SimConfig::new("1200-1209".parse::<DeviceSet>().unwrap());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let sim = Simulator::start(config).await.expect("simulator");
-    let (status, created) = a
-        .post(&admin, "/api/v1/pbxs", json!({"name": "hosted", "kind": "csta", "host": "127.0.0.1", "port": sim.local_addr().port(), "session": "none", "heartbeat_interval": 1}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let pbx = created["id"].as_str().unwrap().to_string();
+    let (sim, pbx) = simulated_pbx(&a, &admin, "1200-1209", "hosted").await;
     let acme = crate::cti::office(
         &a,
         &admin,
